@@ -1,0 +1,146 @@
+"""Command line: ``python -m bot ...``. Output formats here are fixed; scripts rely on them."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+from config.calendar_file import add_year, format_entry
+from config.notice import NoticeError, parse_notice
+from config.settings import Settings, SettingsError, load_settings
+from handlers.workcal import CalendarError, DayInfo, WorkCalendar
+
+
+class UsageError(Exception):
+    pass
+
+
+def _day_line(info: DayInfo, cal: WorkCalendar) -> str:
+    hours = (
+        ""
+        if info.hours in ((), cal.standard_day)
+        else " "
+        + " ".join(
+            f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}"
+            for a, b in info.hours
+        )
+    )
+    kind = info.kind or ("班" if info.hours else "休")
+    return f"{info.date.isoformat()} {kind}{hours} {info.note}".rstrip()
+
+
+def _coverage_line(cal: WorkCalendar, year: int) -> str:
+    if cal.is_covered(year):
+        return f"{year} 已覆盖：节假日和调休上班日已知"
+    return (
+        f"{year} 未覆盖：只按周末计算，截止时间均为临时；"
+        f"国务院通知发布后用 calendar import-notice 通知文件 --write 补上"
+    )
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    cal = settings.calendar()
+    for info in cal.differing_days(args.year):
+        print(_day_line(info, cal))
+    print(_coverage_line(cal, args.year))
+    return 0
+
+
+def cmd_import_notice(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {args.file}: {exc}") from None
+    try:
+        notice = parse_notice(text)
+    except NoticeError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    entries = notice.differing(settings.week_template)
+    for date, rule in entries:
+        print(format_entry(date, rule))
+    if args.write:
+        add_year(settings.bot_calendar_file, notice.year, entries, notice.title)
+        print(f"{notice.year} 已写入 {settings.bot_calendar_file}")
+    else:
+        print(f"{notice.year} 未写入：核对无误后加 --write 写入日历文件")
+    return 0
+
+
+def _parse_moment(text: str, settings: Settings) -> dt.datetime:
+    try:
+        naive = dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")  # noqa: DTZ007
+    except ValueError:
+        raise UsageError(f"{text!r} is not a moment as YYYY-MM-DD HH:MM") from None
+    return naive.replace(tzinfo=settings.tz)
+
+
+def _parse_workdays(text: str) -> Fraction:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"{text!r} is not a number of working days") from None
+    if value < 0:
+        raise UsageError("the number of working days cannot be negative")
+    return value
+
+
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    start = _parse_moment(args.start, settings)
+    deadline = settings.calendar().add(start, _parse_workdays(args.workdays))
+    local = deadline.at.astimezone(settings.tz)
+    print(local.strftime("%Y-%m-%d %H:%M") + (" provisional" if deadline.provisional else ""))
+    return 0
+
+
+def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        year, month = (int(p) for p in args.month.split("-"))
+        dt.date(year, month, 1)
+    except ValueError:
+        raise UsageError(f"{args.month!r} is not a month as YYYY-MM") from None
+    if not 1 <= args.day <= 31:
+        raise UsageError("the day of the month is 1 to 31")
+    date, provisional = settings.calendar().month_node(
+        year, month, args.day, "after" if args.after else "before"
+    )
+    print(date.isoformat() + (" provisional" if provisional else ""))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    calendar = commands.add_parser("calendar", help="the working calendar")
+    cal = calendar.add_subparsers(dest="calendar_command", required=True)
+    check = cal.add_parser("check", help="days of YEAR that differ from a plain week")
+    check.add_argument("year", type=int)
+    check.set_defaults(func=cmd_check)
+    imp = cal.add_parser("import-notice", help="read the State Council's holiday notice")
+    imp.add_argument("file")
+    imp.add_argument("--write", action="store_true", help="add the days to the calendar file")
+    imp.set_defaults(func=cmd_import_notice)
+    add = cal.add_parser("add", help="the deadline WORKDAYS working days after a moment")
+    add.add_argument("start", help='"YYYY-MM-DD HH:MM"')
+    add.add_argument("workdays", help="e.g. 0.5 or 2.5")
+    add.set_defaults(func=cmd_add)
+    node = cal.add_parser("node", help="the month node: last working day on or before DAY")
+    node.add_argument("month", help="YYYY-MM")
+    node.add_argument("day", type=int)
+    node.add_argument("--after", action="store_true", help="first working day on or after")
+    node.set_defaults(func=cmd_node)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(settings, args))
+    except (UsageError, SettingsError, CalendarError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,75 @@
+"""Settings from the environment and ``.env``; every one is documented in the README."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.workcal import CalendarError, WeekTemplate, WorkCalendar
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    dingtalk_client_id: str = ""
+    dingtalk_client_secret: str = ""
+    dingtalk_robot_code: str = ""
+    dingtalk_openapi_endpoint: str = "https://api.dingtalk.com"
+    database_url: str = "sqlite:///data/bot.db"
+    bot_org_file: Path = Path("config/org.toml")
+    bot_calendar_file: Path = Path("config/calendar.txt")
+    bot_timezone: str = "Asia/Shanghai"
+    bot_office_hours: str = Field(default="mon-fri 09:00-12:00 13:00-17:00")
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("bot_office_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        try:
+            WeekTemplate.parse(value)
+        except CalendarError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    @cached_property
+    def week_template(self) -> WeekTemplate:
+        return WeekTemplate.parse(self.bot_office_hours)
+
+    def calendar(self) -> WorkCalendar:
+        """The working calendar with the override file (raises CalendarError naming the line)."""
+        from config.calendar_file import load_overrides
+
+        overrides = load_overrides(self.bot_calendar_file)
+        return WorkCalendar(self.week_template, self.tz, overrides)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings, or SettingsError naming each wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
