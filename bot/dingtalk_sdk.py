@@ -1,6 +1,6 @@
 """Where the DingTalk SDKs send their requests: DingTalk itself, or a local DingTalk.
 
-See /work/shared/DINGTALK.md §1.3 (four copies of the endpoint), §5.4 (Tea config) and
+See shared/DINGTALK.md §1.3 (four copies of the endpoint), §5.4 (Tea config) and
 §7.1 (lazy ``websockets.exceptions``).
 """
 

@@ -1,0 +1,166 @@
+"""SQLAlchemy models. Times are stored as UTC and read back as aware UTC datetimes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Item(Base):
+    """An @件: a town's question or problem, and everything that happened to it."""
+
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the item number users type
+    town: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(16))  # 政策咨询 | 问题沟通
+    asker_id: Mapped[str | None] = mapped_column(String(64))  # senderStaffId, when DingTalk gives it
+    asker_nick: Mapped[str] = mapped_column(String(64), default="")
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    conversation_type: Mapped[str] = mapped_column(String(2), default="2")
+    source_msg_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    session_webhook: Mapped[str | None] = mapped_column(Text)
+    session_webhook_expires: Mapped[dt.datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    review_level: Mapped[str | None] = mapped_column(String(16))  # who must approve the draft
+    draft: Mapped[str | None] = mapped_column(Text)
+    draft_by: Mapped[str | None] = mapped_column(String(64))
+    reply: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)  # the office's note when rejecting
+    hard: Mapped[bool] = mapped_column(Boolean, default=False)
+    hard_reason: Mapped[str | None] = mapped_column(Text)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    received_at: Mapped[dt.datetime]
+    triaged_at: Mapped[dt.datetime | None]
+    assigned_at: Mapped[dt.datetime | None]
+    claimed_at: Mapped[dt.datetime | None]
+    accepted_at: Mapped[dt.datetime | None]  # 接件: claimed, but never later than the claim deadline
+    drafted_at: Mapped[dt.datetime | None]
+    placeholder_at: Mapped[dt.datetime | None]
+    replied_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    triage_due: Mapped[dt.datetime | None]
+    claim_due: Mapped[dt.datetime | None]
+    reply_due: Mapped[dt.datetime | None]
+    placeholder_due: Mapped[dt.datetime | None]
+
+    events: Mapped[list[Event]] = relationship(
+        back_populates="item", order_by="Event.id", cascade="all, delete-orphan"
+    )
+
+
+class Event(Base):
+    """The append-only log: who did what to which item, when, from which message."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # a userId, "town:<name>" or "bot"
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    msg_id: Mapped[str | None] = mapped_column(String(128))
+
+    item: Mapped[Item] = relationship(back_populates="events")
+
+
+class Timer(Base):
+    """A reminder or escalation due at a moment; fired once, by whoever claims it first."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("item_id", "clock", "kind", "step"),
+        Index("ix_timers_due", "state", "fire_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(16))  # triage | claim | reply | placeholder | followup
+    kind: Mapped[str] = mapped_column(String(16))  # nag | escalate
+    step: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[dt.datetime]  # the deadline the timer is about
+    fire_at: Mapped[dt.datetime]  # when to act (working time only for nags)
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | fired | cancelled
+    fired_at: Mapped[dt.datetime | None]
+
+
+class InboxMessage(Base):
+    """Every incoming DingTalk message, stored before it is acknowledged (dedup by msgId)."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    msg_id: Mapped[str] = mapped_column(String(128), unique=True)
+    received_at: Mapped[dt.datetime]
+    payload: Mapped[dict[str, Any]]
+    processed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the transaction that causes it; sent after the commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime]
+    channel: Mapped[str] = mapped_column(String(8))  # session | group | oto
+    target: Mapped[str] = mapped_column(String(128))  # openConversationId or userId
+    webhook: Mapped[str | None] = mapped_column(Text)  # session channel only
+    webhook_expires: Mapped[dt.datetime | None]
+    # where a session message goes once its webhook has expired: group | oto, and the target
+    fallback_channel: Mapped[str | None] = mapped_column(String(8))
+    fallback_target: Mapped[str | None] = mapped_column(String(128))
+    title: Mapped[str | None] = mapped_column(String(128))  # markdown when set, else text
+    text: Mapped[str] = mapped_column(Text)
+    at_user_ids: Mapped[list[str]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
