@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import logging
 import sys
 from collections.abc import Sequence
 from fractions import Fraction
@@ -11,8 +13,11 @@ from pathlib import Path
 
 from config.calendar_file import add_year, format_entry
 from config.notice import NoticeError, parse_notice
+from config.roster import Roster, RosterError, load_roster
 from config.settings import Settings, SettingsError, load_settings
 from handlers.workcal import CalendarError, DayInfo, WorkCalendar
+
+EXAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "config" / "examples" / "org.toml"
 
 
 class UsageError(Exception):
@@ -111,9 +116,70 @@ def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_sdk_logs() -> None:
+    for name in ("dingtalk_stream", "dingtalk_stream.client", "darabonba", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _example_world(settings: Settings) -> tuple[Roster, WorkCalendar]:
+    """The roster of BOT_ORG_FILE when it exists, else the example roster."""
+    path = settings.bot_org_file if settings.bot_org_file.exists() else EXAMPLE_ROSTER
+    return load_roster(path), settings.calendar()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo import play
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_sdk_logs()
+    roster = load_roster(EXAMPLE_ROSTER)
+    print("督办助手演示：本地钉钉沙盒里的一天（示例名单 config/examples/org.toml）\n")
+    for line in asyncio.run(play(roster, settings.calendar())):
+        print(line)
+    return 0
+
+
+def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox import Sandbox, terminal
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_sdk_logs()
+    roster, cal = _example_world(settings)
+    start = _parse_moment(args.start, settings) if args.start else dt.datetime.now(settings.tz)
+    Path("data").mkdir(exist_ok=True)
+
+    async def main() -> None:
+        db = Path(args.db)
+        async with Sandbox(roster, cal, db_url=f"sqlite:///{db}", start=start) as sandbox:
+            await terminal(sandbox)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if not (settings.dingtalk_client_id and settings.dingtalk_client_secret):
+        print(
+            "未设置 DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET，先演示本地沙盒。"
+            "连接钉钉的方法见 README。\n"
+        )
+        return cmd_demo(settings, args)
+    from bot.main import run_bot
+
+    return int(run_bot(settings))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
     commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the bot (the demo when no credentials are set)")
+    run.set_defaults(func=cmd_run)
+    demo = commands.add_parser("demo", help="play a scripted day in the local sandbox")
+    demo.set_defaults(func=cmd_demo)
+    sandbox = commands.add_parser("sandbox", help="a terminal on the local DingTalk sandbox")
+    sandbox.add_argument("--start", help='sandbox clock start, "YYYY-MM-DD HH:MM"')
+    sandbox.add_argument("--db", default="data/sandbox.db", help="sandbox database file")
+    sandbox.set_defaults(func=cmd_sandbox)
 
     calendar = commands.add_parser("calendar", help="the working calendar")
     cal = calendar.add_subparsers(dest="calendar_command", required=True)
@@ -141,6 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.func(settings, args))
-    except (UsageError, SettingsError, CalendarError) as exc:
+    except (UsageError, SettingsError, CalendarError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     bot_calendar_file: Path = Path("config/calendar.txt")
     bot_timezone: str = "Asia/Shanghai"
     bot_office_hours: str = Field(default="mon-fri 09:00-12:00 13:00-17:00")
+    bot_sweep_seconds: float = Field(default=30.0, gt=0)
+    bot_log_level: str = "INFO"
+    bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
 
     @field_validator("bot_timezone")
     @classmethod
@@ -46,6 +49,13 @@ class Settings(BaseSettings):
         except CalendarError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("bot_log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
 
     @cached_property
     def tz(self) -> ZoneInfo:

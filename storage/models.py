@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,7 +15,6 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -42,7 +41,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
 
 
 class Item(Base):
@@ -53,7 +56,9 @@ class Item(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the item number users type
     town: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(16))  # 政策咨询 | 问题沟通
-    asker_id: Mapped[str | None] = mapped_column(String(64))  # senderStaffId, when DingTalk gives it
+    asker_id: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # senderStaffId, when DingTalk gives it
     asker_nick: Mapped[str] = mapped_column(String(64), default="")
     conversation_id: Mapped[str | None] = mapped_column(String(128))
     conversation_type: Mapped[str] = mapped_column(String(2), default="2")
@@ -76,7 +81,9 @@ class Item(Base):
     triaged_at: Mapped[dt.datetime | None]
     assigned_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime | None]
-    accepted_at: Mapped[dt.datetime | None]  # 接件: claimed, but never later than the claim deadline
+    accepted_at: Mapped[
+        dt.datetime | None
+    ]  # 接件: claimed, but never later than the claim deadline
     drafted_at: Mapped[dt.datetime | None]
     placeholder_at: Mapped[dt.datetime | None]
     replied_at: Mapped[dt.datetime | None]
@@ -112,14 +119,13 @@ class Timer(Base):
     """A reminder or escalation due at a moment; fired once, by whoever claims it first."""
 
     __tablename__ = "timers"
-    __table_args__ = (
-        UniqueConstraint("item_id", "clock", "kind", "step"),
-        Index("ix_timers_due", "state", "fire_at"),
-    )
+    __table_args__ = (Index("ix_timers_due", "state", "fire_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    clock: Mapped[str] = mapped_column(String(16))  # triage | claim | reply | placeholder | followup
+    clock: Mapped[str] = mapped_column(
+        String(16)
+    )  # triage | claim | reply | placeholder | followup
     kind: Mapped[str] = mapped_column(String(16))  # nag | escalate
     step: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[dt.datetime]  # the deadline the timer is about
@@ -164,3 +170,12 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Flag(Base):
+    """A one-off fact, such as «the 2027 calendar warning of 2026-12-01 was sent»."""
+
+    __tablename__ = "flags"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[dt.datetime]

@@ -1,0 +1,78 @@
+"""One incoming message, one transaction: a town's @件, a command, or a polite refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.incoming import IncomingMessage
+from config.roster import Roster
+from handlers import items, texts
+from handlers.context import Ctx
+from handlers.dispatch import run_command
+from handlers.effects import Fallback, Outgoing
+from handlers.workcal import WorkCalendar
+from storage.models import InboxMessage, Item
+
+logger = logging.getLogger(__name__)
+
+
+def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
+    """A reply in the conversation the message came from."""
+    fallback: Fallback
+    if msg.conversation_type == "1":
+        fallback, target = "oto", msg.sender_id or ""
+    else:
+        fallback, target = "group", msg.conversation_id
+    if msg.webhook:
+        return Outgoing(
+            "session",
+            msg.conversation_id,
+            text,
+            webhook=msg.webhook,
+            webhook_expires=msg.webhook_expires,
+            fallback_channel=fallback,
+            fallback_target=target,
+        )
+    return Outgoing(fallback, target, text)
+
+
+def handle(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, msg: IncomingMessage
+) -> list[Outgoing]:
+    """What the bot does with one message; the caller owns the transaction."""
+    ctx = Ctx(session, roster, cal, now, actor=msg.sender_id or "", msg_id=msg.msg_id)
+    if msg.sender_id and msg.sender_id in roster.people:
+        if msg.text is None:
+            ctx.send(reply_to(msg, texts.EMPTY_MESSAGE))
+            return ctx.out
+        outcome = run_command(ctx, msg.text)
+        ctx.send(reply_to(msg, outcome.reply))
+        return ctx.out
+    town = roster.towns_by_conversation.get(msg.conversation_id)
+    if town is not None and msg.conversation_type == "2":
+        if session.scalar(select(Item.id).where(Item.source_msg_id == msg.msg_id)) is not None:
+            return []  # a redelivery that slipped past the inbox
+        ctx.actor = ""
+        items.receive(
+            ctx,
+            town=town.name,
+            text=msg.text if msg.text is not None else f"[{msg.msgtype or '非文字'}消息]",
+            asker_id=msg.sender_id,
+            asker_nick=msg.sender_nick,
+            conversation_id=msg.conversation_id,
+            conversation_type=msg.conversation_type,
+            webhook=msg.webhook,
+            webhook_expires=msg.webhook_expires,
+        )
+        return ctx.out
+    ctx.send(reply_to(msg, texts.NOT_IN_ROSTER))
+    return ctx.out
+
+
+def inbox_payload(row: InboxMessage) -> dict[str, Any]:
+    return dict(row.payload)

@@ -1,0 +1,761 @@
+"""The one outbound sender: the outbox, retries with backoff, order per chat, group rate limits.
+
+Handlers add ``OutboxMessage`` rows with :func:`enqueue` inside their own transaction; after
+the commit, :class:`Sender` delivers them through :class:`DingTalkTransport`, the only code
+that talks HTTP to DingTalk to send. Remote failures become :class:`TransientSendError` or
+:class:`PermanentSendError` at that edge (DINGTALK.md §2.2, §4, §5, §6; STYLE.md 5, 6).
+
+Delivery is at least once: a row is claimed with a lease (its ``next_attempt_at`` moves
+forward) before it is sent, so a second sender skips it, and a crash between sending and
+recording the result resends it once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
+
+import httpx
+from alibabacloud_dingtalk.oauth2_1_0 import models as oauth_models
+from alibabacloud_dingtalk.oauth2_1_0.client import Client as OAuthClient
+from alibabacloud_dingtalk.robot_1_0 import models as robot_models
+from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
+from alibabacloud_tea_util.models import RuntimeOptions
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.orm import Session
+from Tea.exceptions import TeaException
+
+from bot.dingtalk_sdk import DINGTALK_ENDPOINT, tea_config
+from storage.db import Database
+from storage.models import OutboxMessage
+
+__all__ = [
+    "Channel",
+    "Clock",
+    "DingTalkTransport",
+    "OtoResult",
+    "PermanentSendError",
+    "SendError",
+    "Sender",
+    "TransientSendError",
+    "Transport",
+    "WebhookExpired",
+    "enqueue",
+]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+Channel = Literal["session", "group", "oto"]
+FallbackChannel = Literal["group", "oto"]
+
+# A webhook this close to its expiry is treated as expired: the request itself takes time.
+SESSION_MARGIN: Final = timedelta(seconds=30)
+TOKEN_MARGIN: Final = timedelta(minutes=5)  # refresh the access token this long before expiry
+QPS_RETRY_AFTER: Final = 1.0  # DingTalk's advice for QPS throttling: wait 1 s and retry
+SESSION_EXPIRED_ERRCODE: Final = 300001
+# Webhook errcodes worth retrying: system busy, and robot throttling (20 msgs/min, §5.6).
+SESSION_BUSY_ERRCODES: Final = frozenset({-1})
+SESSION_THROTTLED_ERRCODES: Final = frozenset({410100, 660026})
+THROTTLED_RETRY_AFTER: Final = 60.0
+MAX_ERROR_CHARS: Final = 1000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Errors -------------------------------------------------------------------------------
+
+
+class SendError(Exception):
+    """A message was not delivered; ``str()`` is what ``last_error`` records."""
+
+
+class TransientSendError(SendError):
+    """Worth retrying later: throttling, 5xx, timeouts, connection errors, garbled answers."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying cannot help: a 4xx or a DingTalk error code."""
+
+
+class WebhookExpired(PermanentSendError):
+    """The session webhook expired or is unknown; send to the message's fallback instead."""
+
+
+# Transport ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OtoResult:
+    """Users a BatchSendOTO call did NOT deliver to (everyone else got the message)."""
+
+    flow_controlled: tuple[str, ...] = ()  # throttled: retry them
+    invalid: tuple[str, ...] = ()  # unknown users: permanent
+    filtered: tuple[str, ...] = ()  # dropped by DingTalk: permanent
+
+
+class Transport(Protocol):
+    """What the sender needs from DingTalk; every failure is a :class:`SendError`."""
+
+    async def send_session(
+        self,
+        webhook: str,
+        text: str,
+        *,
+        title: str | None = None,
+        at_user_ids: Sequence[str] = (),
+        expires_at: datetime | None = None,
+    ) -> None: ...
+
+    async def send_group(
+        self, open_conversation_id: str, text: str, *, title: str | None = None
+    ) -> None: ...
+
+    async def send_oto(
+        self, user_ids: Sequence[str], text: str, *, title: str | None = None
+    ) -> OtoResult: ...
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+def _robot_message(text: str, title: str | None) -> tuple[str, str]:
+    """msgKey and msgParam (a JSON string) of an Open API robot message (§5.3)."""
+    if title is None:
+        return "sampleText", json.dumps({"content": text}, ensure_ascii=False)
+    return "sampleMarkdown", json.dumps({"title": title, "text": text}, ensure_ascii=False)
+
+
+def _tea_status(exc: TeaException) -> int | None:
+    """The HTTP status of a Tea error; None when no HTTP answer was read (§5.5)."""
+    status = getattr(exc, "statusCode", None)
+    if status is None and isinstance(exc.data, dict):
+        status = exc.data.get("statusCode")
+    try:
+        return None if status is None else int(status)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_auth_error(exc: TeaException) -> bool:
+    return _tea_status(exc) == 401 or exc.code == "InvalidAuthentication"
+
+
+def _from_tea(api: str, exc: TeaException) -> SendError:
+    """Our own error for a Tea SDK error."""
+    status = _tea_status(exc)
+    code = str(exc.code or "")
+    if status is None:  # connection refused, timeout, or an answer that is not JSON
+        inner = getattr(exc, "inner_exception", None)
+        reason = getattr(inner, "message", None) or (repr(inner) if inner else exc.message)
+        return TransientSendError(_clip(f"{api}: {reason or exc!r}"))
+    detail = _clip(f"{api}: HTTP {status} {code}: {exc.message}")
+    if status == 429 or (status == 403 and code.startswith("Forbidden.AccessDenied.QpsLimit")):
+        return TransientSendError(detail, retry_after=QPS_RETRY_AFTER)
+    if status >= 500:
+        return TransientSendError(detail)
+    return PermanentSendError(detail)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # absent, or an HTTP date: use our own backoff
+
+
+def _check_session_answer(response: httpx.Response) -> None:
+    """Raise unless a session-webhook answer says the message was delivered (§2.2, §7.8)."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise TransientSendError(f"session webhook: HTTP {status}", _retry_after(response))
+    if status >= 400:
+        raise PermanentSendError(_clip(f"session webhook: HTTP {status} {response.text}"))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("errcode"), int):
+        raise TransientSendError(_clip(f"session webhook: unexpected answer {response.text!r}"))
+    errcode: int = body["errcode"]
+    if errcode == 0:
+        return
+    detail = _clip(f"session webhook: errcode {errcode} {body.get('errmsg', '')}")
+    if errcode == SESSION_EXPIRED_ERRCODE:
+        raise WebhookExpired(detail)
+    if errcode in SESSION_THROTTLED_ERRCODES:
+        raise TransientSendError(detail, retry_after=THROTTLED_RETRY_AFTER)
+    if errcode in SESSION_BUSY_ERRCODES:
+        raise TransientSendError(detail)
+    raise PermanentSendError(detail)
+
+
+class DingTalkTransport:
+    """Sends to DingTalk: session webhooks with httpx, group and 1:1 robot messages with Tea.
+
+    The Tea clients are blocking (``requests``), so they run in threads. The access token
+    is cached until ``TOKEN_MARGIN`` before it expires and refetched once on a 401.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        robot_code: str,
+        endpoint: str = DINGTALK_ENDPOINT,
+        http: httpx.AsyncClient | None = None,
+        *,
+        clock: Clock = utc_now,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._robot_code = robot_code
+        self._oauth = OAuthClient(tea_config(endpoint))
+        self._robot = RobotClient(tea_config(endpoint))
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout)
+        )
+        self._clock = clock
+        self._timeouts_ms = (int(connect_timeout * 1000), int(read_timeout * 1000))
+        self._token: str | None = None
+        self._token_refresh_at = datetime.min.replace(tzinfo=UTC)
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        """Close the httpx client if this transport created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # Session webhook
+
+    async def send_session(
+        self,
+        webhook: str,
+        text: str,
+        *,
+        title: str | None = None,
+        at_user_ids: Sequence[str] = (),
+        expires_at: datetime | None = None,
+    ) -> None:
+        if expires_at is not None and self._clock() >= expires_at - SESSION_MARGIN:
+            raise WebhookExpired(f"session webhook expired at {expires_at.isoformat()}")
+        body: dict[str, Any]
+        if title is None:
+            body = {"msgtype": "text", "text": {"content": text}}
+        else:
+            body = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        body["at"] = {"atUserIds": list(at_user_ids)}
+        try:
+            response = await self._http.post(webhook, json=body)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise PermanentSendError(f"session webhook: bad URL: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise TransientSendError(f"session webhook: timed out ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise TransientSendError(_clip(f"session webhook: {exc!r}")) from exc
+        _check_session_answer(response)
+
+    # Open API robot messages
+
+    async def send_group(
+        self, open_conversation_id: str, text: str, *, title: str | None = None
+    ) -> None:
+        msg_key, msg_param = _robot_message(text, title)
+        request = robot_models.OrgGroupSendRequest(
+            msg_key=msg_key,
+            msg_param=msg_param,
+            open_conversation_id=open_conversation_id,
+            robot_code=self._robot_code,
+        )
+
+        def call(token: str) -> object:
+            headers = robot_models.OrgGroupSendHeaders(x_acs_dingtalk_access_token=token)
+            return self._robot.org_group_send_with_options(request, headers, self._runtime())
+
+        await self._with_token("OrgGroupSend", call)
+
+    async def send_oto(
+        self, user_ids: Sequence[str], text: str, *, title: str | None = None
+    ) -> OtoResult:
+        msg_key, msg_param = _robot_message(text, title)
+        request = robot_models.BatchSendOTORequest(
+            msg_key=msg_key,
+            msg_param=msg_param,
+            robot_code=self._robot_code,
+            user_ids=list(user_ids),
+        )
+
+        def call(token: str) -> Any:
+            headers = robot_models.BatchSendOTOHeaders(x_acs_dingtalk_access_token=token)
+            return self._robot.batch_send_otowith_options(request, headers, self._runtime())
+
+        body = (await self._with_token("BatchSendOTO", call)).body
+        return OtoResult(
+            flow_controlled=tuple(body.flow_controlled_staff_id_list or ()),
+            invalid=tuple(body.invalid_staff_id_list or ()),
+            filtered=tuple(body.filtered_staff_id_list or ()),
+        )
+
+    def _runtime(self) -> RuntimeOptions:
+        connect_ms, read_ms = self._timeouts_ms
+        return RuntimeOptions(connect_timeout=connect_ms, read_timeout=read_ms)
+
+    async def _with_token(self, api: str, call: Callable[[str], T]) -> T:
+        """Run a blocking Tea call with the access token; on a 401 refetch it and retry once."""
+        token = await self._access_token()
+        try:
+            return await asyncio.to_thread(call, token)
+        except TeaException as exc:
+            if not _is_auth_error(exc):
+                raise _from_tea(api, exc) from exc
+            logger.info("%s: access token rejected, fetching a new one", api)
+            if self._token == token:
+                self._token = None
+        token = await self._access_token()
+        try:
+            return await asyncio.to_thread(call, token)
+        except TeaException as exc:
+            raise _from_tea(api, exc) from exc
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:
+            now = self._clock()
+            if self._token is not None and now < self._token_refresh_at:
+                return self._token
+            request = oauth_models.GetAccessTokenRequest(
+                app_key=self._client_id, app_secret=self._client_secret
+            )
+            try:
+                response = await asyncio.to_thread(
+                    self._oauth.get_access_token_with_options, request, {}, self._runtime()
+                )
+            except TeaException as exc:
+                raise _from_tea("accessToken", exc) from exc
+            token = response.body.access_token
+            if not token:
+                raise TransientSendError("accessToken: answer without a token")
+            expire_in = int(response.body.expire_in or 0)
+            self._token = str(token)
+            self._token_refresh_at = now + timedelta(seconds=expire_in) - TOKEN_MARGIN
+            return self._token
+
+
+# Outbox ---------------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: Channel,
+    target: str,
+    text: str,
+    title: str | None = None,
+    at_user_ids: Sequence[str] = (),
+    webhook: str | None = None,
+    webhook_expires: datetime | None = None,
+    fallback_channel: FallbackChannel | None = None,
+    fallback_target: str | None = None,
+    now: datetime,
+) -> OutboxMessage:
+    """Add a message to the outbox in the caller's session; the caller commits.
+
+    ``target`` is the openConversationId (group; for a session reply, the conversation it
+    answers) or the userId (oto). Only session replies can @-mention (DINGTALK.md §6); a
+    session reply whose webhook has expired goes to the fallback, without the mentions.
+    """
+    if channel not in get_args(Channel):
+        raise ValueError(f"unknown channel {channel!r}")
+    if not target:
+        raise ValueError("a message needs a target")
+    if not text:
+        raise ValueError("a message needs a text")
+    if title is not None and not 0 < len(title) <= 128:
+        raise ValueError("a title has 1 to 128 characters")
+    for name, moment in (("now", now), ("webhook_expires", webhook_expires)):
+        if moment is not None and moment.utcoffset() is None:
+            raise ValueError(f"{name} must be an aware datetime")
+    if channel == "session":
+        if not webhook:
+            raise ValueError("a session reply needs its webhook")
+    elif webhook or webhook_expires or fallback_channel or fallback_target or at_user_ids:
+        raise ValueError(
+            "webhook, fallback and @-mentions are for session replies only"
+            " (Open API robot messages cannot @-mention)"
+        )
+    if (fallback_channel is None) != (fallback_target is None):
+        raise ValueError("fallback_channel and fallback_target go together")
+    if fallback_channel is not None and fallback_channel not in get_args(FallbackChannel):
+        raise ValueError(f"unknown fallback channel {fallback_channel!r}")
+    message = OutboxMessage(
+        created_at=now,
+        channel=channel,
+        target=target,
+        webhook=webhook,
+        webhook_expires=webhook_expires,
+        fallback_channel=fallback_channel,
+        fallback_target=fallback_target,
+        title=title,
+        text=text,
+        at_user_ids=list(at_user_ids),
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    return message
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A snapshot of a pending outbox row, safe to use outside its session."""
+
+    id: int
+    channel: str
+    target: str
+    webhook: str | None
+    webhook_expires: datetime | None
+    fallback_channel: str | None
+    fallback_target: str | None
+    title: str | None
+    text: str
+    at_user_ids: tuple[str, ...]
+    next_attempt_at: datetime
+
+    @classmethod
+    def of(cls, m: OutboxMessage) -> _Row:
+        return cls(
+            m.id,
+            m.channel,
+            m.target,
+            m.webhook,
+            m.webhook_expires,
+            m.fallback_channel,
+            m.fallback_target,
+            m.title,
+            m.text,
+            tuple(m.at_user_ids or ()),
+            m.next_attempt_at,
+        )
+
+
+class _RateLimited(Exception):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+async def _wait_any(events: Sequence[asyncio.Event], timeout: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class Sender:
+    """Delivers due outbox rows: in id order per chat, with retries and a per-group limit."""
+
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        *,
+        clock: Clock = utc_now,
+        group_rate: tuple[int, float] = (20, 60.0),
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        max_attempts: int = 50,
+        lease: float = 60.0,
+        max_wait: float = 5.0,
+        batch: int = 100,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._transport = transport
+        self._clock = clock
+        self._group_limit = group_rate[0]
+        self._group_period = timedelta(seconds=group_rate[1])
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease)  # longer than any one send may take
+        self._max_wait = max_wait
+        self._batch = batch
+        self._random = rng or random.Random()
+        self._sent_to_group: dict[str, deque[datetime]] = {}
+        self._seeded = False
+
+    async def send_due(self) -> int:
+        """Send every row that is due and first in its chat; return how many were delivered."""
+        if not self._seeded:
+            await asyncio.to_thread(self._seed_window, self._clock())
+            self._seeded = True
+        delivered = 0
+        while rows := await asyncio.to_thread(self._load_due, self._clock()):
+            progress = False
+            for row in rows:
+                if not await asyncio.to_thread(self._claim, row, self._clock() + self._lease):
+                    continue  # another sender has it
+                progress = True
+                if await self._process(row):
+                    delivered += 1
+            if not progress:
+                break
+        return delivered
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
+        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows."""
+        while not stop.is_set():
+            wake.clear()  # before sending, so rows committed meanwhile are not missed
+            try:
+                await self.send_due()
+                delay = await asyncio.to_thread(self._seconds_to_next, self._clock())
+            except Exception:
+                logger.exception("outbox: sending round failed")
+                delay = self._max_wait
+            await _wait_any((stop, wake), min(max(delay, 0.01), self._max_wait))
+
+    # One row
+
+    async def _process(self, row: _Row) -> bool:
+        """Send a claimed row and record the outcome; True when delivered."""
+        try:
+            await self._deliver(row)
+        except _RateLimited as limited:
+            await asyncio.to_thread(self._defer, row.id, limited.until)
+            return False
+        except SendError as exc:
+            await asyncio.to_thread(self._record_failure, row, exc, self._clock())
+            return False
+        except Exception as exc:  # a bug, not DingTalk: keep the row, bounded by max_attempts
+            logger.exception("outbox #%d: unexpected error while sending", row.id)
+            error = TransientSendError(_clip(f"unexpected error: {exc!r}"))
+            await asyncio.to_thread(self._record_failure, row, error, self._clock())
+            return False
+        await asyncio.to_thread(self._mark_sent, row.id, self._clock())
+        return True
+
+    async def _deliver(self, row: _Row) -> None:
+        if row.channel == "group":
+            await self._to_group(row.target, row)
+        elif row.channel == "oto":
+            await self._to_user(row.target, row)
+        elif row.channel == "session":
+            if not row.webhook:
+                raise PermanentSendError("session reply without a webhook")
+            try:
+                await self._transport.send_session(
+                    row.webhook,
+                    row.text,
+                    title=row.title,
+                    at_user_ids=row.at_user_ids,
+                    expires_at=row.webhook_expires,
+                )
+            except WebhookExpired as exc:
+                if row.fallback_target is None:
+                    raise
+                # OrgGroupSend cannot @-mention (§6): the text goes as it is.
+                logger.info(
+                    "outbox #%d: %s; sending to %s %s instead",
+                    row.id,
+                    exc,
+                    row.fallback_channel,
+                    row.fallback_target,
+                )
+                if row.fallback_channel == "group":
+                    await self._to_group(row.fallback_target, row)
+                elif row.fallback_channel == "oto":
+                    await self._to_user(row.fallback_target, row)
+                else:
+                    raise PermanentSendError(
+                        f"unknown fallback channel {row.fallback_channel!r}"
+                    ) from exc
+        else:
+            raise PermanentSendError(f"unknown channel {row.channel!r}")
+
+    async def _to_group(self, group: str, row: _Row) -> None:
+        until = self._group_slot(group, self._clock())
+        if until is not None:
+            raise _RateLimited(until)
+        await self._transport.send_group(group, row.text, title=row.title)
+        self._sent_to_group.setdefault(group, deque()).append(self._clock())
+
+    async def _to_user(self, user_id: str, row: _Row) -> None:
+        result = await self._transport.send_oto([user_id], row.text, title=row.title)
+        if user_id in result.invalid:
+            raise PermanentSendError(f"BatchSendOTO: invalid userId {user_id}")
+        if user_id in result.filtered:
+            raise PermanentSendError(f"BatchSendOTO: userId {user_id} was filtered")
+        if user_id in result.flow_controlled:
+            raise TransientSendError(f"BatchSendOTO: userId {user_id} was flow-controlled")
+
+    # Group rate limit: a sliding window of send times per group
+
+    def _group_slot(self, group: str, now: datetime) -> datetime | None:
+        """None if a message may go to ``group`` now, else when the next one may."""
+        times = self._sent_to_group.get(group)
+        if not times:
+            return None
+        while times and times[0] <= now - self._group_period:
+            times.popleft()
+        if len(times) < self._group_limit:
+            return None
+        return times[-self._group_limit] + self._group_period
+
+    def _seed_window(self, now: datetime) -> None:
+        """Count what went to each group within the last period, so a restart cannot burst."""
+        since = now - self._group_period
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(
+                    OutboxMessage.channel,
+                    OutboxMessage.target,
+                    OutboxMessage.fallback_channel,
+                    OutboxMessage.fallback_target,
+                    OutboxMessage.webhook_expires,
+                    OutboxMessage.sent_at,
+                )
+                .where(
+                    OutboxMessage.state == "sent",
+                    OutboxMessage.sent_at > since,
+                    or_(
+                        OutboxMessage.channel == "group", OutboxMessage.fallback_channel == "group"
+                    ),
+                )
+                .order_by(OutboxMessage.sent_at)
+            ).all()
+        for channel, target, fallback_channel, fallback_target, expires, sent_at in rows:
+            if sent_at is None:
+                continue
+            if channel == "group":
+                group = target
+            elif (
+                fallback_channel == "group"
+                and fallback_target
+                and expires is not None
+                and sent_at >= expires - SESSION_MARGIN
+            ):
+                group = fallback_target  # a session reply sent after its webhook expired
+            else:
+                continue
+            self._sent_to_group.setdefault(group, deque()).append(sent_at)
+
+    # Database, each call one short transaction (run in a thread)
+
+    def _load_due(self, now: datetime) -> list[_Row]:
+        """Due rows that are the oldest pending row of their chat, in id order."""
+        heads = (
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.state == "pending")
+            .group_by(OutboxMessage.channel, OutboxMessage.target)
+        )
+        with self._db.transaction() as session:
+            messages = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(heads), OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(self._batch)
+            ).all()
+            return [_Row.of(m) for m in messages]
+
+    def _seconds_to_next(self, now: datetime) -> float:
+        """Seconds until the next head-of-chat row is due (rate-limited rows included)."""
+        heads = (
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.state == "pending")
+            .group_by(OutboxMessage.channel, OutboxMessage.target)
+        )
+        with self._db.transaction() as session:
+            due = session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.id.in_(heads))
+            )
+        if due is None:
+            return self._max_wait
+        return (due - now).total_seconds()
+
+    def _claim(self, row: _Row, lease_until: datetime) -> bool:
+        """Take the row for one send; False if someone else changed it since it was read."""
+        with self._db.transaction() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row.id,
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=lease_until)
+            )
+            return cast(CursorResult[Any], result).rowcount == 1
+
+    def _defer(self, row_id: int, until: datetime) -> None:
+        with self._db.transaction() as session:
+            message = session.get(OutboxMessage, row_id)
+            if message is not None and message.state == "pending":
+                message.next_attempt_at = until
+        logger.debug("outbox #%d: group rate limit, waiting until %s", row_id, until)
+
+    def _mark_sent(self, row_id: int, now: datetime) -> None:
+        with self._db.transaction() as session:
+            message = session.get(OutboxMessage, row_id)
+            if message is not None:
+                message.state = "sent"
+                message.sent_at = now
+
+    def _record_failure(self, row: _Row, exc: SendError, now: datetime) -> None:
+        with self._db.transaction() as session:
+            message = session.get(OutboxMessage, row.id)
+            if message is None or message.state != "pending":
+                return
+            message.attempts += 1
+            message.last_error = _clip(str(exc) or type(exc).__name__)
+            if isinstance(exc, PermanentSendError) or message.attempts >= self._max_attempts:
+                message.state = "failed"
+                logger.error(
+                    "outbox #%d to %s %s failed after %d attempt(s): %s",
+                    row.id,
+                    row.channel,
+                    row.target,
+                    message.attempts,
+                    message.last_error,
+                )
+                return
+            retry_after = exc.retry_after if isinstance(exc, TransientSendError) else None
+            delay = self._backoff(message.attempts, retry_after)
+            message.next_attempt_at = now + timedelta(seconds=delay)
+            logger.warning(
+                "outbox #%d to %s %s: attempt %d failed, retrying in %.1f s: %s",
+                row.id,
+                row.channel,
+                row.target,
+                message.attempts,
+                delay,
+                message.last_error,
+            )
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds to wait: what the server asked (plus a little), else exponential jitter."""
+        if retry_after is not None:
+            return max(retry_after, 0.01) * self._random.uniform(1.0, 1.25)
+        ceiling = min(self._backoff_max, self._backoff_base * 2.0 ** min(attempts - 1, 40))
+        return max(self._random.uniform(ceiling / 2, ceiling), 0.01)

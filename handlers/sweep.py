@@ -1,0 +1,137 @@
+"""Due timers become reminders and escalations: once each, in working time, as digests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy.orm import Session
+
+from config.roster import ROLE_NAMES, Roster
+from handlers import clocks, texts
+from handlers.effects import Outgoing
+from handlers.workcal import WorkCalendar
+from storage import repo
+from storage.models import Item, Timer
+
+LATE_GRACE = dt.timedelta(minutes=10)
+
+# The states in which a clock still waits for someone.
+WAITING = {
+    "triage": ("new",),
+    "claim": ("assigned",),
+    "reply": ("claimed", "review"),
+    "placeholder": ("claimed", "review"),
+    "followup": ("hard",),
+}
+
+
+def deliverable(cal: WorkCalendar, fire_at: dt.datetime, now: dt.datetime) -> bool:
+    """Messages go out in working time only; a timer at the end of a working period
+    (17:00) may still go just after it."""
+    if cal.is_working_time(now):
+        return True
+    return now - fire_at <= LATE_GRACE and cal.between(fire_at, now) == dt.timedelta(0)
+
+
+class _Digest:
+    """Lines per chat; each chat gets one message per sweep."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+
+    def add(self, channel: str, targets: list[str], title: str, line: str) -> None:
+        for target in dict.fromkeys(targets):
+            if target:
+                self.lines[(channel, target)][title].append(line)
+
+    def messages(self) -> list[Outgoing]:
+        out = []
+        for (channel, target), by_title in self.lines.items():
+            text = "\n".join(texts.digest(title, lines) for title, lines in by_title.items())
+            out.append(Outgoing("group" if channel == "group" else "oto", target, text))
+        return out
+
+
+def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Outgoing]:
+    """Fire every due timer this caller can claim; return the messages, one per chat."""
+    digest = _Digest()
+    for timer in repo.due_timers(session, now):
+        if not deliverable(cal, timer.fire_at, now):
+            continue
+        if not repo.claim_timer(session, timer, now):
+            continue  # another sweeper had it
+        item = session.get(Item, timer.item_id)
+        if item is None or item.state not in WAITING.get(timer.clock, ()):
+            continue
+        if timer.clock == "placeholder" and item.hard:
+            continue
+        _fire(session, roster, cal, now, timer, item, digest)
+    return digest.messages()
+
+
+def _fire(
+    session: Session,
+    roster: Roster,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    timer: Timer,
+    item: Item,
+    digest: _Digest,
+) -> None:
+    tz = cal.tz
+    due = texts.when(timer.due_at, tz, item.provisional)
+    late = now - timer.fire_at > LATE_GRACE
+    suffix = texts.late_suffix(texts.when(timer.fire_at, tz)) if late else ""
+    dept = roster.department(item.department or "")
+    if timer.kind == "followup":
+        since = texts.when(item.placeholder_at or timer.due_at, tz)
+        line = texts.followup_line(item.id, item.town, since) + suffix
+        people = roster.people_for("clerk", item.department) + roster.people_for(
+            "dept_head", item.department
+        )
+        digest.add("oto", people, texts.FOLLOWUP, line)
+        nxt = clocks.followup(cal, roster.rules, item.placeholder_at or now, timer.step + 1)
+        while nxt.fire_at <= now:  # a long outage: one reminder now, the next one ahead
+            nxt = clocks.followup(cal, roster.rules, item.placeholder_at or now, nxt.step + 1)
+        repo.add_timers(session, item, [(nxt.clock, nxt.kind, nxt.step, nxt.due_at, nxt.fire_at)])
+        repo.log(session, item, now, "bot", "nagged", texts.CLOCK_LABELS["followup"])
+        return
+    if timer.kind == "nag":
+        actors = _who_acts(roster, item, timer.clock)
+        line = texts.nag_line(item.id, item.town, timer.clock, due) + suffix
+        digest.add("oto", actors, texts.REMINDER, line)
+        group = roster.office.group if timer.clock == "triage" else (dept.group if dept else "")
+        if timer.clock != "placeholder":
+            digest.add("group", [group], texts.REMINDER, line)
+        repo.log(session, item, now, "bot", "nagged", texts.CLOCK_LABELS[timer.clock])
+        return
+    steps = clocks.ladder(roster.rules, timer.clock)
+    roles = steps[timer.step] if timer.step < len(steps) else []
+    people = [p for role in roles for p in roster.people_for(role, item.department)]
+    who = "、".join(roster.name(p) for p in _who_acts(roster, item, timer.clock)) or "相关人员"
+    line = texts.overdue_line(item.id, item.town, timer.clock, due, who) + suffix
+    digest.add("oto", people, texts.ESCALATION, line)
+    digest.add("group", [roster.office.group], texts.ESCALATION, line)
+    repo.log(
+        session,
+        item,
+        now,
+        "bot",
+        "escalated",
+        f"{texts.CLOCK_LABELS[timer.clock]} → {'、'.join(ROLE_NAMES[r] for r in roles)}",
+    )
+
+
+def _who_acts(roster: Roster, item: Item, clock: str) -> list[str]:
+    if clock == "triage":
+        return roster.people_for("office_admin", None)
+    if clock == "claim":
+        return roster.people_for("clerk", item.department)
+    if clock == "placeholder":
+        return roster.people_for("dept_head", item.department)
+    if item.state == "review":
+        return roster.people_for(item.review_level or "dept_head", item.department)
+    return roster.people_for("clerk", item.department)

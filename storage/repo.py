@@ -1,0 +1,102 @@
+"""Queries and changes on the caller's session. Nothing here commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Event, Item, Timer
+
+
+def get_item(session: Session, number: int) -> Item | None:
+    return session.get(Item, number)
+
+
+def add_item(session: Session, item: Item) -> Item:
+    session.add(item)
+    session.flush()  # assigns the number
+    return item
+
+
+def log(
+    session: Session,
+    item: Item,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    detail: str = "",
+    msg_id: str | None = None,
+) -> None:
+    session.add(
+        Event(item_id=item.id, at=at, actor=actor, action=action, detail=detail, msg_id=msg_id)
+    )
+
+
+def events(session: Session, item: Item) -> Sequence[Event]:
+    return session.scalars(select(Event).where(Event.item_id == item.id).order_by(Event.id)).all()
+
+
+def add_timers(
+    session: Session, item: Item, rows: Iterable[tuple[str, str, int, dt.datetime, dt.datetime]]
+) -> None:
+    for clock, kind, step, due_at, fire_at in rows:
+        session.add(
+            Timer(
+                item_id=item.id, clock=clock, kind=kind, step=step, due_at=due_at, fire_at=fire_at
+            )
+        )
+
+
+def cancel_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.item_id == item.id, Timer.clock.in_(list(clocks)), Timer.state == "pending")
+        .values(state="cancelled")
+    )
+
+
+def delete_pending_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:
+    """Drop pending timers so that a restarted clock can plan the same steps again."""
+    for timer in session.scalars(
+        select(Timer).where(Timer.item_id == item.id, Timer.clock.in_(list(clocks)))
+    ):
+        session.delete(timer)
+    session.flush()
+
+
+def due_timers(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Timer]:
+    return session.scalars(
+        select(Timer)
+        .where(Timer.state == "pending", Timer.fire_at <= now)
+        .order_by(Timer.fire_at, Timer.id)
+        .limit(limit)
+    ).all()
+
+
+def claim_timer(session: Session, timer: Timer, now: dt.datetime) -> bool:
+    """Mark the timer fired unless someone else did first; True when this caller owns it."""
+    result = session.execute(
+        update(Timer)
+        .where(Timer.id == timer.id, Timer.state == "pending")
+        .values(state="fired", fired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def next_fire(session: Session) -> dt.datetime | None:
+    return session.scalar(
+        select(Timer.fire_at).where(Timer.state == "pending").order_by(Timer.fire_at).limit(1)
+    )
+
+
+def open_items(
+    session: Session, states: Iterable[str], department: str | None = None
+) -> Sequence[Item]:
+    query = select(Item).where(Item.state.in_(list(states)))
+    if department:
+        query = query.where(Item.department == department)
+    return session.scalars(query.order_by(Item.id)).all()
