@@ -64,8 +64,9 @@ class Sandbox:
 
     async def __aenter__(self) -> Self:
         await self.dingtalk.start()
+        # The local DingTalk runs on the sandbox clock: so do webhook and token expiries.
         self.transport = DingTalkTransport(
-            CLIENT_ID, CLIENT_SECRET, CLIENT_ID, self.dingtalk.endpoint
+            CLIENT_ID, CLIENT_SECRET, CLIENT_ID, self.dingtalk.endpoint, clock=self.clock
         )
         self.app = App(
             self.roster,
