@@ -20,6 +20,7 @@ import logging
 import secrets
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class OutboundMessage:
     title: str | None
     at_user_ids: tuple[str, ...]
     payload: Mapping[str, Any] = field(compare=False, hash=False, repr=False)  # request body
+    at: float = field(default=0.0, compare=False, repr=False)  # time.perf_counter() on receipt
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ class LocalDingTalk:
         self._conn_log: list[StreamConnection] = []
         self._pushed: list[Json] = []
         self._acks: dict[str, list[Json]] = {}
+        self.ack_times: dict[str, float] = {}  # messageId -> perf_counter() of its first ACK
         self._ack_floor: dict[str, int] = {}  # ACKs before the latest push don't count
         self._sessions: dict[str, _Session] = {}
         self._tokens: dict[str, datetime] = {}
@@ -633,7 +636,15 @@ class LocalDingTalk:
         title, text = _title_and_text(part)
         with self._lock:
             message = OutboundMessage(
-                next(self._seq), channel, target, msg_key, text, title, at_user_ids, payload
+                next(self._seq),
+                channel,
+                target,
+                msg_key,
+                text,
+                title,
+                at_user_ids,
+                payload,
+                time.perf_counter(),
             )
             self._sent.append(message)
         self._notify()
@@ -689,6 +700,7 @@ class LocalDingTalk:
             return
         with self._lock:
             self._acks.setdefault(str(message_id), []).append(frame)
+            self.ack_times.setdefault(str(message_id), time.perf_counter())
         self._notify()
 
     async def _push(
