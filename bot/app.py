@@ -174,42 +174,41 @@ class App:
                 await asyncio.sleep(1)
                 self._wake_processor.set()
 
-    def process_inbox(self, limit: int = 200) -> int:
-        """Handle unprocessed inbox rows in order, one transaction each; return how many."""
-        with self.db.sessions() as session:
-            ids = session.scalars(
-                select(InboxMessage.id)
+    def process_inbox(self, limit: int = 20) -> int:
+        """Handle unprocessed inbox rows in order; return how many.
+
+        One transaction for the batch, one savepoint per message: a message whose handling
+        fails is rolled back alone, marked with its error and answered with an apology.
+        """
+        now = self.clock()
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(InboxMessage)
                 .where(InboxMessage.processed_at.is_(None))
                 .order_by(InboxMessage.id)
                 .limit(limit)
             ).all()
-        for row_id in ids:
-            self._process_one(row_id)
-        return len(ids)
+            for row in rows:
+                self._process_one(session, row, now)
+            return len(rows)
 
-    def _process_one(self, row_id: int) -> None:
-        now = self.clock()
+    def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:
+        savepoint = session.begin_nested()
         try:
-            with self.db.transaction() as session:
-                row = session.get(InboxMessage, row_id)
-                if row is None or row.processed_at is not None:
-                    return
-                msg = IncomingMessage.from_payload(row.payload)
-                out = handle(session, self.roster, self.cal, now, msg)
-                write_outbox(session, out, self.sender_clock())
-                row.processed_at = now
+            msg = IncomingMessage.from_payload(row.payload)
+            out = handle(session, self.roster, self.cal, now, msg)
+            write_outbox(session, out, self.sender_clock())
+            row.processed_at = now
+            savepoint.commit()
         except Exception as exc:
-            logger.exception("processor: message %s failed", row_id)
-            with self.db.transaction() as session:
-                row = session.get(InboxMessage, row_id)
-                if row is None:
-                    return
-                row.processed_at, row.error = now, repr(exc)[:2000]
-                try:
-                    msg = IncomingMessage.from_payload(row.payload)
-                except ValueError:
-                    return
-                write_outbox(session, [reply_to(msg, texts.APOLOGY)], self.sender_clock())
+            logger.exception("processor: message %s failed", row.msg_id)
+            savepoint.rollback()
+            row.processed_at, row.error = now, repr(exc)[:2000]
+            try:
+                msg = IncomingMessage.from_payload(row.payload)
+            except ValueError:
+                return
+            write_outbox(session, [reply_to(msg, texts.APOLOGY)], self.sender_clock())
 
     # -- timers --
 

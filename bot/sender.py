@@ -488,7 +488,7 @@ class Sender:
         max_attempts: int = 50,
         lease: float = 60.0,
         max_wait: float = 5.0,
-        batch: int = 100,
+        batch: int = 500,
         rng: random.Random | None = None,
     ) -> None:
         self._db = db
@@ -507,22 +507,36 @@ class Sender:
         self._seeded = False
 
     async def send_due(self) -> int:
-        """Send every row that is due and first in its chat; return how many were delivered."""
+        """Send every due row, chats side by side, each chat in id order; return how many
+        were delivered."""
         if not self._seeded:
             await asyncio.to_thread(self._seed_window, self._clock())
             self._seeded = True
         delivered = 0
-        while rows := await asyncio.to_thread(self._load_due, self._clock()):
-            progress = False
-            for row in rows:
-                if not await asyncio.to_thread(self._claim, row, self._clock() + self._lease):
-                    continue  # another sender has it
-                progress = True
-                if await self._process(row):
-                    delivered += 1
-            if not progress:
+        while chats := await asyncio.to_thread(self._load_due, self._clock()):
+            counts = await asyncio.gather(*(self._send_chat(rows) for rows in chats))
+            if not any(progress for progress, _ in counts):
                 break
+            delivered += sum(n for _, n in counts)
         return delivered
+
+    async def _send_chat(self, rows: list[_Row]) -> tuple[bool, int]:
+        """Send one chat's due rows in order, stopping at the first that is not delivered
+        (a later message never overtakes an earlier one). Returns (progress, delivered)."""
+        lease = self._clock() + self._lease
+        claimed = await asyncio.to_thread(self._claim_many, rows, lease)
+        progress, delivered = False, 0
+        for index, row in enumerate(rows):
+            if not claimed[index]:
+                break  # another sender has it
+            progress = True
+            if not await self._process(row):
+                tail = zip(rows[index + 1 :], claimed[index + 1 :], strict=True)
+                rest = [r for r, mine in tail if mine]
+                await asyncio.to_thread(self._release, rest, lease)
+                break
+            delivered += 1
+        return progress, delivered
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
         """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows."""
@@ -663,21 +677,26 @@ class Sender:
 
     # Database, each call one short transaction (run in a thread)
 
-    def _load_due(self, now: datetime) -> list[_Row]:
-        """Due rows that are the oldest pending row of their chat, in id order."""
-        heads = (
-            select(func.min(OutboxMessage.id))
-            .where(OutboxMessage.state == "pending")
-            .group_by(OutboxMessage.channel, OutboxMessage.target)
-        )
+    def _load_due(self, now: datetime) -> list[list[_Row]]:
+        """Per chat, its oldest pending rows up to the first that is not yet due."""
         with self._db.transaction() as session:
             messages = session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.id.in_(heads), OutboxMessage.next_attempt_at <= now)
+                .where(OutboxMessage.state == "pending")
                 .order_by(OutboxMessage.id)
                 .limit(self._batch)
             ).all()
-            return [_Row.of(m) for m in messages]
+            chats: dict[tuple[str, str], list[_Row]] = {}
+            blocked: set[tuple[str, str]] = set()
+            for message in messages:
+                key = (message.channel, message.target)
+                if key in blocked:
+                    continue
+                if message.next_attempt_at > now:
+                    blocked.add(key)  # the rest of this chat waits behind it
+                    continue
+                chats.setdefault(key, []).append(_Row.of(message))
+            return list(chats.values())
 
     def _seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next head-of-chat row is due (rate-limited rows included)."""
@@ -694,19 +713,41 @@ class Sender:
             return self._max_wait
         return (due - now).total_seconds()
 
-    def _claim(self, row: _Row, lease_until: datetime) -> bool:
-        """Take the row for one send; False if someone else changed it since it was read."""
+    def _claim_many(self, rows: list[_Row], lease_until: datetime) -> list[bool]:
+        """Take rows for sending, in one transaction; False for each row someone else
+        changed since it was read (and for every row after it)."""
+        taken: list[bool] = []
         with self._db.transaction() as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row.id,
-                    OutboxMessage.state == "pending",
-                    OutboxMessage.next_attempt_at == row.next_attempt_at,
+            for row in rows:
+                result = session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.state == "pending",
+                        OutboxMessage.next_attempt_at == row.next_attempt_at,
+                    )
+                    .values(next_attempt_at=lease_until)
                 )
-                .values(next_attempt_at=lease_until)
-            )
-            return cast(CursorResult[Any], result).rowcount == 1
+                if cast(CursorResult[Any], result).rowcount != 1:
+                    break
+                taken.append(True)
+        return taken + [False] * (len(rows) - len(taken))
+
+    def _release(self, rows: list[_Row], lease_until: datetime) -> None:
+        """Give back claimed rows that were not tried, due as they were."""
+        if not rows:
+            return
+        with self._db.transaction() as session:
+            for row in rows:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.state == "pending",
+                        OutboxMessage.next_attempt_at == lease_until,
+                    )
+                    .values(next_attempt_at=row.next_attempt_at)
+                )
 
     def _defer(self, row_id: int, until: datetime) -> None:
         with self._db.transaction() as session:

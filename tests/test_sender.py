@@ -444,10 +444,11 @@ async def test_order_per_chat_when_the_first_message_backs_off(
 ) -> None:
     first = put(db, clock, channel="group", target=GROUP_A, text="A1")
     second = put(db, clock, channel="group", target=GROUP_A, text="A2")
-    put(db, clock, channel="group", target=GROUP_B, text="B1")
     server.fail_next(GROUP_PATH, 500)
+    assert await sender.send_due() == 0  # A1 failed and backs off; A2 waits behind it
 
-    assert await sender.send_due() == 1
+    put(db, clock, channel="group", target=GROUP_B, text="B1")
+    assert await sender.send_due() == 1  # another chat is not held up
     assert texts(server.sent) == ["B1"]
     assert row(db, first).attempts == 1
     assert row(db, second).state == "pending"  # due, but behind A1
@@ -635,16 +636,18 @@ async def test_sender_records_webhook_errcode_and_timeout(
     mocked: tuple[respx.MockRouter, DingTalkTransport], db: Database, clock: FakeClock
 ) -> None:
     router, transport = mocked
-    router.post(WEBHOOK).mock(
-        side_effect=[
-            httpx.Response(200, json={"errcode": 400013, "errmsg": "群已被解散"}),
-            httpx.ConnectTimeout("slow"),
-        ]
-    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        # the two chats are sent side by side: answer by content, not by arrival order
+        if json.loads(request.content)["text"]["content"] == "gone":
+            return httpx.Response(200, json={"errcode": 400013, "errmsg": "群已被解散"})
+        raise httpx.ConnectTimeout("slow")
+
+    router.post(WEBHOOK).mock(side_effect=answer)
     sender = Sender(db, transport, clock=clock)
-    fields: dict[str, Any] = {"channel": "session", "webhook": WEBHOOK, "text": "x"}
-    dissolved = put(db, clock, target="cidGone==", **fields)
-    slow = put(db, clock, target="cidSlow==", **fields)
+    fields: dict[str, Any] = {"channel": "session", "webhook": WEBHOOK}
+    dissolved = put(db, clock, target="cidGone==", text="gone", **fields)
+    slow = put(db, clock, target="cidSlow==", text="slow", **fields)
 
     assert await sender.send_due() == 0
 
