@@ -28,7 +28,7 @@ class IncomingMessage:
         text_block = data.get("text")
         text = None
         if isinstance(text_block, dict) and isinstance(text_block.get("content"), str):
-            text = text_block["content"].strip()
+            text = text_block["content"].replace("\x00", "").strip()
         return cls(
             msg_id=msg_id,
             conversation_id=str(data.get("conversationId") or ""),

@@ -49,6 +49,7 @@ class Outcome:
 
 def run_command(ctx: Ctx, text: str, registry: Registry = REGISTRY) -> Outcome:
     """Run one command in a savepoint: a refusal or an error leaves the database as it was."""
+    text = text.replace("\x00", "")  # no database stores NUL in text
     if not texts_strip(text):
         return Outcome(texts.EMPTY_MESSAGE, False)
     try:

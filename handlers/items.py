@@ -76,6 +76,8 @@ def _level(ctx: Ctx, item: Item) -> int:
 
 def _plan(ctx: Ctx, item: Item, clock: str, start: dt.datetime, due: dt.datetime) -> None:
     plans = clocks.plan(ctx.cal, ctx.roster.rules, clock, start, due)
+    # a late claim starts its windows in the past: reminders already due are moot
+    plans = [p for p in plans if p.kind != "nag" or p.fire_at > ctx.now]
     repo.add_timers(
         ctx.session, item, ((p.clock, p.kind, p.step, p.due_at, p.fire_at) for p in plans)
     )
@@ -211,6 +213,9 @@ def reject(ctx: Ctx, cmd: Command) -> str:
     item.closed_at = item.replied_at = ctx.now
     repo.cancel_timers(ctx.session, item, ["triage", "claim"])
     _log(ctx, item, "rejected", cmd.text)
+    dept = ctx.roster.department(item.department or "")
+    if dept is not None:
+        ctx.send(to_group(dept.group, texts.rejected_away(item.id)))
     ctx.send(to_town(item, texts.reject_to_town(cmd.text or None), mention=True))
     return texts.rejected_reply(item.id)
 
@@ -386,6 +391,8 @@ def _pass_up(ctx: Ctx, cmd: Command, level: str, lowest: str, **who: bool) -> st
 def mark_hard(ctx: Ctx, cmd: Command) -> str:
     item = _item(ctx, cmd, ["claimed", "review"])
     _require_department(ctx, item, head=True, deputy=True)
+    if item.hard:
+        raise CommandError(texts.already_hard(item.id))
     late = item.placeholder_due is not None and ctx.now > item.placeholder_due
     item.state, item.hard, item.hard_reason = "hard", True, cmd.text or None
     item.placeholder_at, item.review_level = ctx.now, None
@@ -514,7 +521,7 @@ def list_items(ctx: Ctx, cmd: Command) -> str:
     wanted = None
     if cmd.text:
         wanted = next(
-            (k for k, v in texts.STATE_LABELS.items() if v == cmd.text or k == cmd.text), None
+            (s for s in texts.OPEN_STATES if cmd.text in (s, texts.STATE_LABELS[s])), None
         )
         if wanted is None:
             raise CommandError(

@@ -22,7 +22,7 @@ WAITING = {
     "claim": ("assigned",),
     "reply": ("claimed", "review"),
     "placeholder": ("claimed", "review"),
-    "followup": ("hard",),
+    "followup": ("hard", "review"),  # a hard case's draft may be under review
 }
 
 
@@ -67,6 +67,8 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if item is None or item.state not in WAITING.get(timer.clock, ()):
             continue
         if timer.clock == "placeholder" and item.hard:
+            continue
+        if timer.clock == "followup" and not item.hard:
             continue
         _fire(session, roster, cal, now, timer, item, digest)
     return digest.messages()

@@ -146,6 +146,14 @@ def hard_reply(number: int, late: bool) -> str:
     return text + ("\n注意：已超过先行回复时限，记为逾期。" if late else "")
 
 
+def already_hard(number: int) -> str:
+    return f"{item_ref(number)} 已是疑难件，先行回复已发过。"
+
+
+def rejected_away(number: int) -> str:
+    return f"{item_ref(number)} 已由局办公室退回街镇，本处室无需办理。"
+
+
 def offline_reply(number: int) -> str:
     return f"{item_ref(number)} 已线下答复，办结。"
 
