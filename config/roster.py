@@ -84,7 +84,7 @@ class Rules(_Strict):
     escalate_placeholder: list[list[str]] = [["dept_head", "deputy"]]
     escalate_every_workdays: Fraction = Fraction(1, 2)
     followup_workdays: Fraction = Fraction(2)  # reminders while a hard case is open
-    placeholder_text: str = DEFAULT_PLACEHOLDER
+    placeholder_text: str = Field(default=DEFAULT_PLACEHOLDER, min_length=1)
 
     @field_validator(
         "triage_workdays",
