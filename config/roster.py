@@ -81,7 +81,6 @@ class Rules(_Strict):
     escalate_triage: list[list[str]] = [["office_head"]]
     escalate_claim: list[list[str]] = [["dept_head"], ["deputy"]]
     escalate_reply: list[list[str]] = [["dept_head", "deputy"], ["director"]]
-    escalate_placeholder: list[list[str]] = [["dept_head", "deputy"]]
     escalate_every_workdays: Fraction = Fraction(1, 2)
     followup_workdays: Fraction = Fraction(2)  # reminders while a hard case is open
     placeholder_text: str = Field(default=DEFAULT_PLACEHOLDER, min_length=1)
@@ -113,7 +112,7 @@ class Rules(_Strict):
                 raise ValueError(f"{item!r}: write 'half' or working hours like '1h' or '0.5h'")
         return value
 
-    @field_validator("escalate_triage", "escalate_claim", "escalate_reply", "escalate_placeholder")
+    @field_validator("escalate_triage", "escalate_claim", "escalate_reply")
     @classmethod
     def _ladder(cls, value: list[list[str]]) -> list[list[str]]:
         for step in value:

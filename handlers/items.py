@@ -153,7 +153,10 @@ def receive(
             provisional=due.provisional,
         ),
     )
-    _log(ctx, item, "received" if not ctx.actor else "registered", text)
+    if ctx.actor:
+        _log(ctx, item, "registered", text)
+    else:
+        repo.log(ctx.session, item, ctx.now, "town", "received", text, ctx.msg_id)
     _plan(ctx, item, "triage", ctx.now, due.at)
     ctx.send(to_town(item, texts.town_received(item.id)))
     ctx.send(
@@ -223,6 +226,8 @@ def reject(ctx: Ctx, cmd: Command) -> str:
 @router.command("改派", ["item", "dept"], "改派 <编号> <处室>", "改派给另一处室", ["office_admin"])
 def reassign(ctx: Ctx, cmd: Command) -> str:
     item = _item(ctx, cmd, ["assigned", "claimed", "review"])
+    if item.hard:  # a hard case stays with the department that judged it
+        raise CommandError(texts.wrong_state(item.id, "hard", cmd.name))
     dept = _dept(ctx, cmd.dept or "")
     old = item.department or ""
     if dept == old:
