@@ -245,9 +245,6 @@ class App:
 
     # -- out --
 
-    def wake_sender(self) -> None:
-        self._wake_sender.set()
-
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until the inbox is processed and the outbox is empty (tests, demo)."""
         async with asyncio.timeout(timeout):

@@ -15,7 +15,7 @@ from config.calendar_file import add_year, format_entry
 from config.notice import NoticeError, parse_notice
 from config.roster import Roster, RosterError, load_roster
 from config.settings import Settings, SettingsError, load_settings
-from handlers.workcal import CalendarError, DayInfo, WorkCalendar
+from handlers.workcal import CalendarError, DayInfo, WorkCalendar, format_hours
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "config" / "examples" / "org.toml"
 
@@ -25,15 +25,7 @@ class UsageError(Exception):
 
 
 def _day_line(info: DayInfo, cal: WorkCalendar) -> str:
-    hours = (
-        ""
-        if info.hours in ((), cal.standard_day)
-        else " "
-        + " ".join(
-            f"{a // 3600:02d}:{a % 3600 // 60:02d}-{b // 3600:02d}:{b % 3600 // 60:02d}"
-            for a, b in info.hours
-        )
-    )
+    hours = "" if info.hours in ((), cal.standard_day) else " " + format_hours(info.hours)
     kind = info.kind or ("班" if info.hours else "休")
     return f"{info.date.isoformat()} {kind}{hours} {info.note}".rstrip()
 

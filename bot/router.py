@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +15,7 @@ from handlers.context import Ctx
 from handlers.dispatch import run_command
 from handlers.effects import Fallback, Outgoing
 from handlers.workcal import WorkCalendar
-from storage.models import InboxMessage, Item
+from storage.models import Item
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +71,3 @@ def handle(
         return ctx.out
     ctx.send(reply_to(msg, texts.NOT_IN_ROSTER))
     return ctx.out
-
-
-def inbox_payload(row: InboxMessage) -> dict[str, Any]:
-    return dict(row.payload)

@@ -9,7 +9,6 @@ import datetime as dt
 import logging
 import re
 import sys
-from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -303,7 +302,3 @@ async def terminal(sandbox: Sandbox) -> None:
         for message in out:
             print(sandbox.render(message))
         sys.stdout.flush()
-
-
-def sandbox_db_url(path: Path) -> str:
-    return f"sqlite:///{path}"

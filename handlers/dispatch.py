@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from handlers import items, texts
-from handlers.commands import Command, ParseError, Registry
+from handlers.commands import Command, ParseError, Registry, normalize
 from handlers.context import CommandError, Ctx
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class Outcome:
 def run_command(ctx: Ctx, text: str, registry: Registry = REGISTRY) -> Outcome:
     """Run one command in a savepoint: a refusal or an error leaves the database as it was."""
     text = text.replace("\x00", "")  # no database stores NUL in text
-    if not texts_strip(text):
+    if not normalize(text):
         return Outcome(texts.EMPTY_MESSAGE, False)
     try:
         cmd = registry.parse(text)
@@ -74,9 +74,3 @@ def run_command(ctx: Ctx, text: str, registry: Registry = REGISTRY) -> Outcome:
         raise
     savepoint.commit()
     return Outcome(reply, True)
-
-
-def texts_strip(text: str) -> str:
-    from handlers.commands import normalize
-
-    return normalize(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from config.roster import ROLE_NAMES
 from handlers import clocks, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
@@ -130,8 +129,10 @@ def receive(
     conversation_type: str = "2",
     webhook: str | None = None,
     webhook_expires: dt.datetime | None = None,
+    receipt: bool = True,
 ) -> Item:
-    """A town's @: a new item, its number to the town, the item to the office group."""
+    """A town's @: a new item, its number to the town (``receipt``), the item to the office
+    group."""
     rules = ctx.roster.rules
     due = ctx.cal.add(ctx.now, rules.triage_workdays)
     item = repo.add_item(
@@ -158,7 +159,8 @@ def receive(
     else:
         repo.log(ctx.session, item, ctx.now, "town", "received", text, ctx.msg_id)
     _plan(ctx, item, "triage", ctx.now, due.at)
-    ctx.send(to_town(item, texts.town_received(item.id)))
+    if receipt:
+        ctx.send(to_town(item, texts.town_received(item.id)))
     ctx.send(
         to_group(
             ctx.roster.office.group,
@@ -266,8 +268,8 @@ def register(ctx: Ctx, cmd: Command) -> str:
         text=cmd.text,
         category=cmd.category,
         conversation_id=town.conversations[0],
+        receipt=False,  # it did not come from the town's chat
     )
-    ctx.out = [m for m in ctx.out if m.target != town.conversations[0]]  # no receipt to the town
     return texts.registered_reply(item.id, ctx.when(item.triage_due, item.provisional))
 
 
@@ -542,7 +544,3 @@ def list_items(ctx: Ctx, cmd: Command) -> str:
     ]
     more = f"\n……共{len(items)}件" if len(items) > 50 else ""
     return f"未办结@件（{len(items)}件）：\n" + "\n".join(lines) + more
-
-
-def role_names(roles: Iterable[str]) -> str:
-    return "、".join(ROLE_NAMES[r] for r in roles)

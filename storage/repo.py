@@ -58,15 +58,6 @@ def cancel_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:
     )
 
 
-def delete_pending_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:
-    """Drop pending timers so that a restarted clock can plan the same steps again."""
-    for timer in session.scalars(
-        select(Timer).where(Timer.item_id == item.id, Timer.clock.in_(list(clocks)))
-    ):
-        session.delete(timer)
-    session.flush()
-
-
 def due_timers(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Timer]:
     return session.scalars(
         select(Timer)
@@ -85,12 +76,6 @@ def claim_timer(session: Session, timer: Timer, now: dt.datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def next_fire(session: Session) -> dt.datetime | None:
-    return session.scalar(
-        select(Timer.fire_at).where(Timer.state == "pending").order_by(Timer.fire_at).limit(1)
-    )
 
 
 def open_items(
