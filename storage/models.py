@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -179,3 +181,120 @@ class Flag(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     at: Mapped[dt.datetime]
+
+
+# --- the supervision registry (督办事项) -------------------------------------------------------
+
+
+class Matter(Base):
+    """A 督办事项 in the registry. A 领导批示件 also carries its notice's dates and checklist."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 督<number>
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32), index=True)  # handlers.categories
+    star: Mapped[bool] = mapped_column(Boolean, default=False)  # counts in the assessment
+    platform: Mapped[str] = mapped_column(String(16))  # 区网上督查室 | 大调研 | 街镇直通车 | 无
+    department: Mapped[str] = mapped_column(String(64), index=True)  # canonical name
+    owner: Mapped[str] = mapped_column(String(64))  # userId: 项目具体负责人
+    deputy: Mapped[str] = mapped_column(String(64))  # userId: 分管局领导
+    status: Mapped[str] = mapped_column(String(8), default="open", index=True)  # open | closed
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+
+    # 领导批示件 only (attachment 1)
+    notice_due: Mapped[dt.date | None] = mapped_column(Date)  # the notice's feedback deadline
+    sign_due: Mapped[dt.datetime | None]
+    signed_at: Mapped[dt.datetime | None]
+    signed_by: Mapped[str | None] = mapped_column(String(64))
+    feedback_due: Mapped[dt.datetime | None]
+    feedback_at: Mapped[dt.datetime | None]
+    # closure checklist: step name -> when (报区主要领导, 传阅办公室, 抄报区委督查室)
+    checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nagged: Mapped[dict[str, Any]] = mapped_column(default=dict)  # sign/feedback reminders sent
+
+
+class MatterEvent(Base):
+    """The append-only log of a 督办事项: registry edits, filings, lights, interviews."""
+
+    __tablename__ = "matter_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # a userId or "bot"
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Filing(Base):
+    """One monthly filing of one 督办事项: due at its node, reminded, escalated, done.
+
+    ``step`` counts the reminders sent (claimed by compare-and-set, so each goes once);
+    ``overdue`` is the 超限 record, set when the node passed with nothing filed."""
+
+    __tablename__ = "filings"
+    __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_filings_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    node: Mapped[dt.date] = mapped_column(Date)  # the platform's node, moved to a working day
+    due_at: Mapped[dt.datetime]  # end of the day the department must have filed
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # 超限
+    escalated_at: Mapped[dt.datetime | None]
+    report: Mapped[str | None] = mapped_column(Text)  # a 批示件 progress report
+
+
+class Light(Base):
+    """The district platform's light for a ★ item in a month (the office records it)."""
+
+    __tablename__ = "lights"
+    __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_lights_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    color: Mapped[str] = mapped_column(String(8))  # green | yellow | red
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(64))
+
+
+class Criticism(Base):
+    """Named criticism at a district meeting (点名批评)."""
+
+    __tablename__ = "criticisms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))  # district_deputy | district_principal
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Interview(Base):
+    """A 约谈问询 opened by the ladder; ``condition`` is unique per item: never fires twice."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (UniqueConstraint("matter_id", "condition", name="uq_interviews_condition"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer)
+    condition: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(Text)  # the rule's words
+    evidence: Mapped[str] = mapped_column(Text)
+    interviewer: Mapped[str] = mapped_column(String(64))
+    interviewee: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | superseded | held
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
