@@ -108,6 +108,29 @@ def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_day(text: str | None, option: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date as YYYY-MM-DD") from None
+
+
+def cmd_stats_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.stats_xlsx import export_with_settings
+    from handlers import texts
+    from storage.migrate import MigrationError
+
+    first, last = _parse_day(args.start, "--from"), _parse_day(args.end, "--to")
+    try:
+        first, last = export_with_settings(settings, args.file, first, last)
+    except (ValueError, MigrationError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.file}: {exc}") from None
+    print(texts.stats_exported(args.file, first, last))
+    return 0
+
+
 def _quiet_sdk_logs() -> None:
     for name in ("dingtalk_stream", "dingtalk_stream.client", "darabonba", "apscheduler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -161,6 +184,104 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return int(run_bot(settings))
 
 
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from storage.db import Database
+    from storage.migrate import MigrationError
+
+    db = Database(settings.database_url)
+    try:
+        before = db.current_revision()
+        after = db.migrate()
+    except (MigrationError, CommandError) as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        db.dispose()
+    print(f"{after} (up to date)" if before == after else f"{before or '-'} -> {after}")
+    return 0
+
+
+def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import head
+
+    db = Database(settings.database_url)
+    try:
+        current = db.current_revision()
+    finally:
+        db.dispose()
+    latest = head()
+    print(f"{current or '-'} " + ("(head)" if current == latest else f"(head is {latest})"))
+    return 0
+
+
+def cmd_db_revision(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from storage.migrate import revision
+
+    try:
+        print(revision(args.message))
+    except CommandError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_registry_export(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from bot.registry_xlsx import export_registry
+    from storage.db import Database
+    from storage.migrate import MigrationError
+
+    roster = load_roster(settings.bot_org_file)
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.transaction() as session:
+            count = export_registry(session, roster, Path(args.file))
+    except (MigrationError, CommandError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.file}: {exc}") from None
+    finally:
+        db.dispose()
+    print(f"导出{count}项到{args.file}")
+    return 0
+
+
+def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from bot.main import FileClock
+    from bot.registry_xlsx import RegistryImportError, import_registry
+    from storage.db import Database
+    from storage.migrate import MigrationError
+
+    roster = load_roster(settings.bot_org_file)
+    if settings.bot_clock_file:
+        now = FileClock(settings.bot_clock_file)()
+    else:
+        now = dt.datetime.now(dt.UTC)
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        with db.transaction() as session:
+            result = import_registry(session, roster, Path(args.file), now)
+    except (MigrationError, CommandError) as exc:
+        raise UsageError(str(exc)) from None
+    except RegistryImportError as exc:
+        print(f"未导入，数据库没有改动。{args.file}有{len(exc.problems)}处问题：", file=sys.stderr)
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"导入完成：新增{result.created}项，更新{result.updated}项，未变{result.unchanged}项")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -191,6 +312,33 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("day", type=int)
     node.add_argument("--after", action="store_true", help="first working day on or after")
     node.set_defaults(func=cmd_node)
+
+    stats = commands.add_parser("stats", help="statistics per department")
+    stc = stats.add_subparsers(dest="stats_command", required=True)
+    export = stc.add_parser("export", help="write the statistics workbook for the office")
+    export.add_argument("file", help="FILE.xlsx")
+    export.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="default: month's 1st")
+    export.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="inclusive (default: end)")
+    export.set_defaults(func=cmd_stats_export)
+
+    database = commands.add_parser("db", help="the database schema (DATABASE_URL)")
+    dbc = database.add_subparsers(dest="db_command", required=True)
+    upgrade = dbc.add_parser("upgrade", help="migrate to the latest revision (start-up does too)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    current = dbc.add_parser("current", help="the database's revision")
+    current.set_defaults(func=cmd_db_current)
+    revision = dbc.add_parser("revision", help="autogenerate a revision from the models")
+    revision.add_argument("-m", "--message", required=True)
+    revision.set_defaults(func=cmd_db_revision)
+
+    registry = commands.add_parser("registry", help="the registry of 督办事项 as an xlsx workbook")
+    reg = registry.add_subparsers(dest="registry_command", required=True)
+    reg_import = reg.add_parser("import", help="check every row, then apply the sheet")
+    reg_import.add_argument("file", help="FILE.xlsx (its first sheet)")
+    reg_import.set_defaults(func=cmd_registry_import)
+    reg_export = reg.add_parser("export", help="write every matter to FILE.xlsx")
+    reg_export.add_argument("file", help="FILE.xlsx")
+    reg_export.set_defaults(func=cmd_registry_export)
     return parser
 
 

@@ -58,7 +58,7 @@ def run_bot(settings: Settings) -> int:
 
 async def _serve(settings: Settings, roster: Roster, cal: WorkCalendar, clock: Clock) -> None:
     db = Database(settings.database_url)
-    db.create_schema()
+    db.migrate()
     transport = DingTalkTransport(
         settings.dingtalk_client_id,
         settings.dingtalk_client_secret,

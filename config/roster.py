@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from config.filings import FilingRules
+
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
 
 Role = Literal["office_admin", "office_head", "clerk", "dept_head", "deputy", "director"]
@@ -139,6 +141,7 @@ class RosterFile(_Strict):
     departments: list[Department] = Field(min_length=1)
     towns: list[Town] = []
     rules: Rules = Rules()
+    filings: FilingRules = FilingRules()
 
 
 def normalize_name(text: str) -> str:
@@ -169,6 +172,10 @@ class Roster:
     @property
     def rules(self) -> Rules:
         return self.data.rules
+
+    @property
+    def filings(self) -> FilingRules:
+        return self.data.filings
 
     @property
     def office(self) -> Office:

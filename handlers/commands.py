@@ -15,7 +15,20 @@ from typing import Any, Literal
 
 from config.roster import ROLE_NAMES
 
-Arg = Literal["item", "dept", "town", "category", "text", "text?", "state?", "word?"]
+Arg = Literal[
+    "item",  # an @件 number: #12, 12, １２
+    "view",  # an @件 number, or a 督办事项 written 督3
+    "ref",  # a 督办事项: 督3, #3, 3 or its name (one word)
+    "dept",
+    "town",
+    "category",
+    "word",  # one required word, collected in ``words``
+    "opt",  # one optional word, collected in ``words`` ("" when absent)
+    "text",
+    "text?",
+    "state?",
+    "word?",
+]
 CATEGORIES = ("政策咨询", "问题沟通")
 
 
@@ -40,6 +53,8 @@ class Command:
     dept: str | None = None
     town: str | None = None
     category: str | None = None
+    ref: str | None = None
+    words: tuple[str, ...] = ()
     text: str = ""
 
     @property
@@ -84,7 +99,7 @@ class Registry:
         for name in sorted(self.specs, key=len, reverse=True):
             if body == name or body.startswith(name):
                 rest = body[len(name) :]
-                if rest and not rest[0].isspace() and rest[0] not in "#0123456789":
+                if rest and not rest[0].isspace() and rest[0] not in "#0123456789督":
                     continue
                 return _parse_args(self.specs[name], _Rest(text, body, origin, len(name)))
         raise ParseError(None)
@@ -144,9 +159,21 @@ _ITEM = re.compile(r"#?\s*(\d{1,9})(?!\d)")
 
 def _parse_args(spec: Spec, rest: _Rest) -> Command:
     values: dict[str, Any] = {}
+    words: list[str] = []
     for arg in spec.args:
         rest.skip_spaces()
-        if arg == "item":
+        if arg == "view" and rest.text.startswith("督"):
+            arg = "ref"
+        if arg in ("ref", "word", "opt"):
+            word = rest.text.split(" ", 1)[0]
+            if not word and arg != "opt":
+                raise ParseError(spec)
+            if arg == "ref":
+                values["ref"] = word
+            else:
+                words.append(word)
+            rest.pos += len(word)
+        elif arg in ("item", "view"):
             match = _ITEM.match(rest.text)
             if not match:
                 raise ParseError(spec)
@@ -172,4 +199,4 @@ def _parse_args(spec: Spec, rest: _Rest) -> Command:
     rest.skip_spaces()
     if rest.text:
         raise ParseError(spec)
-    return Command(spec, **values)
+    return Command(spec, words=tuple(words), **values)

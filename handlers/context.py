@@ -41,3 +41,11 @@ class Ctx:
 
     def send(self, message: Outgoing) -> None:
         self.out.append(message)
+
+    def department(self, name: str) -> str:
+        """A department's canonical name from its name or an alias; refused when unknown."""
+        dept = self.roster.department(name)
+        if dept is None:
+            known = [d.name for d in self.roster.data.departments]
+            raise CommandError(texts.unknown_department(name, known))
+        return dept.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from handlers import clocks, texts
+from handlers import clocks, matters, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import Fallback, Outgoing, to_group, to_user
@@ -32,12 +32,7 @@ def _item(ctx: Ctx, cmd: Command, states: Iterable[str] | None = None) -> Item:
 
 
 def _dept(ctx: Ctx, name: str) -> str:
-    dept = ctx.roster.department(name)
-    if dept is None:
-        raise CommandError(
-            texts.unknown_department(name, [d.name for d in ctx.roster.data.departments])
-        )
-    return dept.name
+    return ctx.department(name)
 
 
 def _require_department(
@@ -465,8 +460,10 @@ def todo(ctx: Ctx, cmd: Command) -> str:
     return "待办：\n" + "\n".join(lines)
 
 
-@router.command("查看", ["item"], "查看 <编号>", "查看@件详情和全部记录")
+@router.command("查看", ["view"], "查看 <编号>", "查看@件或督办事项（督3）的详情和记录")
 def show(ctx: Ctx, cmd: Command) -> str:
+    if cmd.ref is not None:
+        return matters.show_matter(ctx, cmd)
     item = _item(ctx, cmd)
     r = ctx.roster
     lines = [

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
 from config.roster import ROLE_NAMES, Roster
-from handlers import clocks, texts
+from handlers import clocks, matters, texts
+from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Item, Timer
-
-LATE_GRACE = dt.timedelta(minutes=10)
 
 # The states in which a clock still waits for someone.
 WAITING = {
@@ -26,38 +24,10 @@ WAITING = {
 }
 
 
-def deliverable(cal: WorkCalendar, fire_at: dt.datetime, now: dt.datetime) -> bool:
-    """Messages go out in working time only; a timer at the end of a working period
-    (17:00) may still go just after it."""
-    if cal.is_working_time(now):
-        return True
-    return now - fire_at <= LATE_GRACE and cal.between(fire_at, now) == dt.timedelta(0)
-
-
-class _Digest:
-    """Lines per chat; each chat gets one message per sweep."""
-
-    def __init__(self) -> None:
-        self.lines: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-
-    def add(self, channel: str, targets: list[str], title: str, line: str) -> None:
-        for target in dict.fromkeys(targets):
-            if target:
-                self.lines[(channel, target)][title].append(line)
-
-    def messages(self) -> list[Outgoing]:
-        out = []
-        for (channel, target), by_title in self.lines.items():
-            text = "\n".join(texts.digest(title, lines) for title, lines in by_title.items())
-            out.append(Outgoing("group" if channel == "group" else "oto", target, text))
-        return out
-
-
 def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Outgoing]:
-    """Fire every due timer this caller can claim; return the messages, one per chat."""
-    digest = _Digest()
+    """Fire every due timer and deadline row this caller can claim; return the messages,
+    one per chat (an interview notice on its own)."""
+    digest = Digest()
     for timer in repo.due_timers(session, now):
         if not deliverable(cal, timer.fire_at, now):
             continue
@@ -71,7 +41,8 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if timer.clock == "followup" and not item.hard:
             continue
         _fire(session, roster, cal, now, timer, item, digest)
-    return digest.messages()
+    notices = matters.sweep_matters(session, roster, cal, now, digest)
+    return digest.messages() + notices
 
 
 def _fire(
@@ -81,11 +52,11 @@ def _fire(
     now: dt.datetime,
     timer: Timer,
     item: Item,
-    digest: _Digest,
+    digest: Digest,
 ) -> None:
     tz = cal.tz
     due = texts.when(timer.due_at, tz, item.provisional)
-    late = now - timer.fire_at > LATE_GRACE
+    late = late_grace_passed(timer.fire_at, now)
     suffix = texts.late_suffix(texts.when(timer.fire_at, tz)) if late else ""
     dept = roster.department(item.department or "")
     if timer.kind == "followup":

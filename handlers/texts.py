@@ -253,3 +253,426 @@ def calendar_warning(years: list[int]) -> str:
         f"【日历提醒】{listed}的节假日安排尚未导入，相关时限只按周末计算（暂定）。"
         "国务院通知发布后，请用 calendar import-notice 导入。"
     )
+
+
+# --- 约谈问询 ladder ---
+
+LADDER_TIER_NAMES = {1: "第一层级约谈问询", 2: "第二层级约谈问询", 3: "第三层级约谈问询"}
+LADDER_ROLE_LABELS = {
+    "owner": "项目具体负责人",
+    "dept_head": "处室负责人",
+    "deputy": "分管局领导",
+    "director": "局主要领导",
+}
+LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+# The document's words for each condition kind of handlers.ladder.
+LADDER_RULES = {
+    "yellow2": "连续二次亮黄灯",
+    "late2": "超限报告二次",
+    "yellowred3": "连续三次亮黄灯（含红灯）",
+    "red2": "连续二次亮红灯",
+    "late3": "超限报告超过三次（含三次）",
+    "named_deputy": "区分管领导在全区性会议上点名批评",
+    "yellowred4": "连续四次亮黄灯（含红灯）",
+    "red3": "连续三次亮红灯",
+    "named_principal": "区主要领导在全区性会议上点名批评",
+}
+
+
+def _ladder_months(entries: list[tuple[str, str]]) -> str:
+    """("YYYY-MM", suffix) pairs as "2025年12月黄灯、2026年1月红灯", the year when it changes."""
+    parts: list[str] = []
+    year = ""
+    for period, suffix in entries:
+        y, m = period.split("-")
+        parts.append(f"{'' if y == year else y + '年'}{int(m)}月{suffix}")
+        year = y
+    return "、".join(parts)
+
+
+def ladder_lights(lights: list[tuple[str, str]]) -> str:
+    return _ladder_months([(period, LIGHT_LABELS[color]) for period, color in lights])
+
+
+def ladder_late(periods: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for period in periods:
+        counts[period] = counts.get(period, 0) + 1
+    months = _ladder_months([(p, f"（{n}次）" if n > 1 else "") for p, n in counts.items()])
+    return f"超限报告{len(periods)}次：{months}"
+
+
+def ladder_criticism(date: dt.date, note: str) -> str:
+    day = f"{date.year}年{date.month}月{date.day}日"
+    return f"{day}：{note.strip()}" if note.strip() else day
+
+
+def ladder_heading(tier: int, interviewer: str, interviewee: str) -> str:
+    who = f"{LADDER_ROLE_LABELS[interviewer]}约谈{LADDER_ROLE_LABELS[interviewee]}"
+    return f"{LADDER_TIER_NAMES[tier]}（{who}）"
+
+
+# --- filings and 批示件 reports ---
+
+
+def period_label(period: str) -> str:
+    """'2026-11' -> '2026年11月'."""
+    year, month = period.split("-")
+    return f"{int(year)}年{int(month)}月"
+
+
+def report_too_long(part: str, count: int, limit: int) -> str:
+    return f"「{part}」超出{count - limit}字（{count}/{limit}字）"
+
+
+def report_missing(part: str) -> str:
+    return f"缺少「{part}」"
+
+
+def report_repeated(part: str) -> str:
+    return f"「{part}」写了不止一次，已合并计算字数，请合并为一段"
+
+
+def report_template(limits: dict[str, int]) -> str:
+    parts = " ".join(f"{i}、{name}（{n}字以内）" for i, (name, n) in enumerate(limits.items(), 1))
+    return f"没有找到进展报告的各部分，请按模板分段填写：{parts}"
+
+
+# --- statistics ---
+
+STATS_OFFICE = "局办公室"
+STATS_COLORS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+STATS_EMPTY = "本期没有数据。"
+
+
+def stats_items(count: int) -> str:
+    return f"@件{count}"
+
+
+def stats_clock(label: str, on_time: int, counted: int) -> str:
+    return f"{label}按时{on_time}/{counted}"
+
+
+def stats_open_overdue(count: int) -> str:
+    return f"超时未办{count}"
+
+
+def stats_rejected(count: int) -> str:
+    return f"退回{count}"
+
+
+def stats_filings(on_time: int, overdue: int, open_: int) -> str:
+    parts = [f"按时{on_time}" if on_time else "", f"超限{overdue}" if overdue else ""]
+    parts.append(f"未到期{open_}" if open_ else "")
+    return "填报" + " ".join(p for p in parts if p)
+
+
+def stats_lights(counts: dict[str, int]) -> str:
+    return " ".join(f"{label}{counts[c]}" for c, label in STATS_COLORS.items() if counts.get(c))
+
+
+def stats_interviews(count: int) -> str:
+    return f"约谈{count}"
+
+
+def stats_block(name: str, segments: list[str]) -> str:
+    return f"**{name}** " + " · ".join(segments)
+
+
+def stats_summary(title: str, blocks: list[str]) -> str:
+    return "\n\n".join([f"**{title}**", *(blocks or [STATS_EMPTY])])
+
+
+def stats_exported(path: str, first: dt.date, last: dt.date) -> str:
+    return f"导出统计到{path}（{first.isoformat()}至{last.isoformat()}）"
+
+
+# The workbook (bot/stats_xlsx.py): sheet names, headers, cell values.
+XLSX_SUMMARY = "汇总"
+XLSX_ITEMS = "@件明细"
+XLSX_FILINGS = "填报"
+XLSX_TOTAL = "合计"
+XLSX_CLOCK_COLUMNS = ("按时", "超时", "超时未办", "按时率")
+XLSX_SUMMARY_HEAD = ("处室", "@件数", "退回")
+XLSX_SUMMARY_TAIL = (
+    "填报按时",
+    "填报超限",
+    "填报未到期",
+    "填报按时率",
+    "绿灯",
+    "黄灯",
+    "红灯",
+    "在办约谈",
+)
+XLSX_WINDOW = "统计区间：{first}至{last}（按收到时间；填报按截止时间）；统计时点：{now}"
+XLSX_ITEM_HEAD = ("编号", "街镇", "类别", "处室", "状态", "疑难件", "收到时间")
+XLSX_ITEM_CLOCK = ("{label}时限", "{label}时间", "{label}是否超时")
+XLSX_OUTCOMES = {"on_time": "否", "late": "是", "open_overdue": "是（未办）", "pending": "未到期"}
+XLSX_FILING_HEAD = (
+    "事项编号",
+    "事项名称",
+    "类别",
+    "处室",
+    "月份",
+    "节点",
+    "截止时间",
+    "填报时间",
+    "填报人",
+    "情况",
+)
+XLSX_FILING_OUTCOMES = {"on_time": "按时", "overdue": "超限", "open": "未到期"}
+XLSX_YES, XLSX_NO = "是", "否"
+
+
+# --- 督办事项: registry, filings, 批示件, lights, interviews ---
+
+MATTER_STATUS = {"open": "进行中", "closed": "已办结"}
+CRITICISM_LEVELS = {
+    "district_deputy": "区分管领导点名批评",
+    "district_principal": "区主要领导点名批评",
+}
+FILING_KINDS = {"monthly": "月度填报", "sign": "签收", "feedback": "反馈"}
+FILING_REMINDER = "填报提醒"
+FILING_ESCALATION = "超限督办"
+INTERVIEW_TITLE = "约谈问询"
+INTERVIEW_STATES = {"open": "待约谈", "held": "已约谈", "superseded": "已升级", "absorbed": "并入"}
+MATTER_EVENTS = {
+    "created": "登记",
+    "edited": "修改",
+    "closed": "办结",
+    "imported": "导入",
+    "filed": "已填报",
+    "nagged": "提醒",
+    "overdue": "超限",
+    "light": "亮灯",
+    "criticism": "点名批评",
+    "interview": "启动约谈",
+    "interview_held": "约谈完成",
+    "report": "进展报告",
+    "closure": "闭环",
+}
+
+
+def matter_ref(number: int, name: str) -> str:
+    return f"督{number} {excerpt(name, 30)}"
+
+
+def matter_line(category: str, platform: str, dept: str, owner: str, deputy: str) -> str:
+    where = "" if platform == "无" else f"·{platform}"
+    return f"{category}{where}｜{dept}｜负责人{owner}｜分管{deputy}"
+
+
+def matter_added(ref: str, line: str) -> str:
+    return f"已登记{ref}\n{line}"
+
+
+def matter_edited(ref: str, field: str, old: str, new: str) -> str:
+    return f"{ref}：{field}由「{old or '—'}」改为「{new}」。"
+
+
+def matter_unchanged(ref: str, field: str) -> str:
+    return f"{ref}的{field}没有变化。"
+
+
+def matter_closed_reply(ref: str) -> str:
+    return f"{ref}已办结，不再提醒填报。"
+
+
+def no_matter(ref: str) -> str:
+    return f"没有找到督办事项「{ref}」。发送「事项列表」查看编号。"
+
+
+def ambiguous_matter(ref: str, found: list[str]) -> str:
+    return f"「{ref}」对应多个事项：{'；'.join(found)}。请写编号，如 督3。"
+
+
+def matter_closed(ref: str) -> str:
+    return f"{ref}已办结。"
+
+
+def duplicate_matter(name: str, ref: str) -> str:
+    return f"已有同名事项：{ref}。"
+
+
+def no_matters(title: str) -> str:
+    return f"没有{title}。"
+
+
+def unknown_person(word: str) -> str:
+    return f"名单中没有「{word}」，请写姓名或钉钉userId。"
+
+
+def unknown_category(word: str, known: list[str]) -> str:
+    return f"没有「{word}」这个类别。可选：{'、'.join(known)}"
+
+
+def unknown_platform(word: str, known: list[str]) -> str:
+    return f"没有「{word}」这个平台。可选：{'、'.join(known)}"
+
+
+def yes_no(field: str) -> str:
+    return f"{field}请写「是」或「否」。"
+
+
+def not_matter_department(ref: str, dept: str) -> str:
+    return f"{ref}由{dept}负责，只有该处室内勤或负责人可以办理。"
+
+
+def bad_month(word: str) -> str:
+    return f"没看懂月份「{word}」，请写如 11月 或 2026-11。"
+
+
+def bad_date(word: str) -> str:
+    return f"没看懂日期「{word}」，请写如 2026-12-10。"
+
+
+def date_in_past(word: str) -> str:
+    return f"反馈期限{word}已经过去，请核对。"
+
+
+def light_entry(period: str, color: str) -> str:
+    return f"{period_label(period)}{LIGHT_LABELS[color]}"
+
+
+def light_recorded(ref: str, detail: str, star: bool) -> str:
+    tail = "" if star else "（非绩效考核事项，不启动约谈问询）"
+    return f"已记录{ref}：{detail}{tail}"
+
+
+def light_unchanged(ref: str, entry: str) -> str:
+    return f"{ref}已记录为{entry}，无变化。"
+
+
+def criticism_entry(date: dt.date, level: str, note: str) -> str:
+    return f"{date.month}月{date.day}日 {CRITICISM_LEVELS[level]}" + (f"：{note}" if note else "")
+
+
+def criticism_recorded(ref: str, what: str, star: bool) -> str:
+    tail = "" if star else "（非绩效考核事项，不启动约谈问询）"
+    return f"已记录{ref}：{what}{tail}"
+
+
+def filing_entry(kind: str, what: str, due: str, done: str | None, overdue: bool) -> str:
+    if done:
+        state = f"{done}已办" + ("（超限）" if overdue else "")
+    else:
+        state = "已超限，未办" if overdue else "未办"
+    return f"{what}：时限{due}，{state}"
+
+
+def interview_entry(tier: int, state: str, rules: str, opened: str) -> str:
+    return f"{opened} {LADDER_TIER_NAMES[tier]}（{INTERVIEW_STATES[state]}）：{rules}"
+
+
+def instruction_status(
+    sign_due: str,
+    signed: str | None,
+    feedback_due: str,
+    fed: str | None,
+    notice: dt.date,
+    steps: list[str],
+) -> str:
+    parts = [
+        f"通知反馈期限{notice.month}月{notice.day}日",
+        f"签收：{signed + '已签收' if signed else '时限' + sign_due}",
+        f"反馈：{fed + '已反馈' if fed else '时限' + feedback_due}",
+    ]
+    if steps:
+        parts.append("闭环：" + "、".join(steps))
+    return "｜".join(parts)
+
+
+def no_filing(ref: str, month: str) -> str:
+    return f"{ref}没有{month}的填报任务。"
+
+
+def nothing_to_file(ref: str) -> str:
+    return f"{ref}目前没有待填报的月份。"
+
+
+def already_filed(ref: str, what: str, when_: str) -> str:
+    return f"{ref}的{what}已于{when_}记录，无需重复。"
+
+
+def filed_reply(ref: str, what: str, overdue: bool) -> str:
+    return f"已记录：{ref}{what}" + ("（超限）。" if overdue else "，按时。")
+
+
+def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str) -> str:
+    number = ref.split()[0]
+    if kind == "sign":
+        todo = f"请在区网上督查室签收，签收后发送「签收 {number}」"
+    elif kind == "feedback":
+        todo = f"反馈材料经分管局领导审核后录入平台，完成后发送「已反馈 {number}」"
+    else:
+        where = "报局办公室" if platform == "无" else f"在{platform}填报"
+        todo = f"请{where}，完成后发送「已填报 {number}」"
+    return f"{ref}｜{what}截止{due}，{todo}"
+
+
+def filing_overdue_line(ref: str, what: str, due: str) -> str:
+    return f"{ref}｜{what}已过时限{due}仍未完成，记超限一次"
+
+
+def instruction_new(ref: str, sign_due: str, feedback_due: str, notice: dt.date) -> str:
+    return (
+        f"【领导批示件】{ref}\n请于{sign_due}前在区网上督查室签收（签收 {ref.split()[0]}）；"
+        f"反馈材料经分管局领导审核后于{feedback_due}前录入（通知期限{notice.month}月{notice.day}日）。"
+        "未办结前每月按节点报送跟踪情况（进展 编号 报告）。"
+    )
+
+
+def instruction_registered(ref: str, dept: str, sign_due: str, feedback_due: str) -> str:
+    return f"已登记{ref}，交{dept}：签收时限{sign_due}，反馈时限{feedback_due}。"
+
+
+def not_instruction(ref: str) -> str:
+    return f"{ref}不是领导批示件。"
+
+
+def report_refused(ref: str, problems: list[str]) -> str:
+    return f"{ref}的进展报告未记录，请修改：\n" + "\n".join(problems)
+
+
+def report_kept(ref: str) -> str:
+    return f"已收到{ref}的进展报告（本月跟踪已报送或尚未到期）。"
+
+
+def closure_by_office(step: str) -> str:
+    return f"「{step}」由局办公室督办岗记录。"
+
+
+def closure_done_already(ref: str, step: str) -> str:
+    return f"{ref}的「{step}」已记录。"
+
+
+def closure_progress(ref: str, step: str, missing: list[str]) -> str:
+    return f"已记录{ref}：{step}。还差：{'、'.join(missing)}。"
+
+
+def instruction_closed(ref: str) -> str:
+    return f"{ref}闭环完成，已办结。"
+
+
+def no_open_interview(ref: str) -> str:
+    return f"{ref}没有待开展的约谈问询。"
+
+
+def interview_held(ref: str, tier: str) -> str:
+    return f"已记录：{ref}的{tier}已开展。"
+
+
+def interview_notice(
+    ref: str, tier: str, interviewer: str, interviewee: str, rules: list[tuple[str, str]]
+) -> str:
+    lines = [
+        f"【{tier}】{ref}",
+        f"由{interviewer}约谈{interviewee}。依据《督促检查工作实施办法》三(六)：",
+    ]
+    lines += [f"· {rule}：{evidence}" for rule, evidence in rules]
+    lines.append("约谈后请局办公室发送「约谈完成 " + ref.split()[0] + "」。")
+    return "\n".join(lines)
+
+
+def stats_title(period: str) -> str:
+    return f"{period_label(period)}督办统计"

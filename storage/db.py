@@ -61,7 +61,22 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
+        """The models' tables by create_all, unversioned: for tests and the sandbox."""
         create_schema(self.engine)
+
+    def migrate(self) -> str:
+        """Upgrade to the latest revision (a no-op when there); a database made by create_all
+        before migrations existed is stamped at the baseline first, when its tables match.
+        Returns the revision; raises storage.migrate.MigrationError when it cannot."""
+        from storage import migrate  # Alembic loads only when migrating
+
+        return migrate.upgrade(self.engine)
+
+    def current_revision(self) -> str | None:
+        """The database's revision; None when unversioned (empty, or made by create_all)."""
+        from storage import migrate
+
+        return migrate.current(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -230,21 +230,27 @@ class MatterEvent(Base):
 
 
 class Filing(Base):
-    """One monthly filing of one 督办事项: due at its node, reminded, escalated, done.
+    """Something a department owes the office by a deadline: a monthly filing at its node, or a
+    批示件's 签收 and 反馈. Reminded, escalated once, done.
 
-    ``step`` counts the reminders sent (claimed by compare-and-set, so each goes once);
-    ``overdue`` is the 超限 record, set when the node passed with nothing filed."""
+    ``step`` counts the reminders and escalation sent and ``next_at`` is the next one; the
+    sweeper claims a step by compare-and-set on ``step``, so each goes once. ``overdue`` is the
+    超限 record, set when the deadline passed with nothing done."""
 
     __tablename__ = "filings"
     __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_filings_period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
-    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    kind: Mapped[str] = mapped_column(String(8), default="monthly")  # monthly | sign | feedback
+    period: Mapped[str] = mapped_column(String(16))  # YYYY-MM; "sign" | "feedback" for 批示件
     node: Mapped[dt.date] = mapped_column(Date)  # the platform's node, moved to a working day
     due_at: Mapped[dt.datetime]  # end of the day the department must have filed
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     step: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[dt.datetime | None] = mapped_column(
+        index=True
+    )  # the next reminder or escalation
     done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     done_by: Mapped[str | None] = mapped_column(String(64))
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # 超限
@@ -273,7 +279,7 @@ class Criticism(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
-    level: Mapped[str] = mapped_column(String(16))  # district_deputy | district_principal
+    level: Mapped[str] = mapped_column(String(24))  # district_deputy | district_principal
     at: Mapped[dt.datetime]
     by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")

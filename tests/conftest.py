@@ -68,6 +68,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A schema of this test run's own on the PostgreSQL server, so that runs at the same
+    time (CI jobs, developers) never share tables; dropped at the end."""
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"test_{os.getpid()}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database with the schema, on SQLite and on PostgreSQL (fresh tables per test)."""
@@ -75,10 +95,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "t.db")
         database = Database(f"sqlite:///{tmp_path}/t.db")
     else:
-        reason = postgres_unreachable()
-        if reason:
-            pytest.skip(reason)
-        database = Database(POSTGRES_URL)
+        database = Database(request.getfixturevalue("postgres_url"))
         try:
             Base.metadata.drop_all(database.engine)
             database.create_schema()

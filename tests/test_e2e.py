@@ -15,7 +15,7 @@ from bot.local_dingtalk import OutboundMessage
 from bot.sandbox import Sandbox
 from config.roster import Roster, load_roster
 from handlers import texts
-from handlers.sweep import deliverable
+from handlers.digest import deliverable
 from handlers.workcal import WorkCalendar
 from storage.models import Event, Item
 

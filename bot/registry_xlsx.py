@@ -1,0 +1,580 @@
+"""The registry of 督办事项 as an Excel workbook: export it, and import the office's edits.
+
+Import checks every row before it writes anything; each problem reads
+``第{row}行「{column}」：{what}`` with the row number Excel shows. Rows with a 编号 update
+that matter (one ``MatterEvent`` per changed field, actor ``import``); rows without one are
+new matters, numbered by the bot in sheet order; matters not in the sheet are left alone.
+
+Columns are found by their headers (any order, full-width forms and spaces tolerated, a few
+aliases; unknown columns are ignored). Optional columns that are absent leave existing
+matters unchanged; an empty 绩效考核 / 填报平台 / 分管局领导 cell means the category's ★, the
+category's platform and the department's deputy; an empty 状态 keeps an existing matter's
+status (a new one is 进行中).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.roster import Roster, normalize_name
+from handlers.categories import Category, category, platform
+from storage.models import Matter, MatterEvent
+
+ACTOR = "import"
+SHEET_TITLE = "督办事项"
+NOTICE_CATEGORY = "领导批示件"
+NAME_MAX = 200  # Matter.name is String(200)
+HEADER_SCAN_ROWS = 10  # a title row or two above the header is common in the office's sheets
+
+STATUS_LABELS = {"open": "进行中", "closed": "已办结"}
+_STATUS_WORDS = {
+    "进行中": "open",
+    "在办": "open",
+    "办理中": "open",
+    "未办结": "open",
+    "已办结": "closed",
+    "办结": "closed",
+    "已完成": "closed",
+    "完成": "closed",
+}
+_STAR_YES = {"★", "☆", "*", "是", "√", "✓", "y", "yes", "true", "1", "纳入"}
+_STAR_NO = {"否", "×", "✗", "x", "n", "no", "false", "0", "不纳入"}
+_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_NUMBER = re.compile(r"督?\s*(\d+)")
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    min_width: int = 8
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("number", "编号", True, ("督办编号", "事项编号"), 7),
+    Column("name", "事项名称", True, ("名称", "督办事项", "事项"), 24),
+    Column("category", "类别", True, ("事项类别", "类型"), 14),
+    Column("star", "绩效考核", False, ("纳入绩效考核", "是否纳入绩效考核"), 9),
+    Column("platform", "填报平台", False, ("平台",), 12),
+    Column("department", "责任处室", True, ("处室", "责任部门", "牵头处室"), 12),
+    Column("owner", "具体负责人", True, ("项目具体负责人", "负责人"), 10),
+    Column("deputy", "分管局领导", False, ("分管领导",), 10),
+    Column("status", "状态", False, ("办理状态",), 8),
+    Column("notice_due", "批示件反馈期限", False, ("反馈期限",), 14),
+    Column("note", "备注", False, (), 20),
+)
+_BY_FIELD = {c.field: c for c in COLUMNS}
+
+
+def _header_key(text: str) -> str:
+    key = "".join(unicodedata.normalize("NFKC", text).split())
+    return key.lstrip("*★").rstrip(":")
+
+
+_BY_HEADER = {_header_key(h): c for c in COLUMNS for h in (c.header, *c.aliases)}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+    ignored_columns: tuple[str, ...] = ()  # headers of the sheet that are not registry columns
+
+
+class RegistryImportError(ValueError):
+    """The sheet was refused; ``problems`` lists each one, nothing was written."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+class _People:
+    """Names for userIds and back; a name two people share is written as the userId."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self.by_name: dict[str, list[str]] = {}
+        for user_id, person in roster.people.items():
+            self.by_name.setdefault(normalize_name(person.name), []).append(user_id)
+
+    def display(self, user_id: str) -> str:
+        person = self.roster.people.get(user_id)
+        if person is not None and len(self.by_name[normalize_name(person.name)]) == 1:
+            return person.name
+        return user_id
+
+    def resolve(self, text: str, current: str | None) -> tuple[str | None, str]:
+        """(userId, "") or (None, the problem)."""
+        if text in self.roster.people or text == current:
+            return text, ""
+        ids = self.by_name.get(normalize_name(text), [])
+        if len(ids) == 1:
+            return ids[0], ""
+        if ids:
+            return None, f"名单中有{len(ids)}人叫「{text}」，请填写钉钉userId"
+        return None, f"「{text}」不在名单中"
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def _star_cell(matter: Matter) -> str:
+    if matter.star:
+        return "★"
+    cat = category(matter.category)
+    return "否" if cat is not None and cat.star else ""  # empty reads back as the category's ★
+
+
+def _row_values(matter: Matter, people: _People) -> dict[str, object]:
+    return {
+        "number": f"督{matter.id}",
+        "name": matter.name,
+        "category": matter.category,
+        "star": _star_cell(matter),
+        "platform": matter.platform,
+        "department": matter.department,
+        "owner": people.display(matter.owner),
+        "deputy": people.display(matter.deputy),
+        "status": STATUS_LABELS.get(matter.status, matter.status),
+        "notice_due": matter.notice_due,
+        "note": matter.note,
+    }
+
+
+def _width(value: object) -> int:
+    if isinstance(value, dt.date):
+        return 10
+    lines = str(value).splitlines() or [""]
+    return max(
+        sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line) for line in lines
+    )
+
+
+def export_registry(session: Session, roster: Roster, path: Path) -> int:
+    """Write every matter, by number, to a new workbook at ``path``; the number written."""
+    people = _People(roster)
+    matters = list(session.scalars(select(Matter).order_by(Matter.id)))
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_TITLE
+    sheet.append([c.header for c in COLUMNS])
+    bold = Font(bold=True)
+    for cell in sheet[1]:
+        cell.font = bold
+    widths = [max(c.min_width, _width(c.header)) for c in COLUMNS]
+    for row, matter in enumerate(matters, start=2):
+        values = _row_values(matter, people)
+        for col, column in enumerate(COLUMNS, start=1):
+            value = values[column.field]
+            if value == "":
+                value = None
+            cell = sheet.cell(row=row, column=col, value=value)
+            if isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            if value is not None:
+                widths[col - 1] = max(widths[col - 1], _width(value))
+    for col, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = min(width + 2, 60)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(matters) + 1}"
+    workbook.save(path)
+    return len(matters)
+
+
+# --- reading the sheet ---------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+@dataclass
+class _Sheet:
+    header_row: int
+    columns: dict[str, int]  # field -> 0-based column index
+    rows: list[tuple[int, tuple[object, ...]]]  # (Excel row number, values)
+    ignored: tuple[str, ...]
+
+
+def _read(path: Path) -> _Sheet:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on unsupported Excel features
+            workbook = load_workbook(path, data_only=True)
+    except FileNotFoundError:
+        raise RegistryImportError([f"{path}：文件不存在"]) from None
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+        raise RegistryImportError([f"{path}：无法读取，请另存为 .xlsx 后再导入（{exc}）"]) from None
+    try:
+        sheet = workbook.worksheets[0]
+        max_col = max(sheet.max_column, 1)
+        rows: list[tuple[object, ...]] = [
+            tuple(r)
+            for r in sheet.iter_rows(min_row=1, min_col=1, max_col=max_col, values_only=True)
+        ]
+    finally:
+        workbook.close()
+    header_index = 0
+    for i, values in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if sum(_header_key(_text(v)) in _BY_HEADER for v in values) >= 2:
+            header_index = i
+            break
+    header_row = header_index + 1
+    headers = rows[header_index] if rows else ()
+    columns: dict[str, int] = {}
+    ignored: list[str] = []
+    problems: list[str] = []
+    for index, value in enumerate(headers):
+        text = _text(value)
+        column = _BY_HEADER.get(_header_key(text))
+        if column is None:
+            if text:
+                ignored.append(text)
+        elif column.field in columns:
+            first = get_column_letter(columns[column.field] + 1)
+            problems.append(
+                f"第{header_row}行「{column.header}」：表头重复"
+                f"（{first}列和{get_column_letter(index + 1)}列）"
+            )
+        else:
+            columns[column.field] = index
+    for column in COLUMNS:
+        if column.required and column.field not in columns:
+            problems.append(f"第{header_row}行（表头）：缺少「{column.header}」列")
+    if problems:
+        raise RegistryImportError(problems)
+    body = [(header_row + 1 + i, values) for i, values in enumerate(rows[header_index + 1 :])]
+    return _Sheet(header_row, columns, body, tuple(ignored))
+
+
+def _parse_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            moment = from_excel(value)  # a date cell that lost its date format
+        except (ValueError, OverflowError, TypeError):
+            return None
+        if isinstance(moment, dt.datetime) and 2000 <= moment.year < 2100:
+            return moment.date()
+        return None
+    text = unicodedata.normalize("NFKC", _text(value))
+    match = _DATE_TEXT.fullmatch(text) or _DATE_DIGITS.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    row: int
+    matter: Matter | None
+    values: dict[str, Any] = field(default_factory=dict)  # the matter's fields after import
+
+
+_FIELDS = (
+    "name",
+    "category",
+    "star",
+    "platform",
+    "department",
+    "owner",
+    "deputy",
+    "status",
+    "notice_due",
+    "note",
+)
+
+
+def _show(name: str, value: object, people: _People) -> str:
+    if value is None or value == "":
+        return "（空）"
+    if name == "star":
+        return "是" if value else "否"
+    if name == "status":
+        return STATUS_LABELS.get(str(value), str(value))
+    if name in ("owner", "deputy"):
+        return people.display(str(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def import_registry(session: Session, roster: Roster, path: Path, now: dt.datetime) -> ImportResult:
+    """Check the first sheet of ``path`` row by row, then apply it to the registry in
+    ``session`` (the caller commits). Raises RegistryImportError, having written nothing."""
+    if now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime")
+    sheet = _read(path)
+    people = _People(roster)
+    existing = {m.id: m for m in session.scalars(select(Matter))}
+    problems: list[tuple[int, int, str]] = []
+    plans: list[_Plan] = []
+    numbers: dict[int, int] = {}  # matter id -> row
+
+    for row, values in sheet.rows:
+
+        def cell(name: str, values: tuple[object, ...] = values) -> object:
+            index = sheet.columns.get(name)
+            return values[index] if index is not None and index < len(values) else None
+
+        if all(_text(cell(c.field)) == "" for c in COLUMNS):
+            continue
+
+        def problem(name: str, what: str, row: int = row) -> None:
+            column = _BY_FIELD[name]
+            problems.append((row, COLUMNS.index(column), f"第{row}行「{column.header}」：{what}"))
+
+        matter: Matter | None = None
+        number_text = _text(cell("number"))
+        if number_text:
+            match = _NUMBER.fullmatch(unicodedata.normalize("NFKC", number_text))
+            if match is None or int(match[1]) == 0:
+                problem("number", f"「{number_text}」不是编号（如督3；新增事项留空）")
+            else:
+                number = int(match[1])
+                if number in numbers:
+                    problem("number", f"督{number}与第{numbers[number]}行重复")
+                else:
+                    numbers[number] = row
+                matter = existing.get(number)
+                if matter is None:
+                    problem("number", f"督{number}不存在（编号由督办助手分配，新增事项请留空）")
+        plan = _Plan(row, matter)
+        plans.append(plan)
+        _plan_row(plan, sheet, cell, problem, roster, people)
+
+    # Names: unique in the sheet and among the matters the sheet leaves alone.
+    others = {normalize_name(m.name): m.id for m in existing.values() if m.id not in numbers}
+    seen: dict[str, int] = {}
+    for plan in plans:
+        name = plan.values.get("name")
+        if not name:
+            continue
+        key = normalize_name(name)
+        column = COLUMNS.index(_BY_FIELD["name"])
+        if key in seen:
+            what = f"「{name}」与第{seen[key]}行重名"
+            problems.append((plan.row, column, f"第{plan.row}行「事项名称」：{what}"))
+        elif key in others:
+            what = f"「{name}」与督{others[key]}重名"
+            problems.append((plan.row, column, f"第{plan.row}行「事项名称」：{what}"))
+        seen.setdefault(key, plan.row)
+
+    if problems:
+        raise RegistryImportError([text for _, _, text in sorted(problems)])
+    created = updated = unchanged = 0
+    for plan in plans:
+        if plan.matter is None:
+            _create(session, plan, now)
+            created += 1
+        elif _update(session, plan, now, people):
+            updated += 1
+        else:
+            unchanged += 1
+    session.flush()
+    return ImportResult(created, updated, unchanged, sheet.ignored)
+
+
+def _plan_row(
+    plan: _Plan,
+    sheet: _Sheet,
+    cell: Callable[[str], object],
+    problem: Callable[[str, str], None],
+    roster: Roster,
+    people: _People,
+) -> None:
+    """The row's values for every field, or a problem for each bad cell."""
+    matter = plan.matter
+    values = plan.values
+
+    def present(name: str) -> bool:
+        return name in sheet.columns
+
+    def text(name: str) -> str:
+        return _text(cell(name))
+
+    def keep(name: str, default: object) -> object:
+        return getattr(matter, name) if matter is not None else default
+
+    name = text("name")
+    if not name:
+        problem("name", "未填写")
+    elif len(name) > NAME_MAX:
+        problem("name", f"超过{NAME_MAX}字")
+    else:
+        values["name"] = name
+
+    cat: Category | None = None
+    raw = text("category")
+    if not raw:
+        problem("category", "未填写")
+    else:
+        cat = category(raw)
+        if cat is None:
+            problem("category", f"没有「{raw}」这个类别")
+        else:
+            values["category"] = cat.name
+
+    raw = text("star")
+    if raw:
+        key = unicodedata.normalize("NFKC", raw).lower()
+        if key in _STAR_YES or raw in _STAR_YES:
+            values["star"] = True
+        elif key in _STAR_NO or raw in _STAR_NO:
+            values["star"] = False
+        else:
+            problem("star", f"「{raw}」应填★、是或否（空着按类别）")
+    elif cat is not None:
+        values["star"] = cat.star if present("star") or matter is None else matter.star
+
+    raw = text("platform")
+    if raw:
+        found = platform(raw)
+        if found is None:
+            problem("platform", f"没有「{raw}」这个平台（区网上督查室、大调研、街镇直通车或无）")
+        else:
+            values["platform"] = found
+    elif cat is not None:
+        values["platform"] = (
+            cat.platform if present("platform") or matter is None else matter.platform
+        )
+
+    dept = None
+    raw = text("department")
+    if not raw:
+        problem("department", "未填写")
+    else:
+        dept = roster.department(raw)
+        if dept is not None:
+            values["department"] = dept.name
+        elif matter is not None and raw == matter.department:
+            values["department"] = raw  # no longer in the roster, but unchanged
+        else:
+            problem("department", f"「{raw}」不在名单中")
+
+    raw = text("owner")
+    if not raw:
+        problem("owner", "未填写")
+    else:
+        owner, why = people.resolve(raw, matter.owner if matter else None)
+        if owner is None:
+            problem("owner", why)
+        else:
+            values["owner"] = owner
+
+    raw = text("deputy")
+    if raw:
+        deputy, why = people.resolve(raw, matter.deputy if matter else None)
+        if deputy is None:
+            problem("deputy", why)
+        else:
+            values["deputy"] = deputy
+    elif present("deputy") or matter is None:
+        if dept is not None:
+            values["deputy"] = dept.deputy
+        elif matter is not None and "department" in values:
+            values["deputy"] = matter.deputy  # department outside the roster: keep the deputy
+    else:
+        values["deputy"] = matter.deputy
+
+    raw = text("status")
+    if raw:
+        status = _STATUS_WORDS.get(unicodedata.normalize("NFKC", raw))
+        if status is None:
+            problem("status", f"「{raw}」应填进行中或已办结")
+        else:
+            values["status"] = status
+    else:
+        values["status"] = keep("status", "open")
+
+    due: object = keep("notice_due", None)
+    raw = text("notice_due")
+    if raw:
+        due = _parse_date(cell("notice_due"))
+        if due is None:
+            problem("notice_due", f"「{raw}」不是日期（如2026-12-31）")
+        elif cat is not None and cat.name != NOTICE_CATEGORY:
+            problem("notice_due", f"只有{NOTICE_CATEGORY}填写反馈期限")
+    elif present("notice_due"):
+        due = None
+    if cat is not None and cat.name != NOTICE_CATEGORY:
+        due = None
+    values["notice_due"] = due
+
+    values["note"] = text("note") if present("note") else keep("note", "")
+
+
+def _create(session: Session, plan: _Plan, now: dt.datetime) -> None:
+    values = plan.values
+    matter = Matter(
+        **{name: values[name] for name in _FIELDS},
+        created_at=now,
+        closed_at=now if values["status"] == "closed" else None,
+    )
+    session.add(matter)
+    session.flush()  # assigns the number
+    detail = f"{matter.category}·{matter.department}（表格导入）"
+    session.add(
+        MatterEvent(matter_id=matter.id, at=now, actor=ACTOR, action="created", detail=detail)
+    )
+
+
+def _update(session: Session, plan: _Plan, now: dt.datetime, people: _People) -> bool:
+    matter = plan.matter
+    assert matter is not None
+    changed = False
+    for name in _FIELDS:
+        old, new = getattr(matter, name), plan.values[name]
+        if old == new:
+            continue
+        changed = True
+        label = _BY_FIELD[name].header
+        detail = f"{label}：{_show(name, old, people)} → {_show(name, new, people)}"
+        action = "edited"
+        if name == "status":
+            action = "closed" if new == "closed" else "reopened"
+            matter.closed_at = now if new == "closed" else None
+        session.add(
+            MatterEvent(matter_id=matter.id, at=now, actor=ACTOR, action=action, detail=detail)
+        )
+        setattr(matter, name, new)
+    return changed

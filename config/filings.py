@@ -1,0 +1,121 @@
+"""Monthly filing rules (attachment 6 and 月度统计制度) and 领导批示件 rules (attachment 1).
+
+The ``[filings]`` table of the roster. Superiors move the nodes, so they are configuration.
+``nodes`` replaces the defaults as a whole: a category left out has no monthly node.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
+
+from handlers.categories import category
+
+ESCALATE_ROLES = ("dept_head", "deputy", "director", "office")
+
+DEFAULT_NODES: dict[str, int] = {
+    "领导批示件": 6,
+    "区委区政府重点工作": 20,
+    "历史遗留问题攻坚": 20,
+    "局重点工作": 20,
+    "实事项目": 25,
+    "民心工程": 28,
+}
+DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
+
+
+class FilingRules(BaseModel):
+    """When monthly filings are due, who is reminded and told, and the 批示件 clocks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Category (name or alias) -> day of the month; stored under the canonical name.
+    nodes: dict[str, StrictInt] = DEFAULT_NODES
+    # A node on a non-working day moves to the previous ("before") or next working day.
+    move: Literal["before", "after"] = "before"
+    # Items not on the three district platforms (platform "无") are due at the office earlier.
+    office_lead_workdays: StrictInt = 1
+    # Reminders this many working days before the due day (0: on the day), sorted descending.
+    remind_workdays_before: list[StrictInt] = [3, 1, 0]
+    # Who is told once the due day has passed.
+    escalate: list[str] = ["dept_head", "office"]
+    # 领导批示件: sign within this many working days of registration; feedback this many
+    # working days before the notice's deadline; the progress report's parts and limits.
+    instruction_sign_workdays: Fraction = Fraction(1)
+    instruction_feedback_lead_workdays: StrictInt = 1
+    report_limits: dict[str, StrictInt] = DEFAULT_REPORT_LIMITS
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, value: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        given: dict[str, str] = {}
+        problems: list[str] = []
+        for key, day in value.items():
+            found = category(key)
+            if found is None:
+                problems.append(f"{key!r} is not a category (e.g. 领导批示件, 局重点工作)")
+                continue
+            if not 1 <= day <= 31:
+                problems.append(f"{key!r}: {day} is not a day of the month (1..31)")
+            if found.name in given:
+                problems.append(f"{key!r}: the same category as {given[found.name]!r}")
+            given[found.name] = key
+            out[found.name] = day
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
+
+    @field_validator("office_lead_workdays", "instruction_feedback_lead_workdays")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("a number of working days, 0 or more")
+        return value
+
+    @field_validator("remind_workdays_before")
+    @classmethod
+    def _reminders(cls, value: list[int]) -> list[int]:
+        for days in value:
+            if days < 0:
+                raise ValueError(f"{days}: working days before the due day, 0 or more")
+            if value.count(days) > 1:
+                raise ValueError(f"{days} is listed twice")
+        return sorted(value, reverse=True)
+
+    @field_validator("escalate")
+    @classmethod
+    def _escalate(cls, value: list[str]) -> list[str]:
+        for role in value:
+            if role not in ESCALATE_ROLES:
+                raise ValueError(f"{role!r}: roles are {', '.join(ESCALATE_ROLES)}")
+            if value.count(role) > 1:
+                raise ValueError(f"{role!r} is listed twice")
+        return value
+
+    @field_validator("instruction_sign_workdays", mode="before")
+    @classmethod
+    def _fraction(cls, value: object) -> Fraction:
+        if isinstance(value, bool):
+            raise ValueError("a number of working days, e.g. 1 or 0.5")
+        try:
+            result = Fraction(str(value))
+        except (ValueError, ZeroDivisionError):
+            raise ValueError("a number of working days, e.g. 1 or 0.5") from None
+        if result <= 0:
+            raise ValueError("must be more than 0")
+        return result
+
+    @field_validator("report_limits")
+    @classmethod
+    def _limits(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("name at least one part, e.g. 目前进展 = 500")
+        for name, limit in value.items():
+            if not name.strip():
+                raise ValueError("a part needs a name")
+            if limit <= 0:
+                raise ValueError(f"{name!r}: the limit must be more than 0 characters")
+        return {name.strip(): limit for name, limit in value.items()}

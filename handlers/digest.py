@@ -1,0 +1,46 @@
+"""Due reminders become one message per chat per sweep, sent in working time only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from handlers import texts
+from handlers.effects import Outgoing
+from handlers.workcal import WorkCalendar
+
+LATE_GRACE = dt.timedelta(minutes=10)
+
+
+def deliverable(cal: WorkCalendar, fire_at: dt.datetime, now: dt.datetime) -> bool:
+    """Messages go out in working time only; a timer at the end of a working period
+    (17:00) may still go just after it."""
+    if cal.is_working_time(now):
+        return True
+    return now - fire_at <= LATE_GRACE and cal.between(fire_at, now) == dt.timedelta(0)
+
+
+def late_grace_passed(planned: dt.datetime, now: dt.datetime) -> bool:
+    """A message this late states the time it was planned for."""
+    return now - planned > LATE_GRACE
+
+
+class Digest:
+    """Lines per chat; each chat gets one message per sweep."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+
+    def add(self, channel: str, targets: list[str], title: str, line: str) -> None:
+        for target in dict.fromkeys(targets):
+            if target:
+                self.lines[(channel, target)][title].append(line)
+
+    def messages(self) -> list[Outgoing]:
+        out = []
+        for (channel, target), by_title in self.lines.items():
+            text = "\n".join(texts.digest(title, lines) for title, lines in by_title.items())
+            out.append(Outgoing("group" if channel == "group" else "oto", target, text))
+        return out

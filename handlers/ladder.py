@@ -1,0 +1,175 @@
+"""The 约谈问询 ladder (main text 三(六)): which interview conditions an item meets.
+
+Pure rules, no I/O. The caller passes only ★ items and keeps the keys of the conditions
+that already fired, so that the same condition never fires twice.
+
+Readings of the document:
+- One light per period "YYYY-MM", given in any order and sorted by period. "Consecutive"
+  means adjacent among the recorded lights: a green breaks a run, a month with no recorded
+  light does not.
+- Tier 1's 连续二次亮黄灯 counts a red as a (graver) yellow, as tiers 2 and 3 say 含红灯:
+  any two adjacent non-green lights meet it.
+- 超限报告 (late filings) are counted per calendar year of the filing's period: two meet
+  tier 1, three or more meet tier 2 (once, when the count reaches three).
+- 点名批评 at a district meeting is an event the office records; the caller's id keys it.
+
+Condition keys, stable and unique per item:
+    yellow2@P  yellowred3@P  yellowred4@P   a run of yellow-or-red lights starting at P
+    red2@P  red3@P                          a run of red lights starting at P
+    late2@YYYY  late3@YYYY                  late filings of a year
+    named_deputy@ID  named_principal@ID     a criticism
+A run's condition counts as fired when a fired key of that kind names any period within the
+run's span, so a run extended backwards by a late-recorded earlier light does not fire again.
+The evidence names exactly the lights or filings that meet the condition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from handlers import texts
+
+TIER_ROLES: dict[int, tuple[str, str]] = {
+    1: ("dept_head", "owner"),
+    2: ("deputy", "dept_head"),
+    3: ("director", "deputy"),
+}
+
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_NON_GREEN = frozenset({"yellow", "red"})
+_RED = frozenset({"red"})
+# (kind, tier, run length, colours the run is made of)
+_RUN_RULES = (
+    ("yellow2", 1, 2, _NON_GREEN),
+    ("yellowred3", 2, 3, _NON_GREEN),
+    ("red2", 2, 2, _RED),
+    ("yellowred4", 3, 4, _NON_GREEN),
+    ("red3", 3, 3, _RED),
+)
+# (kind, tier, count within a year)
+_LATE_RULES = (("late2", 1, 2), ("late3", 2, 3))
+_NAMED = {"district_deputy": ("named_deputy", 2), "district_principal": ("named_principal", 3)}
+
+
+@dataclass(frozen=True)
+class Firing:
+    tier: int  # 1..3
+    condition: str  # the stable key
+    rule: str  # the document's words
+    evidence: str  # months and colours, late filings, or the criticism's date and note
+
+
+@dataclass(frozen=True)
+class Criticism:
+    id: int
+    level: Literal["district_deputy", "district_principal"]
+    date: dt.date
+    note: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    open: list[Firing]  # the new conditions of the highest new tier: one interview naming them
+    absorbed: list[Firing]  # record, do not notify
+    supersede: list[int]  # tiers of open interviews below the tier opened
+
+
+def _period(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _PERIOD.fullmatch(value):
+        raise ValueError(f"{what}: malformed period {value!r}, expected YYYY-MM")
+    return value
+
+
+def _sorted_lights(lights: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    for period, color in lights:
+        _period(period, "light")
+        if color not in texts.LIGHT_LABELS:
+            raise ValueError(f"light {period}: unknown colour {color!r}")
+        if period in seen:
+            raise ValueError(f"light {period}: recorded twice")
+        seen.add(period)
+    return sorted(lights)
+
+
+def _runs(lights: list[tuple[str, str]], colors: frozenset[str]) -> list[list[tuple[str, str]]]:
+    """Maximal runs of adjacent lights whose colours are all in `colors`."""
+    runs: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for light in lights:
+        if light[1] in colors:
+            current.append(light)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def evaluate(
+    lights: Sequence[tuple[str, str]],
+    late_periods: Sequence[str],
+    criticisms: Sequence[Criticism],
+    fired: Collection[str],
+) -> list[Firing]:
+    """Every condition met now whose key is not in `fired`, highest tier first."""
+    ordered = _sorted_lights(lights)
+    late = sorted(_period(p, "late filing") for p in late_periods)
+    fired_periods: dict[str, list[str]] = {}
+    for key in fired:
+        kind, _, suffix = key.partition("@")
+        fired_periods.setdefault(kind, []).append(suffix)
+
+    found: list[Firing] = []
+    for kind, tier, length, colors in _RUN_RULES:
+        for run in _runs(ordered, colors):
+            first, last = run[0][0], run[-1][0]
+            if len(run) < length or any(first <= p <= last for p in fired_periods.get(kind, [])):
+                continue
+            evidence = texts.ladder_lights(run[:length])
+            found.append(Firing(tier, f"{kind}@{first}", texts.LADDER_RULES[kind], evidence))
+
+    by_year: dict[str, list[str]] = {}
+    for period in late:
+        by_year.setdefault(period[:4], []).append(period)
+    for year, periods in sorted(by_year.items()):
+        for kind, tier, count in _LATE_RULES:
+            key = f"{kind}@{year}"
+            if len(periods) >= count and key not in fired:
+                evidence = texts.ladder_late(periods[:count])
+                found.append(Firing(tier, key, texts.LADDER_RULES[kind], evidence))
+
+    keys: set[str] = set()
+    for c in sorted(criticisms, key=lambda c: (c.date, c.id)):
+        if c.level not in _NAMED:
+            raise ValueError(f"criticism {c.id}: unknown level {c.level!r}")
+        kind, tier = _NAMED[c.level]
+        key = f"{kind}@{c.id}"
+        if key in keys:
+            raise ValueError(f"criticism {c.id}: recorded twice")
+        keys.add(key)
+        if key not in fired:
+            evidence = texts.ladder_criticism(c.date, c.note)
+            found.append(Firing(tier, key, texts.LADDER_RULES[kind], evidence))
+
+    found.sort(key=lambda f: -f.tier)  # stable: within a tier, lights, late filings, criticisms
+    return found
+
+
+def decide(new: Sequence[Firing], open_tiers: Collection[int]) -> Decision:
+    """Open one interview at the highest new tier unless one at that tier or above is open."""
+    if not new:
+        return Decision(open=[], absorbed=[], supersede=[])
+    top = max(f.tier for f in new)
+    if any(t >= top for t in open_tiers):
+        return Decision(open=[], absorbed=list(new), supersede=[])
+    return Decision(
+        open=[f for f in new if f.tier == top],
+        absorbed=[f for f in new if f.tier < top],
+        supersede=sorted({t for t in open_tiers if t < top}),
+    )

@@ -1,0 +1,87 @@
+"""The 批示件 progress report check (attachment 1's template).
+
+The template: 1、目前进展（500字） 2、难点问题（300字） 3、下一步打算（200字）. Users paste the
+report into a chat message. A heading is a part's name:
+
+- at the start of a line, numbered (1、 1. （1） 一、 ①) or carrying a limit in brackets
+  (（500字）), then anything; or unnumbered and followed by ：/: or the end of the line;
+- within a line only when numbered and followed by ：/: ("…推进。2、难点问题：…").
+
+Parts may come in any order; text before the first heading (a title) is ignored. A part's
+length is counted in characters without whitespace. The configured limits win over the ones
+written in the headings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from handlers import texts
+
+_CN = "一二三四五六七八九十"
+_NUMBER = (
+    rf"(?:[0-9０-９]{{1,2}}[ \t]*[、.．]"
+    rf"|[（(][ \t]*(?:[0-9０-９]{{1,2}}|[{_CN}]{{1,3}})[ \t]*[）)]"
+    rf"|[{_CN}]{{1,3}}[ \t]*[、.．]"
+    r"|[①②③④⑤⑥⑦⑧⑨⑩])"
+)
+_LIMIT = r"[（(【\[][ \t]*(?:不超过|限)?[ \t]*[0-9０-９]+[ \t]*字(?:以内)?[ \t]*[）)】\]]"
+_SPACE = "[ \t\u3000]*"
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    parts: dict[str, str]  # part name -> its text, in the template's order
+    problems: list[str]  # Chinese, one line each; empty = the report is good
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def count_chars(text: str) -> int:
+    """Characters without whitespace."""
+    return len("".join(text.split()))
+
+
+def check_report(text: str, limits: Mapping[str, int]) -> ReportCheck:
+    """Split a progress report into its parts and say what is missing or too long."""
+    names = sorted(limits, key=len, reverse=True)
+    heading = re.compile(
+        rf"(?:(?P<num>{_NUMBER}){_SPACE})?(?P<name>{'|'.join(map(re.escape, names))})"
+        rf"{_SPACE}(?P<limit>{_LIMIT})?{_SPACE}(?P<colon>[:：])?"
+    )
+    found: list[tuple[str, int, int]] = []  # (name, heading start, text start)
+    for match in heading.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        at_line_start = not text[line_start : match.start()].strip()
+        line_end = text.find("\n", match.end())
+        rest_of_line = text[match.end() : None if line_end < 0 else line_end]
+        marked = bool(match["num"] or match["limit"] or match["colon"])
+        if (at_line_start and (marked or not rest_of_line.strip())) or (
+            match["num"] and match["colon"]
+        ):
+            found.append((match["name"], match.start(), match.end()))
+    if not found:
+        return ReportCheck({}, [texts.report_template(dict(limits))])
+    pieces: dict[str, list[str]] = {}
+    for i, (name, _, begin) in enumerate(found):
+        end = found[i + 1][1] if i + 1 < len(found) else len(text)
+        pieces.setdefault(name, []).append(text[begin:end].strip())
+    parts: dict[str, str] = {}
+    problems: list[str] = []
+    for name, limit in limits.items():
+        if name not in pieces:
+            problems.append(texts.report_missing(name))
+            continue
+        parts[name] = "\n".join(p for p in pieces[name] if p)
+        if len(pieces[name]) > 1:
+            problems.append(texts.report_repeated(name))
+        count = count_chars(parts[name])
+        if count == 0:
+            problems.append(texts.report_missing(name))
+        elif count > limit:
+            problems.append(texts.report_too_long(name, count, limit))
+    return ReportCheck(parts, problems)

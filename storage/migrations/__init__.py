@@ -1,0 +1,1 @@
+"""Alembic migrations of the schema; see storage/migrate.py."""

@@ -1,0 +1,71 @@
+"""End to end for the registry: filing reminders, 超限 and the interview ladder through the
+real SDKs and the local DingTalk, on a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.sandbox import Sandbox
+from config.roster import Roster
+from storage.models import Filing
+from tests.test_e2e import CAL, FAST_RETRY, only, start_at, texts_in
+
+
+@pytest.fixture
+async def box(roster: Roster, tmp_path: Path) -> AsyncIterator[Sandbox]:
+    async with Sandbox(
+        roster,
+        CAL,
+        db_url=f"sqlite:///{tmp_path}/e2e.db",
+        start=start_at("2026-11-13 10:00"),  # a Friday
+        sender_options=FAST_RETRY,
+    ) as sandbox:
+        yield sandbox
+
+
+async def until(box: Sandbox, moment: str) -> list:  # type: ignore[type-arg]
+    return await box.advance(start_at(moment) - box.clock.now)
+
+
+async def test_filing_reminders_then_overdue(box: Sandbox) -> None:
+    await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 扬尘管控")
+    # 20 November 2026 is a Friday: reminders Tue 17th, Thu 19th, Fri 20th at 09:00
+    assert [m for m in await until(box, "2026-11-17 08:45") if "填报" in m.text] == []
+    out = await until(box, "2026-11-17 09:15")
+    digest = only(out, "group", "cid-air")
+    assert digest.startswith("【填报提醒·2件】") and "督1" in digest and "督2" in digest
+    assert only(out, "oto", "u-air-clerk") == digest
+    assert texts_in(await until(box, "2026-11-18 17:00"), "group", "cid-air") == []
+    out = await until(box, "2026-11-19 09:15")
+    assert "11月20日(周五) 17:00" in only(out, "group", "cid-air")
+    await box.person_says("u-air-clerk", "已填报 督1")
+    out = await until(box, "2026-11-20 09:15")
+    assert "督2" in only(out, "group", "cid-air") and "督1" not in only(out, "group", "cid-air")
+    # nothing over the weekend; Monday morning the node has passed: 超限
+    assert await until(box, "2026-11-23 08:55") == []
+    out = await until(box, "2026-11-23 09:15")
+    escalation = only(out, "oto", "u-air-head")
+    assert "督2" in escalation and "超限" in escalation
+    assert only(out, "group", "cid-office") == escalation
+    with box.db.sessions() as session:
+        overdue = session.scalars(
+            select(Filing.matter_id).where(Filing.overdue.is_(True), Filing.period == "2026-11")
+        ).all()
+    assert overdue == [2]
+
+
+async def test_a_second_yellow_opens_a_tier_one_interview(box: Sandbox) -> None:
+    await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    out = await box.person_says("u-admin", "亮灯 督1 黄 10月")
+    assert [m for m in out if "约谈" in m.text] == []
+    out = await box.person_says("u-admin", "亮灯 督1 黄灯 11月", group="cid-office")
+    notice = only(out, "oto", "u-air-clerk")  # the item's owner
+    assert notice.startswith("【第一层级约谈问询】督1")
+    assert "连续二次亮黄灯：2026年10月黄灯、11月黄灯" in notice
+    assert only(out, "oto", "u-air-head") == notice
+    assert only(out, "group", "cid-air") == notice

@@ -1,0 +1,298 @@
+"""Alembic migrations on SQLite and PostgreSQL: the revisions build exactly the models' schema
+(so a model change without a revision fails here), and migrate() adopts, repeats and rolls
+back as it should."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from conftest import POSTGRES_URL, postgres_unreachable
+from sqlalchemy import Column, Engine, Integer, MetaData, String, event, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from bot.cli import main
+from storage import migrate
+from storage.db import Database, make_engine
+from storage.migrate import MigrationError, alembic_config, migrating
+from storage.models import Base, Event, Flag, Item
+
+T = dt.datetime(2026, 11, 16, 1, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database. On PostgreSQL, a schema of its own (first on the search path), so the
+    ``db`` fixture's tables in ``public`` are neither seen nor touched."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path}/m.db")
+        try:
+            yield database
+        finally:
+            database.dispose()
+        return
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"migrations_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        database = Database(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}")
+        try:
+            with database.engine.connect() as connection:
+                assert inspect(connection).default_schema_name == schema
+            yield database
+        finally:
+            database.dispose()
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    finally:
+        admin.dispose()
+
+
+def differences(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+def tables(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(inspect(connection).get_table_names())
+
+
+def versions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(text("SELECT version_num FROM alembic_version")))
+
+
+def add_item(db: Database) -> int:
+    with db.transaction() as session:
+        item = Item(town="川沙新镇", category="政策咨询", text="问", state="new", received_at=T)
+        session.add(item)
+        session.flush()
+        session.add(Event(item_id=item.id, at=T, actor="bot", action="receive"))
+        return item.id
+
+
+def test_upgrade_from_empty_builds_exactly_the_models(empty: Database) -> None:
+    assert empty.current_revision() is None
+    assert empty.migrate() == migrate.head() == "0001"
+    assert empty.current_revision() == "0001"
+    assert tables(empty.engine) == {*Base.metadata.tables, "alembic_version"}
+    # The guard: a model changed without a revision makes this list non-empty ...
+    assert differences(empty.engine) == []
+    # ... as it does for a column the revisions lack.
+    extended = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(extended)
+    extended.tables["items"].append_column(Column("extra", Integer))
+    diff = differences(empty.engine, extended)
+    assert [(d[0], d[2], d[3].name) for d in diff] == [("add_column", "items", "extra")]
+
+
+def test_migrate_twice_is_a_noop(empty: Database) -> None:
+    empty.migrate()
+    number = add_item(empty)
+    statements: list[str] = []
+
+    @event.listens_for(empty.engine, "before_cursor_execute")
+    def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    assert empty.migrate() == "0001"
+    assert statements  # the listener saw the second run's queries
+    writes = {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}
+    assert [s for s in statements if s in writes] == []
+    assert versions(empty.engine) == ["0001"]
+    with empty.sessions() as session:
+        assert session.get(Item, number) is not None
+
+
+def test_create_all_database_is_stamped_then_upgraded(empty: Database) -> None:
+    empty.create_schema()  # as start-up did before migrations
+    with empty.transaction() as session:
+        session.add(Flag(key="calendar-warning-2027", at=T))
+    assert empty.current_revision() is None
+    assert empty.migrate() == "0001"
+    assert versions(empty.engine) == ["0001"]
+    assert differences(empty.engine) == []
+    with empty.sessions() as session:
+        assert session.scalar(select(Flag.key)) == "calendar-warning-2027"
+
+
+def test_unversioned_database_with_other_tables_is_refused(empty: Database) -> None:
+    empty.create_schema()
+    with empty.engine.begin() as connection:
+        connection.execute(text("DROP TABLE lights"))
+        connection.execute(text("ALTER TABLE flags ADD COLUMN stray INTEGER"))
+        connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(MigrationError) as raised:
+        empty.migrate()
+    message = str(raised.value)
+    assert "not those of revision 0001" in message
+    assert "missing table lights" in message
+    assert "unexpected table notes" in message
+    assert "unexpected column flags.stray" in message
+    assert "alembic_version" not in tables(empty.engine)  # nothing stamped, nothing created
+    assert "lights" not in tables(empty.engine)
+
+
+def test_downgrade_to_base_and_up_again(empty: Database) -> None:
+    empty.migrate()
+    assert migrate.downgrade(empty.engine, "base") is None
+    assert tables(empty.engine) <= {"alembic_version"}
+    assert empty.migrate() == "0001"
+    assert differences(empty.engine) == []
+    add_item(empty)
+
+
+# --- a later revision, as a developer would add one --------------------------------------
+
+
+def write_revision(directory: Path, body: str) -> Path:
+    path = directory / "0002_widen_town.py"
+    path.write_text(
+        textwrap.dedent(
+            '''\
+            """Widen items.town (test revision)."""
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "0002"
+            down_revision = "0001"
+            branch_labels = None
+            depends_on = None
+
+
+            def upgrade() -> None:
+            '''
+        )
+        + textwrap.indent(textwrap.dedent(body), "    ")
+        + "\n\ndef downgrade() -> None:\n    pass\n",
+        encoding="utf-8",
+    )
+    return directory
+
+
+def upgrade_with(db: Database, directory: Path) -> None:
+    with migrating(db.engine) as connection:
+        command.upgrade(alembic_config(connection, version_locations=(directory,)), "head")
+
+
+WIDEN = """\
+with op.batch_alter_table("items") as batch:  # SQLite copies the table; PostgreSQL ALTERs
+    batch.alter_column(
+        "town", type_=sa.String(80), existing_type=sa.String(64), existing_nullable=False
+    )
+"""
+
+
+def town_length(db: Database) -> int:
+    with db.engine.connect() as connection:
+        column = next(c for c in inspect(connection).get_columns("items") if c["name"] == "town")
+    assert isinstance(column["type"], String)
+    assert column["type"].length is not None
+    return column["type"].length
+
+
+def test_batch_alter_of_a_referenced_table_keeps_rows(empty: Database, tmp_path: Path) -> None:
+    empty.migrate()
+    number = add_item(empty)
+    upgrade_with(empty, write_revision(tmp_path, WIDEN))
+    assert empty.current_revision() == "0002"
+    assert town_length(empty) == 80
+    with empty.sessions() as session:
+        assert session.scalar(select(Event.item_id)) == number
+    # Foreign keys are enforced again afterwards (SQLite turns them off while migrating).
+    with pytest.raises(IntegrityError), empty.transaction() as session:
+        session.add(Event(item_id=number + 100, at=T, actor="bot", action="x"))
+
+
+def test_failed_revision_leaves_nothing_behind(empty: Database, tmp_path: Path) -> None:
+    empty.migrate()
+    write_revision(tmp_path, WIDEN + 'raise RuntimeError("half way")\n')
+    with pytest.raises(RuntimeError, match="half way"):
+        upgrade_with(empty, tmp_path)
+    assert empty.current_revision() == "0001"
+    assert town_length(empty) == 64  # the DDL was rolled back too, SQLite's included
+
+
+def test_revision_breaking_foreign_keys_is_rolled_back(empty: Database, tmp_path: Path) -> None:
+    empty.migrate()
+    number = add_item(empty)
+    write_revision(tmp_path, 'op.execute("DELETE FROM items")\n')
+    # SQLite: foreign keys are off while migrating, so the check before the commit catches it.
+    expected = MigrationError if empty.engine.dialect.name == "sqlite" else IntegrityError
+    with pytest.raises(expected):
+        upgrade_with(empty, tmp_path)
+    assert empty.current_revision() == "0001"
+    with empty.sessions() as session:
+        assert session.get(Item, number) is not None
+
+
+def test_autogenerated_revision(tmp_path: Path) -> None:
+    unchanged = migrate.revision("nothing", version_path=tmp_path / "a")
+    assert unchanged.name == "0002_nothing.py"
+    source = unchanged.read_text(encoding="utf-8")
+    assert 'down_revision: str | Sequence[str] | None = "0001"' in source
+    upgrade_body = source.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert "pass" in upgrade_body and "op." not in upgrade_body
+
+    extended = MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(extended)
+    extended.tables["flags"].append_column(Column("note", String(32)))
+    added = migrate.revision("flag note", version_path=tmp_path / "b", target_metadata=extended)
+    source = added.read_text(encoding="utf-8")
+    assert 'with op.batch_alter_table("flags"' in source
+    assert 'batch_op.add_column(sa.Column("note", sa.String(length=32), nullable=True))' in source
+    assert "storage.models" not in source
+
+    db = Database(f"sqlite:///{tmp_path}/g.db")
+    try:
+        db.migrate()
+        upgrade_with(db, added.parent)
+        assert db.current_revision() == "0002"
+        assert differences(db.engine, extended) == []
+    finally:
+        db.dispose()
+
+
+# --- python -m bot db ... ----------------------------------------------------------------
+
+
+def test_cli_upgrade_and_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's tree
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out.strip(), err.strip()
+
+    assert run("db", "current") == (0, "- (head is 0001)", "")
+    assert run("db", "upgrade") == (0, "- -> 0001", "")
+    assert run("db", "upgrade") == (0, "0001 (up to date)", "")
+    assert run("db", "current") == (0, "0001 (head)", "")
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    other = make_engine(f"sqlite:///{tmp_path}/other.db")
+    with other.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    other.dispose()
+    code, out, err = run("db", "upgrade")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: the database has tables but no alembic_version")
