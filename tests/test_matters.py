@@ -102,11 +102,36 @@ def test_add_edit_list_show_close(world: World) -> None:
         ("office_admin", "批示件 大气处 明天 X", "没看懂日期「明天」"),
         ("office_admin", "批示件 大气处 2026-01-05 X", "已经过去"),
         ("office_admin", "事项列表 火星", "格式：事项列表"),
+        ("office_admin", "修改事项 督1", "格式：修改事项"),
+        ("office_admin", "修改事项 督1 处室 土壤处", "土壤处"),
+        ("office_admin", "修改事项 督1 负责人 无名氏", "名单中没有「无名氏」"),
+        ("office_admin", "修改事项 督1 名称 扬尘管控", "已有同名事项：督2"),
+        ("office_admin", "办结事项", "格式：办结事项 <事项> [说明]"),
+        ("office_admin", "办结事项 督3", "已办结"),
+        ("office_admin", "亮灯 督1", "格式：亮灯"),
+        ("office_admin", "亮灯 督99 黄", "没有找到督办事项「督99」"),
+        ("office_admin", "点名 督1", "格式：点名"),
+        ("air_clerk", "点名 督1 区主要领导", "局办公室督办岗"),
+        ("office_admin", "约谈完成", "格式：约谈完成"),
+        ("air_head", "约谈完成 督1", "局办公室督办岗"),
+        ("office_admin", "批示件 大气处 2026-12-10", "格式：批示件"),
+        ("office_admin", "批示件 土壤处 2026-12-10 X", "土壤处"),
+        ("office_admin", "批示件 大气处 2026-02-30 X", "没看懂日期「2026-02-30」"),
+        ("office_admin", "批示件 大气处 2026-12-10 扬尘管控", "已有同名事项"),
+        ("air_clerk", "批示件 大气处 2026-12-10 X", "局办公室督办岗"),
+        ("air_clerk", "闭环 督1 报区主要领导", "不是领导批示件"),
+        ("air_clerk", "进展 督1", "格式：进展"),
+        ("office_admin", "统计 十三月", "没看懂月份「十三月」"),
+        ("air_clerk", "事项列表", "局办公室督办岗"),
+        ("air_clerk", "已填报", "格式：已填报"),
     ],
 )
 def test_refusals_and_usage(world: World, who: str, text: str, expected: str) -> None:
     world.at(2026, 11, 2, 10, 0)
     add(world)
+    add(world, "区委区政府重点工作 大气处 孙内勤 扬尘管控")
+    add(world, "局重点工作 水处 吴内勤 已办结事项")
+    world.must("office_admin", "办结事项 督3")
     before = snapshot(world)
     outcome, out = world.run(who, text)
     assert expected in outcome.reply
@@ -276,3 +301,23 @@ def test_statistics_in_chat(world: World) -> None:
     assert "**大气环境处** @件1 认领按时1/1" in outcome.reply and "黄灯1" in outcome.reply
     outcome, _ = world.run("air_clerk", "统计")
     assert not outcome.ok and "局办公室督办岗" in outcome.reply
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "expected"),
+    [
+        ("air_clerk", "闭环 督1 写完了", "格式：闭环"),
+        ("water_clerk", "签收 督1", "由大气环境处负责"),
+        ("air_clerk", "签收 督1", "已于"),  # signed already below
+        ("air_clerk", "进展 督1 一切顺利", "没有找到进展报告的各部分"),
+        ("office_admin", "签收 督1", "处室内勤、处室负责人"),
+    ],
+)
+def test_instruction_refusals(world: World, who: str, text: str, expected: str) -> None:
+    world.at(2026, 11, 16, 10, 0)
+    world.must("office_admin", "批示件 大气处 2026-12-10 批示一")
+    world.must("air_clerk", "签收 督1")
+    before = snapshot(world)
+    outcome, out = world.run(who, text)
+    assert not outcome.ok and expected in outcome.reply, outcome.reply
+    assert out == [] and snapshot(world) == before
