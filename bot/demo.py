@@ -15,6 +15,7 @@ START = dt.datetime(2026, 11, 16, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a M
 
 # (who, what): a town name, a roster userId, or "快进" with a duration in minutes
 SCRIPT: list[tuple[str, str]] = [
+    ("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治攻坚"),
     ("川沙新镇", "【政策咨询】工地扬尘管控今年有什么新要求？夜间施工需要另外报备吗？"),
     ("u-admin", "待办"),
     ("u-admin", "分派 1 大气处"),
@@ -38,6 +39,10 @@ SCRIPT: list[tuple[str, str]] = [
     ("快进", "1440"),
     ("u-water-clerk", "已线下答复 3 已召开协调会，明确由属地牵头"),
     ("u-director", "查看 3"),
+    ("u-admin", "亮灯 督1 黄 10月"),
+    ("u-admin", "亮灯 督1 黄 11月"),
+    ("u-air-clerk", "已填报 督1"),
+    ("u-director", "统计"),
 ]
 
 

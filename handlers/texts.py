@@ -595,7 +595,7 @@ def already_filed(ref: str, what: str, when_: str) -> str:
 
 
 def filed_reply(ref: str, what: str, overdue: bool) -> str:
-    return f"已记录：{ref}{what}" + ("（超限）。" if overdue else "，按时。")
+    return f"已记录：{ref}，{what}" + ("已完成（超限）。" if overdue else "按时完成。")
 
 
 def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str) -> str:
