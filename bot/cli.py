@@ -268,7 +268,7 @@ def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         db.migrate()
         with db.transaction() as session:
-            result = import_registry(session, roster, Path(args.file), now)
+            result = import_registry(session, roster, settings.calendar(), Path(args.file), now)
     except (MigrationError, CommandError) as exc:
         raise UsageError(str(exc)) from None
     except RegistryImportError as exc:

@@ -33,7 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster, normalize_name
+from handlers import matters
 from handlers.categories import Category, category, platform
+from handlers.workcal import WorkCalendar
 from storage.models import Matter, MatterEvent
 
 ACTOR = "import"
@@ -338,7 +340,9 @@ def _show(name: str, value: object, people: _People) -> str:
     return str(value)
 
 
-def import_registry(session: Session, roster: Roster, path: Path, now: dt.datetime) -> ImportResult:
+def import_registry(
+    session: Session, roster: Roster, cal: WorkCalendar, path: Path, now: dt.datetime
+) -> ImportResult:
     """Check the first sheet of ``path`` row by row, then apply it to the registry in
     ``session`` (the caller commits). Raises RegistryImportError, having written nothing."""
     if now.utcoffset() is None:
@@ -404,9 +408,10 @@ def import_registry(session: Session, roster: Roster, path: Path, now: dt.dateti
     created = updated = unchanged = 0
     for plan in plans:
         if plan.matter is None:
-            _create(session, plan, now)
+            matters.sync_matter(session, roster, cal, now, _create(session, plan, now))
             created += 1
         elif _update(session, plan, now, people):
+            matters.sync_matter(session, roster, cal, now, plan.matter)
             updated += 1
         else:
             unchanged += 1
@@ -543,7 +548,7 @@ def _plan_row(
     values["note"] = text("note") if present("note") else keep("note", "")
 
 
-def _create(session: Session, plan: _Plan, now: dt.datetime) -> None:
+def _create(session: Session, plan: _Plan, now: dt.datetime) -> Matter:
     values = plan.values
     matter = Matter(
         **{name: values[name] for name in _FIELDS},
@@ -556,6 +561,7 @@ def _create(session: Session, plan: _Plan, now: dt.datetime) -> None:
     session.add(
         MatterEvent(matter_id=matter.id, at=now, actor=ACTOR, action="created", detail=detail)
     )
+    return matter
 
 
 def _update(session: Session, plan: _Plan, now: dt.datetime, people: _People) -> bool:

@@ -209,7 +209,7 @@ def parse_month(text: str, reference: dt.date) -> str | None:
         year = limit[0] if month <= limit[1] else limit[0] - 1
     else:
         return None
-    if not 1 <= month <= 12 or year < 2000:
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         return None
     return format_period(year, month)
 

@@ -71,6 +71,8 @@ def find_matter(ctx: Ctx, ref: str) -> Matter:
     key = ref.strip()
     number = key.removeprefix("督").removeprefix("#").strip()
     if number.isdigit():
+        if len(number) > 9:  # no such item (and no integer overflow in the database)
+            raise CommandError(texts.no_matter(key))
         matter = ctx.session.get(Matter, int(number))
         if matter is None:
             raise CommandError(texts.no_matter(key))
@@ -187,7 +189,12 @@ def add_matter(ctx: Ctx, cmd: Command) -> str:
     return texts.matter_added(label(matter), describe(ctx.roster, matter))
 
 
+NAME_LIMIT = 200  # Matter.name
+
+
 def _unique_name(ctx: Ctx, name: str, number: int | None) -> None:
+    if len(name) > NAME_LIMIT:
+        raise CommandError(texts.name_too_long(len(name), NAME_LIMIT))
     clash = ctx.session.scalars(
         select(Matter).where(Matter.name == name, Matter.id != (number or 0))
     ).first()
@@ -216,6 +223,7 @@ def describe(roster: Roster, matter: Matter) -> str:
 def edit_matter(ctx: Ctx, cmd: Command) -> str:
     matter = find_matter(ctx, cmd.ref or "")
     field, value = cmd.words[0], cmd.text.strip()
+    extra = ""
     if field not in FIELDS:
         raise CommandError(texts.usage(cmd.spec.usage))
     old: str
@@ -224,8 +232,12 @@ def edit_matter(ctx: Ctx, cmd: Command) -> str:
         old, matter.name = matter.name, value
     elif field == "类别":
         cat = _category(value)
+        if INSTRUCTION in (cat.name, matter.category) and cat.name != matter.category:
+            raise CommandError(texts.instruction_category_fixed())
         old, matter.category = matter.category, cat.name
+        matter.star, matter.platform = cat.star, cat.platform
         value = cat.name
+        extra = texts.category_defaults("是" if cat.star else "否", cat.platform)
     elif field == "绩效考核":
         if value not in ("是", "否", "★", "无"):
             raise CommandError(texts.yes_no(field))
@@ -240,6 +252,10 @@ def edit_matter(ctx: Ctx, cmd: Command) -> str:
     elif field == "处室":
         value = _dept(ctx, value)
         old, matter.department = matter.department, value
+        department = ctx.roster.department(value)
+        if department is not None and old != value:
+            matter.deputy = department.deputy
+            extra = texts.deputy_follows(ctx.roster.name(department.deputy))
     elif field in ("负责人", "分管领导"):
         user = _person(ctx, value)
         if field == "负责人":
@@ -252,7 +268,9 @@ def edit_matter(ctx: Ctx, cmd: Command) -> str:
     if old == value:
         return texts.matter_unchanged(label(matter), field)
     log(ctx.session, matter, ctx.now, ctx.actor, "edited", f"{field}：{old} → {value}")
-    return texts.matter_edited(label(matter), field, old, value)
+    if field in ("类别", "平台"):
+        reschedule(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
+    return texts.matter_edited(label(matter), field, old, value) + extra
 
 
 @router.command(
@@ -267,15 +285,33 @@ def close_matter(ctx: Ctx, cmd: Command) -> str:
 
 def close(session: Session, matter: Matter, now: dt.datetime, actor: str, note: str = "") -> None:
     matter.status, matter.closed_at = "closed", now
-    # what is not yet due is no longer owed; what is already late stays on the record
+    _settle_filings(session, matter, now)
+    log(session, matter, now, actor, "closed", note)
+
+
+def _settle_filings(session: Session, matter: Matter, now: dt.datetime) -> None:
+    """A closed item: what is not yet due is no longer owed; what is due and not done is on
+    the record as 超限."""
     for row in session.scalars(
         select(Filing).where(Filing.matter_id == matter.id, Filing.done_at.is_(None))
     ):
         if row.due_at > now:
             session.delete(row)
         else:
-            row.next_at = None
-    log(session, matter, now, actor, "closed", note)
+            row.next_at, row.overdue = None, True
+    session.flush()
+
+
+def sync_matter(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """Deadlines made to match an item changed from outside the commands (an import)."""
+    if matter.status != "open":
+        _settle_filings(session, matter, now)
+        return
+    if matter.category == INSTRUCTION:
+        setup_instruction(session, roster, cal, now, matter)
+    reschedule(session, roster, cal, now, matter)
 
 
 @router.command("事项列表", ["opt"], "事项列表 [处室/类别/已办结]", "督办事项清单", LEADERS)
@@ -379,15 +415,19 @@ def ensure_filings(
     now: dt.datetime,
     matters: Sequence[Matter] | None = None,
 ) -> int:
-    """Make this month's and next month's filing rows of every open item with a node; a row
-    is made only when the item existed before its deadline. Returns how many were made."""
+    """Make this month's and next month's filing rows of every open item with a node.
+
+    A row is owed only when the item was tracked before its deadline: a row made late (an
+    item added, or given a node, on the node day) starts at its next reminder, or with one
+    reminder at once when only the deadline is left; never with an instant 超限. A 批示件
+    reports its progress from the month after it arrived (attachment 1: 下月). Returns how
+    many rows were made."""
     rules = roster.filings
     if matters is None:
         matters = session.scalars(
             select(Matter).where(Matter.status == "open", Matter.category.in_(list(rules.nodes)))
         ).all()
-    local = now.astimezone(cal.tz).date()
-    this = filings.period_of(local, cal.tz)
+    this = filings.period_of(now, cal.tz)
     periods = [this, filings.next_period(this)]
     have = {
         (f.matter_id, f.period)
@@ -401,50 +441,71 @@ def ensure_filings(
     for matter in matters:
         if matter.status != "open":
             continue
-        created = filings.period_of(matter.created_at, cal.tz)
+        start = max(matter.created_at, now)
         for period in periods:
             if (matter.id, period) in have:
                 continue
-            if matter.category == INSTRUCTION and period <= created:
-                continue  # a 批示件 reports its progress from the month after it arrived
             year, month = int(period[:4]), int(period[5:])
             sch = filings.schedule(cal, rules, matter.category, matter.platform, year, month)
-            if sch is None or sch.due_at <= matter.created_at:
+            if sch is None or sch.due_at <= start:
                 continue
-            moments = [*sch.reminders, sch.escalate_at]
-            step = next(
-                (i for i, m in enumerate(moments) if m >= matter.created_at), len(moments) - 1
+            if matter.category == INSTRUCTION and (
+                period <= filings.period_of(matter.created_at, cal.tz)
+                or sch.node <= matter.created_at.astimezone(cal.tz).date()
+            ):
+                continue
+            row = Filing(
+                matter_id=matter.id,
+                kind="monthly",
+                period=period,
+                node=sch.node,
+                due_at=sch.due_at,
+                provisional=sch.provisional,
             )
-            session.add(
-                Filing(
-                    matter_id=matter.id,
-                    kind="monthly",
-                    period=period,
-                    node=sch.node,
-                    due_at=sch.due_at,
-                    provisional=sch.provisional,
-                    step=step,
-                    next_at=moments[step],
-                )
-            )
+            _start_row(cal, roster, row, matter, start)
+            session.add(row)
             made += 1
     session.flush()
     return made
 
 
-def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -> list[dt.datetime]:
-    """The reminders, then the escalation, of one deadline row."""
-    rules = roster.filings
-    if row.kind == "monthly":
-        sch = filings.schedule(
-            cal, rules, matter.category, matter.platform, int(row.period[:4]), int(row.period[5:])
+def _start_row(
+    cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter, start: dt.datetime
+) -> None:
+    """The first step still ahead at ``start``; when only the escalation is, one reminder now."""
+    moments = moments_of(cal, roster, row, matter)
+    step = next((i for i, m in enumerate(moments) if m >= start), len(moments) - 1)
+    if step == len(moments) - 1 and step > 0 and row.due_at > start:
+        row.step, row.next_at = step - 1, start
+    else:
+        row.step, row.next_at = step, moments[step]
+
+
+def reschedule(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """After a change of category or platform (or a reopening): the monthly rows not yet due
+    are made again from the new schedule; what is due already stays on the record."""
+    for row in session.scalars(
+        select(Filing).where(
+            Filing.matter_id == matter.id,
+            Filing.kind == "monthly",
+            Filing.done_at.is_(None),
+            Filing.due_at > now,
         )
-        if sch is not None:
-            return [*sch.reminders, sch.escalate_at]
+    ):
+        session.delete(row)
+    session.flush()
+    ensure_filings(session, roster, cal, now, [matter])
+
+
+def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -> list[dt.datetime]:
+    """The reminders, then the escalation, of one deadline row, from its own deadline."""
+    rules = roster.filings
     escalate = cal.next_working_moment(row.due_at + dt.timedelta(microseconds=1))
     if row.kind == "sign":
         half = cal.add(matter.created_at, rules.instruction_sign_workdays / 2).at
-        return [half, escalate]
+        return [min(half, row.due_at), escalate]
     due_day = row.due_at.astimezone(cal.tz).date()
     reminders = sorted(
         filings.start_of_day(cal, filings.workday_before(cal, due_day, n))
@@ -459,11 +520,18 @@ def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -
 def filed(ctx: Ctx, cmd: Command) -> str:
     matter = find_matter(ctx, cmd.ref or "")
     _require_dept(ctx, matter)
+    if matter.category == INSTRUCTION:  # its tracking report has a template to check
+        raise CommandError(texts.instruction_files_by_report(label(matter)))
     row = _monthly_row(ctx, matter, cmd.words[0] if cmd.words else "")
+    if row is None:
+        raise CommandError(texts.nothing_to_file(label(matter)))
     return _mark_done(ctx, matter, row)
 
 
-def _monthly_row(ctx: Ctx, matter: Matter, word: str) -> Filing:
+def _monthly_row(ctx: Ctx, matter: Matter, word: str) -> Filing | None:
+    """The month named, or the filing owed now: the earliest one not done of this month or
+    before, or next month's when its node moved into this month (October's 6th is 30
+    September). A month already done answers so, rather than filing next month's."""
     query = select(Filing).where(Filing.matter_id == matter.id, Filing.kind == "monthly")
     if word:
         period = _period(ctx, word)
@@ -471,10 +539,17 @@ def _monthly_row(ctx: Ctx, matter: Matter, word: str) -> Filing:
         if row is None:
             raise CommandError(texts.no_filing(label(matter), texts.period_label(period)))
         return row
-    row = ctx.session.scalars(query.where(Filing.done_at.is_(None)).order_by(Filing.due_at)).first()
-    if row is None:
-        raise CommandError(texts.nothing_to_file(label(matter)))
-    return row
+    today = ctx.now.astimezone(ctx.cal.tz).date()
+    this = filings.period_of(today, ctx.cal.tz)
+    current = [
+        r
+        for r in ctx.session.scalars(query.order_by(Filing.due_at))
+        if r.period <= this or (r.node.year, r.node.month) == (today.year, today.month)
+    ]
+    open_rows = [r for r in current if r.done_at is None]
+    if open_rows:
+        return open_rows[0]
+    return current[-1] if current else None
 
 
 def _mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) -> str:
@@ -525,13 +600,16 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
     notice_due = _date(cmd.words[0])
     if notice_due is None:
         raise CommandError(texts.bad_date(cmd.words[0]))
-    if notice_due < ctx.now.astimezone(ctx.cal.tz).date():
+    today = ctx.now.astimezone(ctx.cal.tz).date()
+    if notice_due < today:
         raise CommandError(texts.date_in_past(cmd.words[0]))
+    if notice_due > today + dt.timedelta(days=3 * 366):
+        raise CommandError(texts.date_too_far(cmd.words[0]))
+    feedback_due = filings.instruction_feedback_due(ctx.cal, ctx.roster.filings, notice_due)
+    if feedback_due <= ctx.now:
+        raise CommandError(texts.feedback_already_due(cmd.words[0], ctx.when(feedback_due)))
     name = cmd.text.strip()
     _unique_name(ctx, name, None)
-    rules = ctx.roster.filings
-    sign_due = filings.instruction_sign_due(ctx.cal, rules, ctx.now)
-    feedback_due = filings.instruction_feedback_due(ctx.cal, rules, notice_due)
     matter = Matter(
         name=name,
         category=INSTRUCTION,
@@ -544,35 +622,15 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
         note="",
         created_at=ctx.now,
         notice_due=notice_due,
-        sign_due=sign_due,
-        feedback_due=feedback_due,
         checklist={},
         nagged={},
     )
     ctx.session.add(matter)
     ctx.session.flush()
     log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{INSTRUCTION}·{dept_name}")
-    rows = [
-        Filing(
-            matter_id=matter.id,
-            kind="sign",
-            period="sign",
-            node=sign_due.astimezone(ctx.cal.tz).date(),
-            due_at=sign_due,
-        ),
-        Filing(
-            matter_id=matter.id,
-            kind="feedback",
-            period="feedback",
-            node=notice_due,
-            due_at=feedback_due,
-        ),
-    ]
-    for row in rows:
-        moments = moments_of(ctx.cal, ctx.roster, row, matter)
-        row.step = next((i for i, m in enumerate(moments) if m > ctx.now), len(moments) - 1)
-        row.next_at = moments[row.step]
-        ctx.session.add(row)
+    setup_instruction(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
+    assert matter.sign_due is not None and matter.feedback_due is not None
+    sign_due, feedback_due = matter.sign_due, matter.feedback_due
     text = texts.instruction_new(
         label(matter), ctx.when(sign_due), ctx.when(feedback_due), notice_due
     )
@@ -581,6 +639,44 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
     return texts.instruction_registered(
         label(matter), dept_name, ctx.when(sign_due), ctx.when(feedback_due)
     )
+
+
+def setup_instruction(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """A 批示件's 签收 and 反馈 deadlines and their rows, made or moved to match the item (by
+    the 批示件 command, or by an import that adds one or corrects its notice's deadline)."""
+    rules = roster.filings
+    if matter.sign_due is None:
+        matter.sign_due = filings.instruction_sign_due(cal, rules, matter.created_at)
+    matter.feedback_due = (
+        filings.instruction_feedback_due(cal, rules, matter.notice_due)
+        if matter.notice_due
+        else None
+    )
+    rows = {
+        r.kind: r
+        for r in session.scalars(
+            select(Filing).where(Filing.matter_id == matter.id, Filing.kind != "monthly")
+        )
+    }
+    wanted = [("sign", matter.sign_due, matter.sign_due.astimezone(cal.tz).date())]
+    if matter.feedback_due is not None and matter.notice_due is not None:
+        wanted.append(("feedback", matter.feedback_due, matter.notice_due))
+    elif "feedback" in rows and rows["feedback"].done_at is None:
+        session.delete(rows.pop("feedback"))
+    for kind, due_at, node in wanted:
+        row = rows.get(kind)
+        if row is not None and (row.done_at is not None or row.due_at == due_at):
+            continue
+        if row is None:
+            row = Filing(matter_id=matter.id, kind=kind, period=kind, overdue=False)
+            session.add(row)
+        row.node, row.due_at = node, due_at
+        if row.overdue or due_at <= now:
+            continue  # already on the record as late, or late now: the sweeper tells
+        _start_row(cal, roster, row, matter, now)
+    session.flush()
 
 
 def _date(word: str) -> dt.date | None:
@@ -610,7 +706,8 @@ def _deadline_row(ctx: Ctx, matter: Matter, kind: str) -> Filing:
     row = ctx.session.scalars(
         select(Filing).where(Filing.matter_id == matter.id, Filing.kind == kind)
     ).first()
-    assert row is not None, f"{kind} row of {matter.id}"
+    if row is None:  # an imported 批示件 without the notice's deadline
+        raise CommandError(texts.no_deadline(label(matter), texts.FILING_KINDS[kind]))
     return row
 
 
@@ -645,12 +742,8 @@ def progress(ctx: Ctx, cmd: Command) -> str:
     check = reports.check_report(cmd.text, ctx.roster.filings.report_limits)
     if check.problems:
         raise CommandError(texts.report_refused(label(matter), check.problems))
-    row = ctx.session.scalars(
-        select(Filing)
-        .where(Filing.matter_id == matter.id, Filing.kind == "monthly", Filing.done_at.is_(None))
-        .order_by(Filing.due_at)
-    ).first()
-    if row is None:
+    row = _monthly_row(ctx, matter, "")
+    if row is None or row.done_at is not None:
         log(ctx.session, matter, ctx.now, ctx.actor, "report", texts.excerpt(cmd.text, 60))
         return texts.report_kept(label(matter))
     return _mark_done(ctx, matter, row, report=cmd.text)
@@ -808,17 +901,24 @@ def check_ladder(
         "deputy": matter.deputy,
         "director": roster.director,
     }
-    for firing, state in [(f, "absorbed") for f in decision.absorbed] + [
-        (f, "open") for f in decision.open
-    ]:
+    # one notice, one open interview naming all its rules; the other conditions are kept
+    # (absorbed) so that they never fire again
+    rows = [(f, "absorbed", f.rule, f.evidence) for f in decision.absorbed]
+    if decision.open:
+        head, *rest = decision.open
+        rule = "；".join(f.rule for f in decision.open)
+        evidence = "；".join(f.evidence for f in decision.open)
+        rows += [(head, "open", rule, evidence)]
+        rows += [(f, "absorbed", f.rule, f.evidence) for f in rest]
+    for firing, state, rule, evidence in rows:
         interviewer, interviewee = ladder.TIER_ROLES[firing.tier]
         session.add(
             Interview(
                 matter_id=matter.id,
                 tier=firing.tier,
                 condition=firing.condition,
-                rule=firing.rule,
-                evidence=firing.evidence,
+                rule=rule,
+                evidence=evidence,
                 interviewer=people[interviewer],
                 interviewee=people[interviewee],
                 state=state,
@@ -903,7 +1003,15 @@ def sweep_matters(
         dept = roster.department(matter.department)
         if step < len(moments) - 1:
             line = (
-                texts.filing_reminder_line(label(matter), row.kind, what, due_text, matter.platform)
+                texts.filing_reminder_line(
+                    label(matter),
+                    "report"
+                    if row.kind == "monthly" and matter.category == INSTRUCTION
+                    else row.kind,
+                    what,
+                    due_text,
+                    matter.platform,
+                )
                 + suffix
             )
             digest.add("group", [dept.group if dept else ""], texts.FILING_REMINDER, line)
@@ -913,7 +1021,8 @@ def sweep_matters(
             log(session, matter, now, "bot", "nagged", what)
             continue
         row.overdue = True
-        line = texts.filing_overdue_line(label(matter), what, due_text) + suffix
+        clerks = "、".join(roster.name(p) for p in roster.people_for("clerk", matter.department))
+        line = texts.filing_overdue_line(label(matter), what, due_text, clerks) + suffix
         targets = roster.filings.escalate
         people = [
             p

@@ -440,6 +440,7 @@ MATTER_EVENTS = {
     "created": "登记",
     "edited": "修改",
     "closed": "办结",
+    "reopened": "重新开启",
     "imported": "导入",
     "filed": "已填报",
     "nagged": "提醒",
@@ -602,6 +603,8 @@ def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str
     number = ref.split()[0]
     if kind == "sign":
         todo = f"请在区网上督查室签收，签收后发送「签收 {number}」"
+    elif kind == "report":
+        todo = f"请报送跟踪办理情况：发送「进展 {number} 1、目前进展… 2、难点问题… 3、下一步打算…」"
     elif kind == "feedback":
         todo = f"反馈材料经分管局领导审核后录入平台，完成后发送「已反馈 {number}」"
     else:
@@ -610,8 +613,8 @@ def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str
     return f"{ref}｜{what}截止{due}，{todo}"
 
 
-def filing_overdue_line(ref: str, what: str, due: str) -> str:
-    return f"{ref}｜{what}已过时限{due}仍未完成，记超限一次"
+def filing_overdue_line(ref: str, what: str, due: str, who: str) -> str:
+    return f"{ref}｜{what}已过时限{due}仍未完成（待{who or '处室'}办理），记超限一次"
 
 
 def instruction_new(ref: str, sign_due: str, feedback_due: str, notice: dt.date) -> str:
@@ -676,3 +679,36 @@ def interview_notice(
 
 def stats_title(period: str) -> str:
     return f"{period_label(period)}督办统计"
+
+
+def name_too_long(length: int, limit: int) -> str:
+    return f"事项名称太长（{length}字），请控制在{limit}字以内。"
+
+
+def instruction_category_fixed() -> str:
+    return "领导批示件有签收和反馈时限，请用「批示件」命令登记，不能由其他类别改成或改出。"
+
+
+def category_defaults(star: str, platform: str) -> str:
+    return f"绩效考核和平台随类别改为：{star}、{platform}。"
+
+
+def deputy_follows(name: str) -> str:
+    return f"分管局领导随处室改为{name}。"
+
+
+def instruction_files_by_report(ref: str) -> str:
+    number = ref.split()[0]
+    return f"{ref}是领导批示件，跟踪情况请用「进展 {number} 报告」报送（按模板检查字数）。"
+
+
+def date_too_far(word: str) -> str:
+    return f"反馈期限{word}太远了，请核对。"
+
+
+def feedback_already_due(word: str, due: str) -> str:
+    return f"按反馈期限{word}，反馈应在{due}前完成，已来不及。请核对期限，或与局办公室商定。"
+
+
+def no_deadline(ref: str, what: str) -> str:
+    return f"{ref}没有{what}时限（导入时未填批示件反馈期限）。请局办公室补上。"

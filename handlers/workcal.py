@@ -371,7 +371,9 @@ class WorkCalendar:
             self._rebuild_cum()
         end = self._lo + len(self._hours)
         if ordinal >= end:
-            self._hours.extend(self._compute(o) for o in range(end, ordinal + 366))
+            # computed whole before it is kept: a failure (past year 9999) leaves all as it was
+            suffix = [self._compute(o) for o in range(end, ordinal + 366)]
+            self._hours = self._hours + suffix
             self._rebuild_cum()
 
     def _rebuild_cum(self) -> None:

@@ -19,7 +19,7 @@ from bot.registry_xlsx import (
 from config.roster import Roster
 from storage.db import Database
 from storage.models import Base, Matter, MatterEvent
-from tests.conftest import AIR, EXAMPLE_ROSTER, TZ, WATER
+from tests.conftest import AIR, CAL, EXAMPLE_ROSTER, TZ, WATER
 
 T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=TZ)
 NOW = dt.datetime(2026, 11, 16, 9, 30, tzinfo=TZ)
@@ -152,7 +152,7 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 def do_import(db: Database, roster: Roster, path: Path, now: dt.datetime = NOW) -> ImportResult:
     with db.transaction() as session:
-        return import_registry(session, roster, path, now)
+        return import_registry(session, roster, CAL, path, now)
 
 
 def do_export(db: Database, roster: Roster, path: Path) -> int:
