@@ -16,14 +16,14 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
-from bot.sender import Sender, Transport, enqueue, utc_now
+from bot.sender import Sender, Transport, enqueue_rows, outbox_row, utc_now
 from config.roster import Roster
 from handlers import texts
 from handlers.effects import Outgoing, to_group, to_user
@@ -38,26 +38,32 @@ Clock = Callable[[], dt.datetime]
 
 
 def write_outbox(session: Session, messages: Iterable[Outgoing], now: dt.datetime) -> int:
-    count = 0
+    rows = outbox_rows(messages, now)
+    enqueue_rows(session, rows)
+    return len(rows)
+
+
+def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str, Any]]:
+    rows = []
     for m in messages:
         if not m.target:
             logger.warning("dropped a message without a target: %s", m.text[:40])
             continue
-        enqueue(
-            session,
-            channel=m.channel,
-            target=m.target,
-            text=m.text,
-            title=m.title,
-            at_user_ids=m.at_user_ids,
-            webhook=m.webhook,
-            webhook_expires=m.webhook_expires,
-            fallback_channel=m.fallback_channel,
-            fallback_target=m.fallback_target,
-            now=now,
+        rows.append(
+            outbox_row(
+                channel=m.channel,
+                target=m.target,
+                text=m.text,
+                title=m.title,
+                at_user_ids=m.at_user_ids,
+                webhook=m.webhook,
+                webhook_expires=m.webhook_expires,
+                fallback_channel=m.fallback_channel,
+                fallback_target=m.fallback_target,
+                now=now,
+            )
         )
-        count += 1
-    return count
+    return rows
 
 
 class App:
@@ -177,9 +183,17 @@ class App:
     def process_inbox(self, limit: int = 20) -> int:
         """Handle unprocessed inbox rows in order; return how many.
 
-        One transaction for the batch, one savepoint per message: a message whose handling
-        fails is rolled back alone, marked with its error and answered with an apology.
+        One transaction for the batch. It is first tried without savepoints; if any message
+        fails, it is rolled back and redone with one savepoint per message, so that a message
+        whose handling fails is rolled back alone, marked with its error and answered with an
+        apology.
         """
+        try:
+            return self._process_batch(limit, careful=False)
+        except Exception:
+            return self._process_batch(limit, careful=True)
+
+    def _process_batch(self, limit: int, *, careful: bool) -> int:
         now = self.clock()
         with self.db.transaction() as session:
             rows = session.scalars(
@@ -188,8 +202,24 @@ class App:
                 .order_by(InboxMessage.id)
                 .limit(limit)
             ).all()
+            if careful:
+                for row in rows:
+                    self._process_one(session, row, now)
+                return len(rows)
+            # No handler reads the outbox: the batch's rows go in at the end, in order.
+            outbox: list[dict[str, Any]] = []
             for row in rows:
-                self._process_one(session, row, now)
+                msg = IncomingMessage.from_payload(row.payload)
+                out = handle(session, self.roster, self.cal, now, msg)
+                outbox += outbox_rows(out, self.sender_clock())
+            enqueue_rows(session, outbox)
+            if rows:
+                session.execute(
+                    update(InboxMessage)
+                    .where(InboxMessage.id.in_([row.id for row in rows]))
+                    .values(processed_at=now)
+                    .execution_options(synchronize_session=False)
+                )
             return len(rows)
 
     def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:

@@ -54,7 +54,9 @@ def handle(
         return ctx.out
     town = roster.towns_by_conversation.get(msg.conversation_id)
     if town is not None and msg.conversation_type == "2":
-        if session.scalar(select(Item.id).where(Item.source_msg_id == msg.msg_id)) is not None:
+        with session.no_autoflush:  # pending items are flushed already (add_item)
+            seen = session.scalar(select(Item.id).where(Item.source_msg_id == msg.msg_id))
+        if seen is not None:
             return []  # a redelivery that slipped past the inbox
         ctx.actor = ""
         items.receive(

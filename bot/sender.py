@@ -28,7 +28,7 @@ from alibabacloud_dingtalk.oauth2_1_0.client import Client as OAuthClient
 from alibabacloud_dingtalk.robot_1_0 import models as robot_models
 from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
 from alibabacloud_tea_util.models import RuntimeOptions
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from Tea.exceptions import TeaException
 
@@ -48,6 +48,8 @@ __all__ = [
     "Transport",
     "WebhookExpired",
     "enqueue",
+    "enqueue_rows",
+    "outbox_row",
 ]
 
 logger = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ SESSION_BUSY_ERRCODES: Final = frozenset({-1})
 SESSION_THROTTLED_ERRCODES: Final = frozenset({410100, 660026})
 THROTTLED_RETRY_AFTER: Final = 60.0
 MAX_ERROR_CHARS: Final = 1000
+OUTBOX: Final = cast(Table, OutboxMessage.__table__)
 
 
 def utc_now() -> datetime:
@@ -382,6 +385,48 @@ def enqueue(
     answers) or the userId (oto). Only session replies can @-mention (DINGTALK.md §6); a
     session reply whose webhook has expired goes to the fallback, without the mentions.
     """
+    message = OutboxMessage(
+        **outbox_row(
+            channel=channel,
+            target=target,
+            text=text,
+            title=title,
+            at_user_ids=at_user_ids,
+            webhook=webhook,
+            webhook_expires=webhook_expires,
+            fallback_channel=fallback_channel,
+            fallback_target=fallback_target,
+            now=now,
+        )
+    )
+    session.add(message)
+    return message
+
+
+def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert :func:`outbox_row` rows in the caller's transaction, in order, at once.
+
+    The rows are written now (not at the next flush): mixed with :func:`enqueue` in one
+    transaction, a row of one could overtake a row of the other in its chat.
+    """
+    if rows:
+        session.connection().execute(insert(OUTBOX), list(rows))
+
+
+def outbox_row(
+    *,
+    channel: str,
+    target: str,
+    text: str,
+    title: str | None = None,
+    at_user_ids: Sequence[str] = (),
+    webhook: str | None = None,
+    webhook_expires: datetime | None = None,
+    fallback_channel: str | None = None,
+    fallback_target: str | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The checked column values of a new outbox row (see :func:`enqueue`)."""
     if channel not in get_args(Channel):
         raise ValueError(f"unknown channel {channel!r}")
     if not target:
@@ -405,23 +450,23 @@ def enqueue(
         raise ValueError("fallback_channel and fallback_target go together")
     if fallback_channel is not None and fallback_channel not in get_args(FallbackChannel):
         raise ValueError(f"unknown fallback channel {fallback_channel!r}")
-    message = OutboxMessage(
-        created_at=now,
-        channel=channel,
-        target=target,
-        webhook=webhook,
-        webhook_expires=webhook_expires,
-        fallback_channel=fallback_channel,
-        fallback_target=fallback_target,
-        title=title,
-        text=text,
-        at_user_ids=list(at_user_ids),
-        state="pending",
-        attempts=0,
-        next_attempt_at=now,
-    )
-    session.add(message)
-    return message
+    return {
+        "created_at": now,
+        "channel": channel,
+        "target": target,
+        "webhook": webhook,
+        "webhook_expires": webhook_expires,
+        "fallback_channel": fallback_channel,
+        "fallback_target": fallback_target,
+        "title": title,
+        "text": text,
+        "at_user_ids": list(at_user_ids),
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "last_error": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -455,6 +500,10 @@ class _Row:
             tuple(m.at_user_ids or ()),
             m.next_attempt_at,
         )
+
+
+class _Contended(Exception):
+    """Another sender claimed some of the rows first."""
 
 
 class _RateLimited(Exception):
@@ -505,6 +554,10 @@ class Sender:
         self._random = rng or random.Random()
         self._sent_to_group: dict[str, deque[datetime]] = {}
         self._seeded = False
+        # Rows delivered but not yet marked sent: written in batches by _write_marks. Until
+        # then their lease keeps them from being sent again.
+        self._marks: list[tuple[int, datetime]] = []
+        self._marking: asyncio.Task[None] | None = None
 
     async def send_due(self) -> int:
         """Send every due row, chats side by side, each chat in id order; return how many
@@ -513,11 +566,15 @@ class Sender:
             await asyncio.to_thread(self._seed_window, self._clock())
             self._seeded = True
         delivered = 0
-        while chats := await asyncio.to_thread(self._load_due, self._clock()):
-            counts = await asyncio.gather(*(self._send_chat(rows) for rows in chats))
-            if not any(progress for progress, _ in counts):
-                break
-            delivered += sum(n for _, n in counts)
+        try:
+            while chats := await asyncio.to_thread(self._load_due, self._clock()):
+                counts = await asyncio.gather(*(self._send_chat(rows) for rows in chats))
+                if not any(progress for progress, _ in counts):
+                    break
+                delivered += sum(n for _, n in counts)
+                await self._flush_marks()
+        finally:
+            await self._flush_marks()
         return delivered
 
     async def _send_chat(self, rows: list[_Row]) -> tuple[bool, int]:
@@ -567,8 +624,32 @@ class Sender:
             error = TransientSendError(_clip(f"unexpected error: {exc!r}"))
             await asyncio.to_thread(self._record_failure, row, error, self._clock())
             return False
-        await asyncio.to_thread(self._mark_sent, row.id, self._clock())
+        self._marks.append((row.id, self._clock()))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._write_marks())
         return True
+
+    async def _write_marks(self) -> None:
+        """Mark delivered rows sent, a batch to a transaction, until none is left."""
+        while self._marks:
+            batch, self._marks = self._marks, []
+            try:
+                await asyncio.to_thread(self._mark_sent, batch)
+            except BaseException:
+                self._marks[:0] = batch  # kept for the next try; the lease holds them
+                raise
+
+    async def _flush_marks(self) -> None:
+        """Wait until every delivered row is marked sent."""
+        task = self._marking
+        if task is not None:
+            self._marking = None
+            try:
+                await task
+            except Exception:
+                logger.exception("outbox: marking rows sent failed; retrying")
+        if self._marks:
+            await self._write_marks()
 
     async def _deliver(self, row: _Row) -> None:
         if row.channel == "group":
@@ -716,22 +797,33 @@ class Sender:
     def _claim_many(self, rows: list[_Row], lease_until: datetime) -> list[bool]:
         """Take rows for sending, in one transaction; False for each row someone else
         changed since it was read (and for every row after it)."""
-        taken: list[bool] = []
+        if not rows:
+            return []
+        claim = (
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id == bindparam("b_id"),
+                OUTBOX.c.state == "pending",
+                OUTBOX.c.next_attempt_at == bindparam("b_due"),
+            )
+            .values(next_attempt_at=lease_until)
+        )
+        params = [{"b_id": r.id, "b_due": r.next_attempt_at} for r in rows]
+        try:
+            with self._db.transaction() as session:  # all at once: one statement
+                if session.connection().execute(claim, params).rowcount == len(rows):
+                    return [True] * len(rows)
+                raise _Contended  # another sender took some: roll back, go row by row
+        except _Contended:
+            pass
+        taken = 0
         with self._db.transaction() as session:
-            for row in rows:
-                result = session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == row.id,
-                        OutboxMessage.state == "pending",
-                        OutboxMessage.next_attempt_at == row.next_attempt_at,
-                    )
-                    .values(next_attempt_at=lease_until)
-                )
-                if cast(CursorResult[Any], result).rowcount != 1:
+            connection = session.connection()
+            for one in params:
+                if connection.execute(claim, one).rowcount != 1:
                     break
-                taken.append(True)
-        return taken + [False] * (len(rows) - len(taken))
+                taken += 1
+        return [True] * taken + [False] * (len(rows) - taken)
 
     def _release(self, rows: list[_Row], lease_until: datetime) -> None:
         """Give back claimed rows that were not tried, due as they were."""
@@ -756,12 +848,14 @@ class Sender:
                 message.next_attempt_at = until
         logger.debug("outbox #%d: group rate limit, waiting until %s", row_id, until)
 
-    def _mark_sent(self, row_id: int, now: datetime) -> None:
+    def _mark_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        mark = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(state="sent", sent_at=bindparam("b_at"))
+        )
         with self._db.transaction() as session:
-            message = session.get(OutboxMessage, row_id)
-            if message is not None:
-                message.state = "sent"
-                message.sent_at = now
+            session.connection().execute(mark, [{"b_id": i, "b_at": at} for i, at in sent])
 
     def _record_failure(self, row: _Row, exc: SendError, now: datetime) -> None:
         with self._db.transaction() as session:

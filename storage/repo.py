@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Event, Item, Timer
@@ -30,8 +30,19 @@ def log(
     detail: str = "",
     msg_id: str | None = None,
 ) -> None:
-    session.add(
-        Event(item_id=item.id, at=at, actor=actor, action=action, detail=detail, msg_id=msg_id)
+    # A Core insert: no unit-of-work bookkeeping for an append-only row nobody holds.
+    session.execute(
+        insert(Event),
+        [
+            {
+                "item_id": _item_id(session, item),
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "detail": detail,
+                "msg_id": msg_id,
+            }
+        ],
     )
 
 
@@ -42,12 +53,22 @@ def events(session: Session, item: Item) -> Sequence[Event]:
 def add_timers(
     session: Session, item: Item, rows: Iterable[tuple[str, str, int, dt.datetime, dt.datetime]]
 ) -> None:
-    for clock, kind, step, due_at, fire_at in rows:
-        session.add(
-            Timer(
-                item_id=item.id, clock=clock, kind=kind, step=step, due_at=due_at, fire_at=fire_at
-            )
-        )
+    values = [
+        {"clock": clock, "kind": kind, "step": step, "due_at": due_at, "fire_at": fire_at}
+        for clock, kind, step, due_at, fire_at in rows
+    ]
+    if not values:
+        return
+    item_id = _item_id(session, item)
+    for value in values:
+        value.update(item_id=item_id, state="pending", fired_at=None)
+    session.execute(insert(Timer), values)  # one statement, no objects to track
+
+
+def _item_id(session: Session, item: Item) -> int:
+    if item.id is None:
+        session.flush()  # a new item gets its number
+    return item.id
 
 
 def cancel_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:

@@ -1,6 +1,6 @@
-"""Review of the supervision registry (督办事项) against DESIGN.md §2, §3, §5 and the source
-document (三(二), 三(六), attachments 1 and 6). Each test pins one bug: it fails on the code as
-reviewed and states the expected behaviour and where it comes from."""
+"""Edge cases of the supervision registry (督办事项), found by review against DESIGN.md §2, §3,
+§5 and the source document (三(二), 三(六), attachments 1 and 6). Each test states the expected
+behaviour and where it comes from."""
 
 from __future__ import annotations
 
