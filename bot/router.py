@@ -13,7 +13,7 @@ from config.roster import Roster
 from handlers import items, texts
 from handlers.context import Ctx
 from handlers.dispatch import run_command
-from handlers.effects import Fallback, Outgoing
+from handlers.effects import Fallback, Markdown, Outgoing
 from handlers.workcal import WorkCalendar
 from storage.models import Item
 
@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
-    """A reply in the conversation the message came from."""
+    """A reply in the conversation the message came from (markdown for a Markdown reply)."""
+    title = text.heading if isinstance(text, Markdown) else None
+    text = str(text)
     fallback: Fallback
     if msg.conversation_type == "1":
         fallback, target = "oto", msg.sender_id or ""
@@ -32,12 +34,13 @@ def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
             "session",
             msg.conversation_id,
             text,
+            title,
             webhook=msg.webhook,
             webhook_expires=msg.webhook_expires,
             fallback_channel=fallback,
             fallback_target=target,
         )
-    return Outgoing(fallback, target, text)
+    return Outgoing(fallback, target, text, title)
 
 
 def handle(

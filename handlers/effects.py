@@ -32,3 +32,14 @@ def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:
 
 def to_user(user_id: str, text: str, title: str | None = None) -> Outgoing:
     return Outgoing("oto", user_id, text, title)
+
+
+class Markdown(str):
+    """A command's reply to be shown as markdown (bold, paragraphs) under ``heading``."""
+
+    heading: str
+
+    def __new__(cls, text: str, title: str) -> Markdown:
+        value = super().__new__(cls, text)
+        value.heading = title
+        return value

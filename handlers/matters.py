@@ -19,7 +19,7 @@ from handlers import categories, filings, ladder, reports, stats, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.digest import Digest, deliverable, late_grace_passed
-from handlers.effects import Outgoing, to_group, to_user
+from handlers.effects import Markdown, Outgoing, to_group, to_user
 from handlers.workcal import WorkCalendar
 from storage.models import Criticism, Filing, Interview, Light, Matter, MatterEvent
 
@@ -1048,4 +1048,5 @@ def statistics(ctx: Ctx, cmd: Command) -> str:
     period = _period(ctx, cmd.words[0] if cmd.words else "")
     start, end = stats.month_window(period, ctx.cal.tz)
     figures = stats.department_stats(ctx.session, ctx.roster, start, end, ctx.now, tz=ctx.cal.tz)
-    return stats.render_summary(figures, texts.stats_title(period))
+    title = texts.stats_title(period)
+    return Markdown(stats.render_summary(figures, title), title)

@@ -69,3 +69,13 @@ async def test_a_second_yellow_opens_a_tier_one_interview(box: Sandbox) -> None:
     assert "连续二次亮黄灯：2026年10月黄灯、11月黄灯" in notice
     assert only(out, "oto", "u-air-head") == notice
     assert only(out, "group", "cid-air") == notice
+
+
+async def test_statistics_reach_the_phone_as_markdown(box: Sandbox) -> None:
+    await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    await box.person_says("u-admin", "亮灯 督1 红 11月")
+    out = await box.person_says("u-director", "统计")
+    reply = [m for m in out if m.target == "cidlocal1to1u-director=="]
+    assert len(reply) == 1 and reply[0].msg_key == "markdown"
+    assert reply[0].title == "2026年11月督办统计"
+    assert "**大气环境处**" in reply[0].text and "红灯1" in reply[0].text
