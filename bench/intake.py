@@ -1,6 +1,6 @@
 """Intake throughput and latency: N town @件 through the local DingTalk and the real SDK.
 
-    python bench/intake.py [-n 2000] [--concurrency 100] [--same-process]
+    python bench/intake.py [-n 2000] [--concurrency 100] [--rate R] [--same-process]
 
 Beside the bot, in the same run, a bare SDK echo bot (ACK at once, nothing stored) on the
 same local DingTalk gives the floor. Reported: throughput, and p50/p99 from the frame sent
@@ -11,6 +11,8 @@ The local DingTalk runs in a process of its own, as DingTalk is another machine
 (``--same-process`` runs it in the bot's process, sharing its GIL). It pushes the frames and
 times the ACKs and notices itself; both sides read ``time.perf_counter()`` (CLOCK_MONOTONIC,
 one clock for the whole machine). The echo bot and the bot are measured the same way.
+By default the frames go out as fast as the ACKs allow; ``--rate`` offers them at a steady
+rate instead (a sustained load rather than a burst).
 
 The office notification goes to one group; DingTalk allows 20 messages a minute there, so
 the sender's group limit is lifted for this run: it measures the bot, not the throttle.
@@ -65,14 +67,18 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def push_all(
-    dingtalk: LocalDingTalk, n: int, concurrency: int, tag: str
+    dingtalk: LocalDingTalk, n: int, concurrency: int, tag: str, rate: float | None
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Push n town messages, at most ``concurrency`` awaiting their ACK; return send times."""
+    """Push n town messages, at most ``concurrency`` awaiting their ACK (and with ``rate``,
+    the i-th not before i/rate seconds); return send times."""
     sent_at: dict[str, float] = {}
     texts: dict[str, str] = {}
     gate = asyncio.Semaphore(concurrency)
+    start = time.perf_counter()
 
     async def one(i: int) -> None:
+        if rate:
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
         async with gate:
             text = f"{tag}-{i:06d} 咨询"
             t0 = time.perf_counter()
@@ -87,12 +93,17 @@ async def push_all(
 
 
 async def run_load(
-    dingtalk: LocalDingTalk, n: int, concurrency: int, tag: str, office: str | None
+    dingtalk: LocalDingTalk,
+    n: int,
+    concurrency: int,
+    rate: float | None,
+    tag: str,
+    office: str | None,
 ) -> Result:
     """Push the load; with ``office``, also wait for each message's notice there."""
     await dingtalk.wait_connected(timeout=10)
     t0 = time.perf_counter()
-    sent_at, texts = await push_all(dingtalk, n, concurrency, tag)
+    sent_at, texts = await push_all(dingtalk, n, concurrency, tag, rate)
     acks = [dingtalk.ack_times[m] - t for m, t in sent_at.items()]
     if office is None:
         return acks, [], n / (max(dingtalk.ack_times[m] for m in sent_at) - t0)
@@ -121,10 +132,9 @@ def dingtalk_process(conn: multiprocessing.connection.Connection) -> None:
             command = conn.recv()
             if command is None:
                 return
-            n, concurrency, tag, office = command
             async with LocalDingTalk(CLIENT_ID, SECRET, clock=FakeClock(START)) as dingtalk:
                 conn.send(dingtalk.endpoint)
-                conn.send(await run_load(dingtalk, n, concurrency, tag, office))
+                conn.send(await run_load(dingtalk, *command))
                 conn.recv()  # the bot has stopped
 
     logging.basicConfig(level=logging.ERROR)
@@ -218,18 +228,20 @@ class Bot:
 # Driving ------------------------------------------------------------------------------------
 
 
-async def measure(n: int, concurrency: int, same_process: bool) -> tuple[list[float], Result]:
+async def measure(
+    n: int, concurrency: int, rate: float | None, same_process: bool
+) -> tuple[list[float], Result]:
     office = load_roster(ROOT / "config" / "examples" / "org.toml").office.group
     if same_process:
         async with LocalDingTalk(CLIENT_ID, SECRET, clock=FakeClock(START)) as dingtalk:
             halt = start_echo(dingtalk.endpoint)
-            echoed = await run_load(dingtalk, n, concurrency, "echo", None)
+            echoed = await run_load(dingtalk, n, concurrency, rate, "echo", None)
             halt()
         async with LocalDingTalk(CLIENT_ID, SECRET, clock=FakeClock(START)) as dingtalk:
             with tempfile.TemporaryDirectory() as tmp:
                 bot = Bot(dingtalk.endpoint, Path(tmp))
                 await bot.start()
-                done = await run_load(dingtalk, n, concurrency, "bot", office)
+                done = await run_load(dingtalk, n, concurrency, rate, "bot", office)
                 await bot.stop()
         return echoed[0], done
 
@@ -238,13 +250,13 @@ async def measure(n: int, concurrency: int, same_process: bool) -> tuple[list[fl
     child = context.Process(target=dingtalk_process, args=(theirs,), daemon=True)
     child.start()
     try:
-        ours.send((n, concurrency, "echo", None))
+        ours.send((n, concurrency, rate, "echo", None))
         halt = start_echo(await asyncio.to_thread(ours.recv))
         echo: Result = await asyncio.to_thread(ours.recv)
         halt()
         ours.send("stopped")
 
-        ours.send((n, concurrency, "bot", office))
+        ours.send((n, concurrency, rate, "bot", office))
         endpoint = await asyncio.to_thread(ours.recv)
         with tempfile.TemporaryDirectory() as tmp:
             bot = Bot(endpoint, Path(tmp))
@@ -265,13 +277,19 @@ async def main() -> int:
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument(
+        "--rate", type=float, default=None, help="offer this many @件 a second (default: flat out)"
+    )
+    parser.add_argument(
         "--same-process", action="store_true", help="run the local DingTalk in this process"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    echo, (acks, notes, rate) = await measure(args.n, args.concurrency, args.same_process)
+    echo, (acks, notes, rate) = await measure(
+        args.n, args.concurrency, args.rate, args.same_process
+    )
     where = "in this process" if args.same_process else "in its own process"
-    print(f"{args.n} @件, {args.concurrency} in flight, local DingTalk {where}")
+    offered = f", offered at {args.rate:.0f}/s" if args.rate else ""
+    print(f"{args.n} @件, {args.concurrency} in flight{offered}, local DingTalk {where}")
     print(f"bare SDK echo   ACK p50 {pct(echo, 0.5):7.2f} ms  p99 {pct(echo, 0.99):7.2f} ms")
     print(f"督办助手        ACK p50 {pct(acks, 0.5):7.2f} ms  p99 {pct(acks, 0.99):7.2f} ms")
     print(f"督办助手 office notice p50 {pct(notes, 0.5):7.2f} ms  p99 {pct(notes, 0.99):7.2f} ms")

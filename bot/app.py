@@ -9,14 +9,17 @@ are rows; APScheduler only wakes the sweeper. A restart loses nothing and repeat
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Final, cast
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,11 +33,27 @@ from handlers.effects import Outgoing, to_group, to_user
 from handlers.sweep import sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
+from storage.gate import WriteGate
 from storage.models import Flag, InboxMessage, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+INBOX: Final = cast(Table, InboxMessage.__table__)
+MARK_PROCESSED: Final = (
+    update(INBOX)
+    .where(INBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(processed_at=bindparam("now"))
+)
+UNPROCESSED: Final = (
+    select(INBOX.c.id, INBOX.c.payload)
+    .where(INBOX.c.processed_at.is_(None))
+    .order_by(INBOX.c.id)
+    .limit(bindparam("limit"))
+)
+BATCH: Final = 20  # inbox rows to a transaction
+LINGER: Final = 0.01  # seconds the processor waits for more when messages trickle in
+_Incoming = tuple[dict[str, Any], concurrent.futures.Future[None]]
 
 
 def write_outbox(session: Session, messages: Iterable[Outgoing], now: dt.datetime) -> int:
@@ -82,9 +101,15 @@ class App:
         self.roster, self.cal, self.db = roster, cal, db
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
-        self.sender = Sender(db, transport, clock=sender_clock, **(sender_options or {}))
+        # SQLite: one writer at a time, the inbox first (see storage.gate)
+        self.gate = WriteGate(exclusive=db.engine.dialect.name == "sqlite")
+        self.sender = Sender(
+            db, transport, clock=sender_clock, gate=self.gate, **(sender_options or {})
+        )
         self.sweep_every = sweep_every
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] | None = None
+        self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self._wake_sender = asyncio.Event()
@@ -94,10 +119,11 @@ class App:
     # -- lifecycle --
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
         self._stop.clear()
+        self._writer = threading.Thread(target=self._write_inbox, name="inbox", daemon=True)
+        self._writer.start()
         self._tasks = [
-            asyncio.create_task(self._ingest_loop(), name="ingest"),
             asyncio.create_task(self._process_loop(), name="process"),
             asyncio.create_task(self.sender.run(self._stop, self._wake_sender), name="send"),
         ]
@@ -123,34 +149,74 @@ class App:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self._writer is not None:
+            self._inbox.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
 
     # -- in --
 
     async def ingest(self, payload: dict[str, Any]) -> None:
-        """Store one incoming message; returns once it is committed (then ACK)."""
-        assert self._queue is not None, "App.start() first"
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self._queue.put((payload, future))
-        await future
+        """Store one incoming message; returns once it is committed (then ACK).
 
-    async def _ingest_loop(self) -> None:
-        assert self._queue is not None
+        May be awaited on any event loop (the stream SDK's own, for one). Until it returns,
+        the rest of the bot steps aside (storage.gate): DingTalk waits for the ACK.
+        """
+        self.gate.announce()
+        try:
+            await asyncio.wrap_future(self.submit(payload))
+        finally:
+            self.gate.settle()
+
+    def submit(self, payload: dict[str, Any]) -> concurrent.futures.Future[None]:
+        """Hand a message to the inbox writer, from any thread; the future is done once it
+        is committed."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if self._writer is None:
+            future.set_exception(RuntimeError("the app is not running"))
+        else:
+            self._inbox.put((payload, future))
+        return future
+
+    def _write_inbox(self) -> None:
+        """The inbox writer's thread: what arrived meanwhile is committed together."""
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < 500:
-                batch.append(self._queue.get_nowait())
+            first = self._inbox.get()
+            if first is None:
+                break
+            taken = [first]
+            stopping = False
+            while len(taken) < 500:
+                try:
+                    more = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                taken.append(more)
+            # a message whose waiter gave up is not stored: it was not acknowledged
+            batch = [(p, f) for p, f in taken if f.set_running_or_notify_cancel()]
             try:
-                await asyncio.to_thread(self._store, [p for p, _ in batch])
+                self._store([payload for payload, _ in batch])
             except Exception as exc:
                 logger.exception("inbox: storing %d message(s) failed", len(batch))
                 for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for _, future in batch:
-                if not future.done():
+                    future.set_exception(exc)
+            else:
+                for _, future in batch:
                     future.set_result(None)
-            self._wake_processor.set()
+                if self._loop is not None:
+                    self._loop.call_soon_threadsafe(self._wake_processor.set)
+            if stopping:
+                break
+        while True:  # arrived after stop(): never stored, so never acknowledged
+            try:
+                late = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if late is not None and late[1].set_running_or_notify_cancel():
+                late[1].set_exception(RuntimeError("the app stopped"))
 
     def _store(self, payloads: list[dict[str, Any]]) -> None:
         now = self.clock()
@@ -163,18 +229,26 @@ class App:
             rows.append({"msg_id": msg_id, "received_at": now, "payload": payload})
         if not rows:
             return
-        with self.db.transaction() as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            session.execute(insert(InboxMessage).values(rows).on_conflict_do_nothing())
+        with self.gate.hold(), self.db.engine.begin() as connection:
+            insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            # executemany of one cached statement: nothing to compile per batch
+            connection.execute(insert(INBOX).on_conflict_do_nothing(), rows)
 
     async def _process_loop(self) -> None:
+        count = 0
         while True:
             await self._wake_processor.wait()
+            if count < BATCH // 4:
+                # Messages trickle in: a moment for a few more, as one transaction for
+                # several costs little more than one for one.
+                await asyncio.sleep(LINGER)
             self._wake_processor.clear()
             try:
-                while await asyncio.to_thread(self.process_inbox):
+                count = await asyncio.to_thread(self.process_inbox, BATCH)
+                if count:
                     self._wake_sender.set()
+                if count == BATCH:
+                    self._wake_processor.set()  # more may be waiting
             except Exception:
                 logger.exception("processor: round failed")
                 await asyncio.sleep(1)
@@ -190,37 +264,42 @@ class App:
         """
         try:
             return self._process_batch(limit, careful=False)
-        except Exception:
-            return self._process_batch(limit, careful=True)
+        except Exception as exc:
+            logger.warning("processor: a batch failed (%r); redoing it message by message", exc)
+        return self._process_batch(limit, careful=True)
 
     def _process_batch(self, limit: int, *, careful: bool) -> int:
+        calm = self.gate.wait_calm()  # else a flood: a whole batch before asking again
         now = self.clock()
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(InboxMessage)
-                .where(InboxMessage.processed_at.is_(None))
-                .order_by(InboxMessage.id)
-                .limit(limit)
-            ).all()
+        with self.gate.hold(), self.db.transaction() as session:
             if careful:
-                for row in rows:
-                    self._process_one(session, row, now)
-                return len(rows)
+                unprocessed = session.scalars(
+                    select(InboxMessage)
+                    .where(InboxMessage.processed_at.is_(None))
+                    .order_by(InboxMessage.id)
+                    .limit(limit)
+                ).all()
+                for one in unprocessed:
+                    self._process_one(session, one, now)
+                return len(unprocessed)
+            rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
             # No handler reads the outbox: the batch's rows go in at the end, in order.
             outbox: list[dict[str, Any]] = []
+            done: list[int] = []
             for row in rows:
                 msg = IncomingMessage.from_payload(row.payload)
                 out = handle(session, self.roster, self.cal, now, msg)
                 outbox += outbox_rows(out, self.sender_clock())
+                done.append(row.id)
+                if calm and self.gate.urgent:
+                    # a message is coming in: commit what is done, let the inbox write
+                    if len(done) < len(rows) and self._loop is not None:
+                        self._loop.call_soon_threadsafe(self._wake_processor.set)
+                    break
             enqueue_rows(session, outbox)
-            if rows:
-                session.execute(
-                    update(InboxMessage)
-                    .where(InboxMessage.id.in_([row.id for row in rows]))
-                    .values(processed_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-            return len(rows)
+            if done:
+                session.connection().execute(MARK_PROCESSED, {"ids": done, "now": now})
+            return len(done)
 
     def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:
         savepoint = session.begin_nested()
@@ -250,7 +329,8 @@ class App:
 
     def sweep_once(self) -> int:
         now = self.clock()
-        with self.db.transaction() as session:
+        self.gate.wait_calm()
+        with self.gate.hold(), self.db.transaction() as session:
             out = sweep(session, self.roster, self.cal, now)
             out += self._calendar_warning(session, now)
             return write_outbox(session, out, self.sender_clock())
@@ -287,7 +367,7 @@ class App:
                 await asyncio.sleep(0.01)
 
     def _pending_counts(self) -> tuple[int, int]:
-        with self.db.sessions() as session:
+        with self.gate.hold(), self.db.sessions() as session:
             inbox = session.scalar(
                 select(func.count())
                 .select_from(InboxMessage)

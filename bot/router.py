@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
@@ -18,6 +19,9 @@ from handlers.workcal import WorkCalendar
 from storage.models import Item
 
 logger = logging.getLogger(__name__)
+
+_ITEMS = cast(Table, Item.__table__)
+SEEN: Final = select(_ITEMS.c.id).where(_ITEMS.c.source_msg_id == bindparam("msg_id")).limit(1)
 
 
 def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
@@ -57,9 +61,8 @@ def handle(
         return ctx.out
     town = roster.towns_by_conversation.get(msg.conversation_id)
     if town is not None and msg.conversation_type == "2":
-        with session.no_autoflush:  # pending items are flushed already (add_item)
-            seen = session.scalar(select(Item.id).where(Item.source_msg_id == msg.msg_id))
-        if seen is not None:
+        # Core, not ORM: no autoflush (new items are flushed by add_item), little overhead
+        if session.connection().execute(SEEN, {"msg_id": msg.msg_id}).first() is not None:
             return []  # a redelivery that slipped past the inbox
         ctx.actor = ""
         items.receive(

@@ -16,24 +16,30 @@ import asyncio
 import json
 import logging
 import random
+import ssl
+import urllib.request
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
+import aiohttp
+import certifi
 import httpx
 from alibabacloud_dingtalk.oauth2_1_0 import models as oauth_models
 from alibabacloud_dingtalk.oauth2_1_0.client import Client as OAuthClient
 from alibabacloud_dingtalk.robot_1_0 import models as robot_models
 from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
 from alibabacloud_tea_util.models import RuntimeOptions
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from Tea.exceptions import TeaException
 
 from bot.dingtalk_sdk import DINGTALK_ENDPOINT, tea_config
 from storage.db import Database
+from storage.gate import WriteGate
 from storage.models import OutboxMessage
 
 __all__ = [
@@ -69,7 +75,17 @@ SESSION_BUSY_ERRCODES: Final = frozenset({-1})
 SESSION_THROTTLED_ERRCODES: Final = frozenset({410100, 660026})
 THROTTLED_RETRY_AFTER: Final = 60.0
 MAX_ERROR_CHARS: Final = 1000
+# Delivered rows are marked sent in batches: what was delivered within this many seconds.
+# A crash within it sends them again once their lease runs out (at least once).
+MARK_DELAY: Final = 0.005
+HURRY: Final = 20  # deliveries in a row after the sender waited its longest for calm
 OUTBOX: Final = cast(Table, OutboxMessage.__table__)
+LOAD_PENDING: Final = (
+    select(OUTBOX)
+    .where(OUTBOX.c.state == "pending")
+    .order_by(OUTBOX.c.id)
+    .limit(bindparam("limit"))
+)
 
 
 def utc_now() -> datetime:
@@ -209,6 +225,72 @@ def _check_session_answer(response: httpx.Response) -> None:
     raise PermanentSendError(detail)
 
 
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """httpx over aiohttp: a fraction of the CPU of httpx's own transport per request.
+
+    Session webhooks are the busiest outbound path; httpx stays the API (and what tests mock
+    with respx). Failures are raised as the httpx exceptions httpx's transport would raise.
+    """
+
+    DROPPED = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+    def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
+        self._session: aiohttp.ClientSession | None = None
+        # HTTP(S)_PROXY and NO_PROXY as httpx reads them, once: aiohttp's trust_env reads the
+        # whole environment twice a request, in a thread.
+        self._proxies = urllib.request.getproxies_environment()
+        self._proxy_for: dict[tuple[str, str], str | None] = {}
+
+    def _proxy(self, url: httpx.URL) -> str | None:
+        key = (url.scheme, url.host)
+        if key not in self._proxy_for:
+            proxy = self._proxies.get(url.scheme)
+            bypass = proxy is None or bool(urllib.request.proxy_bypass(url.host))
+            self._proxy_for[key] = None if bypass else proxy
+        return self._proxy_for[key]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported scheme {request.url.scheme!r}")
+        if self._session is None:  # made on first use: it belongs to the running loop
+            ssl_context = ssl.create_default_context(cafile=certifi.where())  # as httpx does
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(ssl=ssl_context),
+                auto_decompress=True,
+            )
+        headers = [(k, v) for k, v in request.headers.multi_items() if k not in self.DROPPED]
+        try:
+            async with self._session.request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=await request.aread(),
+                proxy=self._proxy(request.url),
+            ) as answer:
+                content = await answer.read()
+                status, raw_headers = answer.status, answer.headers.items()
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
+        except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
+            raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+        except aiohttp.InvalidURL as exc:
+            raise httpx.InvalidURL(str(exc)) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except aiohttp.ClientError as exc:
+            raise httpx.NetworkError(repr(exc), request=request) from exc
+        # the body is already decoded: drop what would make httpx decode it again
+        kept = [(k, v) for k, v in raw_headers if k.lower() not in ("content-encoding",)]
+        return httpx.Response(status, headers=kept, content=content, request=request)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
 class DingTalkTransport:
     """Sends to DingTalk: session webhooks with httpx, group and 1:1 robot messages with Tea.
 
@@ -235,7 +317,8 @@ class DingTalkTransport:
         self._robot = RobotClient(tea_config(endpoint))
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout)
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            transport=AiohttpTransport(connect_timeout, read_timeout),
         )
         self._clock = clock
         self._timeouts_ms = (int(connect_timeout * 1000), int(read_timeout * 1000))
@@ -261,6 +344,11 @@ class DingTalkTransport:
     ) -> None:
         if expires_at is not None and self._clock() >= expires_at - SESSION_MARGIN:
             raise WebhookExpired(f"session webhook expired at {expires_at.isoformat()}")
+        # DingTalk shows a mention where the text holds @userId (DINGTALK.md §6); the fallback
+        # to a group message, which cannot mention, sends the text without it
+        mentions = [f"@{user}" for user in at_user_ids if f"@{user}" not in text]
+        if mentions:
+            text = " ".join([*mentions, text])
         body: dict[str, Any]
         if title is None:
             body = {"msgtype": "text", "text": {"content": text}}
@@ -404,12 +492,11 @@ def enqueue(
 
 
 def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert :func:`outbox_row` rows in the caller's transaction, in order, at once.
-
-    The rows are written now (not at the next flush): mixed with :func:`enqueue` in one
-    transaction, a row of one could overtake a row of the other in its chat.
-    """
+    """Insert :func:`outbox_row` rows in the caller's transaction, in order, at once: one
+    statement, no ORM objects. Rows added earlier with :func:`enqueue` are flushed first, so
+    that they keep their place in their chat."""
     if rows:
+        session.flush()
         session.connection().execute(insert(OUTBOX), list(rows))
 
 
@@ -485,22 +572,6 @@ class _Row:
     at_user_ids: tuple[str, ...]
     next_attempt_at: datetime
 
-    @classmethod
-    def of(cls, m: OutboxMessage) -> _Row:
-        return cls(
-            m.id,
-            m.channel,
-            m.target,
-            m.webhook,
-            m.webhook_expires,
-            m.fallback_channel,
-            m.fallback_target,
-            m.title,
-            m.text,
-            tuple(m.at_user_ids or ()),
-            m.next_attempt_at,
-        )
-
 
 class _Contended(Exception):
     """Another sender claimed some of the rows first."""
@@ -539,8 +610,10 @@ class Sender:
         max_wait: float = 5.0,
         batch: int = 500,
         rng: random.Random | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self._db = db
+        self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
         self._group_limit = group_rate[0]
@@ -558,6 +631,8 @@ class Sender:
         # then their lease keeps them from being sent again.
         self._marks: list[tuple[int, datetime]] = []
         self._marking: asyncio.Task[None] | None = None
+        self._next_due: datetime | None = None  # when the next row falls due, if known
+        self._mark_gathering = False
 
     async def send_due(self) -> int:
         """Send every due row, chats side by side, each chat in id order; return how many
@@ -566,9 +641,21 @@ class Sender:
             await asyncio.to_thread(self._seed_window, self._clock())
             self._seeded = True
         delivered = 0
+        self._next_due = None
         try:
-            while chats := await asyncio.to_thread(self._load_due, self._clock()):
-                counts = await asyncio.gather(*(self._send_chat(rows) for rows in chats))
+            while True:
+                chats, next_due = await asyncio.to_thread(self._load_due, self._clock())
+                if not chats:
+                    self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
+                    break
+                lease = self._clock() + self._lease
+                claims = await asyncio.to_thread(self._claim_chats, chats, lease)
+                counts = await asyncio.gather(
+                    *(
+                        self._send_chat(rows, claimed, lease)
+                        for rows, claimed in zip(chats, claims, strict=True)
+                    )
+                )
                 if not any(progress for progress, _ in counts):
                     break
                 delivered += sum(n for _, n in counts)
@@ -577,16 +664,20 @@ class Sender:
             await self._flush_marks()
         return delivered
 
-    async def _send_chat(self, rows: list[_Row]) -> tuple[bool, int]:
+    async def _send_chat(
+        self, rows: list[_Row], claimed: list[bool], lease: datetime
+    ) -> tuple[bool, int]:
         """Send one chat's due rows in order, stopping at the first that is not delivered
         (a later message never overtakes an earlier one). Returns (progress, delivered)."""
-        lease = self._clock() + self._lease
-        claimed = await asyncio.to_thread(self._claim_many, rows, lease)
-        progress, delivered = False, 0
+        progress, delivered, hurry = False, 0, 0
         for index, row in enumerate(rows):
             if not claimed[index]:
                 break  # another sender has it
             progress = True
+            if hurry:
+                hurry -= 1
+            elif not await self._gate.calm():  # incoming messages first (storage.gate) ...
+                hurry = HURRY  # ... but in a flood, a stretch before asking again
             if not await self._process(row):
                 tail = zip(rows[index + 1 :], claimed[index + 1 :], strict=True)
                 rest = [r for r, mine in tail if mine]
@@ -601,7 +692,10 @@ class Sender:
             wake.clear()  # before sending, so rows committed meanwhile are not missed
             try:
                 await self.send_due()
-                delay = await asyncio.to_thread(self._seconds_to_next, self._clock())
+                if self._next_due is not None:  # what the last look at the outbox saw
+                    delay = (self._next_due - self._clock()).total_seconds()
+                else:
+                    delay = await asyncio.to_thread(self._seconds_to_next, self._clock())
             except Exception:
                 logger.exception("outbox: sending round failed")
                 delay = self._max_wait
@@ -629,9 +723,15 @@ class Sender:
             self._marking = asyncio.create_task(self._write_marks())
         return True
 
-    async def _write_marks(self) -> None:
-        """Mark delivered rows sent, a batch to a transaction, until none is left."""
+    async def _write_marks(self, delay: float = MARK_DELAY) -> None:
+        """Mark delivered rows sent, a batch to a transaction, until none is left; each
+        batch is what was delivered during ``delay``."""
         while self._marks:
+            self._mark_gathering = delay > 0
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._mark_gathering = False
             batch, self._marks = self._marks, []
             try:
                 await asyncio.to_thread(self._mark_sent, batch)
@@ -640,16 +740,18 @@ class Sender:
                 raise
 
     async def _flush_marks(self) -> None:
-        """Wait until every delivered row is marked sent."""
-        task = self._marking
+        """Mark every delivered row sent now."""
+        task, self._marking = self._marking, None
         if task is not None:
-            self._marking = None
-            try:
-                await task
-            except Exception:
-                logger.exception("outbox: marking rows sent failed; retrying")
+            if self._mark_gathering:
+                task.cancel()  # only waiting: its rows are still in self._marks
+            await asyncio.wait({task})
+            if not task.cancelled() and task.exception() is not None:
+                logger.error(
+                    "outbox: marking rows sent failed; retrying", exc_info=task.exception()
+                )
         if self._marks:
-            await self._write_marks()
+            await self._write_marks(delay=0)
 
     async def _deliver(self, row: _Row) -> None:
         if row.channel == "group":
@@ -721,7 +823,7 @@ class Sender:
     def _seed_window(self, now: datetime) -> None:
         """Count what went to each group within the last period, so a restart cannot burst."""
         since = now - self._group_period
-        with self._db.transaction() as session:
+        with self._transaction() as session:
             rows = session.execute(
                 select(
                     OutboxMessage.channel,
@@ -758,26 +860,51 @@ class Sender:
 
     # Database, each call one short transaction (run in a thread)
 
-    def _load_due(self, now: datetime) -> list[list[_Row]]:
-        """Per chat, its oldest pending rows up to the first that is not yet due."""
-        with self._db.transaction() as session:
-            messages = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.state == "pending")
-                .order_by(OutboxMessage.id)
-                .limit(self._batch)
-            ).all()
-            chats: dict[tuple[str, str], list[_Row]] = {}
-            blocked: set[tuple[str, str]] = set()
-            for message in messages:
-                key = (message.channel, message.target)
-                if key in blocked:
-                    continue
-                if message.next_attempt_at > now:
-                    blocked.add(key)  # the rest of this chat waits behind it
-                    continue
-                chats.setdefault(key, []).append(_Row.of(message))
-            return list(chats.values())
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        self._gate.wait_calm()  # incoming messages first
+        with self._gate.hold(), self._db.transaction() as session:
+            yield session
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A transaction on a plain connection: for Core statements, no ORM session."""
+        self._gate.wait_calm()
+        with self._gate.hold(), self._db.engine.begin() as connection:
+            yield connection
+
+    def _load_due(self, now: datetime) -> tuple[list[list[_Row]], datetime | None]:
+        """Per chat, its oldest pending rows up to the first that is not yet due; and when
+        the first of those not yet due falls due."""
+        with self._connection() as connection:
+            rows = connection.execute(LOAD_PENDING, {"limit": self._batch}).all()
+        chats: dict[tuple[str, str], list[_Row]] = {}
+        blocked: set[tuple[str, str]] = set()
+        next_due: datetime | None = None
+        for row in rows:
+            key = (row.channel, row.target)
+            if key in blocked:
+                continue
+            if row.next_attempt_at > now:
+                blocked.add(key)  # the rest of this chat waits behind it
+                next_due = min(next_due or row.next_attempt_at, row.next_attempt_at)
+                continue
+            chats.setdefault(key, []).append(
+                _Row(
+                    row.id,
+                    row.channel,
+                    row.target,
+                    row.webhook,
+                    row.webhook_expires,
+                    row.fallback_channel,
+                    row.fallback_target,
+                    row.title,
+                    row.text,
+                    tuple(row.at_user_ids or ()),
+                    row.next_attempt_at,
+                )
+            )
+        return list(chats.values()), next_due
 
     def _seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next head-of-chat row is due (rate-limited rows included)."""
@@ -786,7 +913,7 @@ class Sender:
             .where(OutboxMessage.state == "pending")
             .group_by(OutboxMessage.channel, OutboxMessage.target)
         )
-        with self._db.transaction() as session:
+        with self._transaction() as session:
             due = session.scalar(
                 select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.id.in_(heads))
             )
@@ -794,11 +921,9 @@ class Sender:
             return self._max_wait
         return (due - now).total_seconds()
 
-    def _claim_many(self, rows: list[_Row], lease_until: datetime) -> list[bool]:
-        """Take rows for sending, in one transaction; False for each row someone else
-        changed since it was read (and for every row after it)."""
-        if not rows:
-            return []
+    def _claim_chats(self, chats: list[list[_Row]], lease_until: datetime) -> list[list[bool]]:
+        """Take rows for sending, in one transaction; per chat, False for each row someone
+        else changed since it was read (and for every row after it in its chat)."""
         claim = (
             update(OUTBOX)
             .where(
@@ -808,28 +933,31 @@ class Sender:
             )
             .values(next_attempt_at=lease_until)
         )
-        params = [{"b_id": r.id, "b_due": r.next_attempt_at} for r in rows]
+        params = [[{"b_id": r.id, "b_due": r.next_attempt_at} for r in rows] for rows in chats]
+        everything = [one for chat in params for one in chat]
         try:
-            with self._db.transaction() as session:  # all at once: one statement
-                if session.connection().execute(claim, params).rowcount == len(rows):
-                    return [True] * len(rows)
+            with self._connection() as connection:  # all at once: one statement
+                if connection.execute(claim, everything).rowcount == len(everything):
+                    return [[True] * len(rows) for rows in chats]
                 raise _Contended  # another sender took some: roll back, go row by row
         except _Contended:
             pass
-        taken = 0
-        with self._db.transaction() as session:
-            connection = session.connection()
-            for one in params:
-                if connection.execute(claim, one).rowcount != 1:
-                    break
-                taken += 1
-        return [True] * taken + [False] * (len(rows) - taken)
+        claims: list[list[bool]] = []
+        with self._connection() as connection:
+            for chat in params:
+                taken = 0
+                for one in chat:
+                    if connection.execute(claim, one).rowcount != 1:
+                        break
+                    taken += 1
+                claims.append([True] * taken + [False] * (len(chat) - taken))
+        return claims
 
     def _release(self, rows: list[_Row], lease_until: datetime) -> None:
         """Give back claimed rows that were not tried, due as they were."""
         if not rows:
             return
-        with self._db.transaction() as session:
+        with self._transaction() as session:
             for row in rows:
                 session.execute(
                     update(OutboxMessage)
@@ -842,7 +970,7 @@ class Sender:
                 )
 
     def _defer(self, row_id: int, until: datetime) -> None:
-        with self._db.transaction() as session:
+        with self._transaction() as session:
             message = session.get(OutboxMessage, row_id)
             if message is not None and message.state == "pending":
                 message.next_attempt_at = until
@@ -854,11 +982,11 @@ class Sender:
             .where(OUTBOX.c.id == bindparam("b_id"))
             .values(state="sent", sent_at=bindparam("b_at"))
         )
-        with self._db.transaction() as session:
-            session.connection().execute(mark, [{"b_id": i, "b_at": at} for i, at in sent])
+        with self._connection() as connection:
+            connection.execute(mark, [{"b_id": i, "b_at": at} for i, at in sent])
 
     def _record_failure(self, row: _Row, exc: SendError, now: datetime) -> None:
-        with self._db.transaction() as session:
+        with self._transaction() as session:
             message = session.get(OutboxMessage, row.id)
             if message is None or message.state != "pending":
                 return

@@ -2,8 +2,9 @@
 
 dingtalk-stream 0.24.3 opens connections and fetches tokens with blocking ``requests`` calls
 from inside its event loop, with no timeout (DINGTALK.md §7.3). Running it on a loop of its
-own keeps the bot's loop free. Each callback is handed to the bot's loop, stored, and only
-then acknowledged.
+own keeps the bot's loop free. Each callback is stored, and only then acknowledged: with
+``ingest`` awaited right on the SDK's loop when it belongs to an :class:`Inbox` (the App),
+else run on the bot's loop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import dingtalk_stream
 
@@ -24,6 +25,14 @@ logger = logging.getLogger(__name__)
 Ingest = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
+@runtime_checkable
+class Inbox(Protocol):
+    """The owner of an ``ingest`` that may be awaited on any event loop: the App, whose
+    ingest hands the message to its inbox writer thread through ``submit``."""
+
+    def submit(self, payload: dict[str, Any]) -> concurrent.futures.Future[None]: ...
+
+
 class _Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
     def __init__(self, runner: StreamRunner) -> None:
         super().__init__()
@@ -31,11 +40,13 @@ class _Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
 
     async def process(self, callback: Any) -> tuple[int, str]:
         data = callback.data if isinstance(callback.data, dict) else {}
-        future: concurrent.futures.Future[None] = asyncio.run_coroutine_threadsafe(
-            self.runner.ingest(data), self.runner.bot_loop
-        )
         try:
-            await asyncio.wrap_future(future)
+            if self.runner.inbox is not None:  # no detour through the bot's loop
+                await self.runner.ingest(data)
+            else:
+                await asyncio.wrap_future(
+                    asyncio.run_coroutine_threadsafe(self.runner.ingest(data), self.runner.bot_loop)
+                )
         except Exception:
             logger.exception("stream: could not store message %s", data.get("msgId"))
             return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
@@ -56,6 +67,8 @@ class StreamRunner:
         self.sdk_log_level = sdk_log_level
         self.client_id, self.client_secret, self.endpoint = client_id, client_secret, endpoint
         self.ingest, self.bot_loop = ingest, bot_loop
+        owner = getattr(ingest, "__self__", None)
+        self.inbox: Inbox | None = owner if isinstance(owner, Inbox) else None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

@@ -83,10 +83,9 @@ def _log(ctx: Ctx, item: Item, action: str, detail: str = "") -> None:
 
 def to_town(item: Item, text: str, mention: bool = False) -> Outgoing:
     """A message in the town's conversation: the session webhook while it lives (it can
-    @-mention the asker), then the group (Open API group messages cannot @ anyone)."""
+    @-mention the asker: the sender writes the mention), then the group (Open API group
+    messages cannot @ anyone)."""
     at = (item.asker_id,) if mention and item.asker_id else ()
-    if mention and item.asker_nick:
-        text = f"@{item.asker_nick} {text}"
     target = item.conversation_id or ""
     fallback: Fallback = "oto" if item.conversation_type == "1" else "group"
     fallback_target = (item.asker_id or "") if fallback == "oto" else target

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Final, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Event, Item, Timer
+
+EVENTS: Final = cast(Table, Event.__table__)
+TIMERS: Final = cast(Table, Timer.__table__)
 
 
 def get_item(session: Session, number: int) -> Item | None:
@@ -31,8 +35,8 @@ def log(
     msg_id: str | None = None,
 ) -> None:
     # A Core insert: no unit-of-work bookkeeping for an append-only row nobody holds.
-    session.execute(
-        insert(Event),
+    session.connection().execute(
+        insert(EVENTS),
         [
             {
                 "item_id": _item_id(session, item),
@@ -62,7 +66,7 @@ def add_timers(
     item_id = _item_id(session, item)
     for value in values:
         value.update(item_id=item_id, state="pending", fired_at=None)
-    session.execute(insert(Timer), values)  # one statement, no objects to track
+    session.connection().execute(insert(TIMERS), values)  # one statement, no objects to track
 
 
 def _item_id(session: Session, item: Item) -> int:

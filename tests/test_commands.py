@@ -25,7 +25,6 @@ import pytest
 from conftest import (
     AIR,
     ASKER,
-    ASKER_NICK,
     DRAFT,
     EXAMPLE_ROSTER,
     PEOPLE,
@@ -781,7 +780,7 @@ def test_reject_answers_the_town(world: World, state: str, note: str) -> None:
     town = [m for m in out if m.target == TOWN_CID]
     assert len(town) == 1
     expected = "经甄别，该事项非本机关职责范围。" + (f"\n{note}" if note else "")
-    assert town[0].text == f"@{ASKER_NICK} {expected}"
+    assert town[0].text == expected and town[0].at_user_ids == (ASKER,)
     assert "非本机关职责范围" in town[0].text
     assert town[0].at_user_ids == (ASKER,)
     item = world.item(n)
@@ -805,7 +804,7 @@ def test_approve_sends_the_draft_to_the_asker(world: World) -> None:
     town = [m for m in out if m.target == TOWN_CID]
     assert len(town) == 1
     message = town[0]
-    assert message.text == f"@{ASKER_NICK} {DRAFT}"
+    assert message.text == DRAFT and message.at_user_ids == (ASKER,)
     assert message.at_user_ids == (ASKER,)
     assert (message.channel, message.webhook) == ("session", WEBHOOK)
     assert (message.fallback_channel, message.fallback_target) == ("group", TOWN_CID)

@@ -93,7 +93,8 @@ async def test_happy_path(sandbox: Sandbox) -> None:
     assert only(out, "session", "cid-air") == texts.approved_reply(1)
     reply = [m for m in out if m.target == TOWN_CID]
     assert len(reply) == 1 and reply[0].channel == "session"
-    assert reply[0].text == "@李娜 工地须落实六个百分百。"
+    # DingTalk shows a mention where the text holds @userId (DINGTALK.md §6)
+    assert reply[0].text == f"@{ASKER} 工地须落实六个百分百。"
     assert reply[0].at_user_ids == (ASKER,)
     assert item_events(sandbox, 1) == [
         "received",
@@ -108,9 +109,8 @@ async def test_happy_path(sandbox: Sandbox) -> None:
 async def test_reject_replies_to_the_town(sandbox: Sandbox) -> None:
     await sandbox.town_says("川沙新镇", "道路积水请协调", staff_id=ASKER, nick="李娜")
     out = await sandbox.person_says("u-admin", "退回 1 请联系区建交委")
-    assert (
-        only(out, "session", TOWN_CID) == "@李娜 经甄别，该事项非本机关职责范围。\n请联系区建交委"
-    )
+    expected = f"@{ASKER} 经甄别，该事项非本机关职责范围。\n请联系区建交委"
+    assert only(out, "session", TOWN_CID) == expected
     with sandbox.db.sessions() as session:
         item = session.get(Item, 1)
         assert item is not None and item.state == "rejected"

@@ -580,7 +580,7 @@ async def test_webhook_body_and_errcodes(
     await transport.send_session(WEBHOOK, "正文", title="标题", at_user_ids=["u7"])
     assert json.loads(route.calls[0].request.content) == {
         "msgtype": "markdown",
-        "markdown": {"title": "标题", "text": "正文"},
+        "markdown": {"title": "标题", "text": "@u7 正文"},  # the mention is written in the text
         "at": {"atUserIds": ["u7"]},
     }
     with pytest.raises(PermanentSendError, match="310000") as caught:
