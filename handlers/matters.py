@@ -793,6 +793,8 @@ def record_light(ctx: Ctx, cmd: Command) -> str:
     if color is None:
         raise CommandError(texts.usage(cmd.spec.usage))
     period = _period(ctx, cmd.words[1] if len(cmd.words) > 1 else "")
+    if period > filings.period_of(ctx.now, ctx.cal.tz):
+        raise CommandError(texts.light_in_future(texts.period_label(period)))
     row = ctx.session.scalars(
         select(Light).where(Light.matter_id == matter.id, Light.period == period)
     ).first()

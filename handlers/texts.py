@@ -712,3 +712,7 @@ def feedback_already_due(word: str, due: str) -> str:
 
 def no_deadline(ref: str, what: str) -> str:
     return f"{ref}没有{what}时限（导入时未填批示件反馈期限）。请局办公室补上。"
+
+
+def light_in_future(month: str) -> str:
+    return f"{month}还没到，不能记录亮灯。"

@@ -93,6 +93,7 @@ def test_add_edit_list_show_close(world: World) -> None:
         ("office_admin", "修改事项 督1 名称 臭氧污染防治攻坚", "没有变化"),
         ("office_admin", "亮灯 督1 紫", "格式：亮灯 <事项> <绿/黄/红> [月份]"),
         ("office_admin", "亮灯 督1 黄 13月", "没看懂月份「13月」"),
+        ("office_admin", "亮灯 督1 黄 2026-12", "2026年12月还没到"),
         ("air_clerk", "亮灯 督1 黄", "局办公室督办岗"),
         ("office_admin", "点名 督1 市领导", "格式：点名"),
         ("office_admin", "约谈完成 督1", "没有待开展的约谈问询"),
