@@ -453,40 +453,15 @@ class DingTalkTransport:
 # Outbox ---------------------------------------------------------------------------------
 
 
-def enqueue(
-    session: Session,
-    *,
-    channel: Channel,
-    target: str,
-    text: str,
-    title: str | None = None,
-    at_user_ids: Sequence[str] = (),
-    webhook: str | None = None,
-    webhook_expires: datetime | None = None,
-    fallback_channel: FallbackChannel | None = None,
-    fallback_target: str | None = None,
-    now: datetime,
-) -> OutboxMessage:
-    """Add a message to the outbox in the caller's session; the caller commits.
+def enqueue(session: Session, **fields: Any) -> OutboxMessage:
+    """Add a message to the outbox in the caller's session; the caller commits. ``fields``
+    are :func:`outbox_row`'s.
 
     ``target`` is the openConversationId (group; for a session reply, the conversation it
     answers) or the userId (oto). Only session replies can @-mention (DINGTALK.md §6); a
     session reply whose webhook has expired goes to the fallback, without the mentions.
     """
-    message = OutboxMessage(
-        **outbox_row(
-            channel=channel,
-            target=target,
-            text=text,
-            title=title,
-            at_user_ids=at_user_ids,
-            webhook=webhook,
-            webhook_expires=webhook_expires,
-            fallback_channel=fallback_channel,
-            fallback_target=fallback_target,
-            now=now,
-        )
-    )
+    message = OutboxMessage(**outbox_row(**fields))
     session.add(message)
     return message
 

@@ -31,10 +31,6 @@ def _item(ctx: Ctx, cmd: Command, states: Iterable[str] | None = None) -> Item:
     return item
 
 
-def _dept(ctx: Ctx, name: str) -> str:
-    return ctx.department(name)
-
-
 def _require_department(
     ctx: Ctx,
     item: Item,
@@ -178,7 +174,7 @@ def detect_category(text: str) -> str:
 )
 def assign(ctx: Ctx, cmd: Command) -> str:
     item = _item(ctx, cmd, ["new"])
-    dept = _dept(ctx, cmd.dept or "")
+    dept = ctx.department(cmd.dept or "").name
     due = ctx.cal.add(ctx.now, ctx.roster.rules.claim_workdays)
     item.state, item.department = "assigned", dept
     item.triaged_at = item.assigned_at = ctx.now
@@ -224,7 +220,7 @@ def reassign(ctx: Ctx, cmd: Command) -> str:
     item = _item(ctx, cmd, ["assigned", "claimed", "review"])
     if item.hard:  # a hard case stays with the department that judged it
         raise CommandError(texts.wrong_state(item.id, "hard", cmd.name))
-    dept = _dept(ctx, cmd.dept or "")
+    dept = ctx.department(cmd.dept or "").name
     old = item.department or ""
     if dept == old:
         raise CommandError(texts.same_department(item.id, dept))

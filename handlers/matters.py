@@ -99,10 +99,6 @@ def _open(ctx: Ctx, matter: Matter) -> None:
         raise CommandError(texts.matter_closed(label(matter)))
 
 
-def _dept(ctx: Ctx, name: str) -> str:
-    return ctx.department(name)
-
-
 def find_person(roster: Roster, word: str) -> str | None:
     """A userId from a userId or a roster name; None when unknown or ambiguous."""
     if word in roster.people:
@@ -148,10 +144,6 @@ def _notify(ctx: Ctx, people: Iterable[str], text: str) -> None:
             ctx.send(to_user(user, text))
 
 
-def _department_people(roster: Roster, dept: str, *roles: str) -> list[str]:
-    return [p for role in roles for p in roster.people_for(role, dept)]
-
-
 # --- the registry --------------------------------------------------------------------------
 
 
@@ -164,12 +156,11 @@ def _department_people(roster: Roster, dept: str, *roles: str) -> list[str]:
 )
 def add_matter(ctx: Ctx, cmd: Command) -> str:
     cat = _category(cmd.words[0])
-    dept = _dept(ctx, cmd.dept or "")
+    department = ctx.department(cmd.dept or "")
+    dept = department.name
     owner = _person(ctx, cmd.words[1])
     name = cmd.text.strip()
     _unique_name(ctx, name, None)
-    department = ctx.roster.department(dept)
-    assert department is not None
     matter = Matter(
         name=name,
         category=cat.name,
@@ -250,10 +241,9 @@ def edit_matter(ctx: Ctx, cmd: Command) -> str:
             raise CommandError(texts.unknown_platform(value, list(categories.PLATFORMS)))
         old, matter.platform, value = matter.platform, found, found
     elif field == "处室":
-        value = _dept(ctx, value)
-        old, matter.department = matter.department, value
-        department = ctx.roster.department(value)
-        if department is not None and old != value:
+        department = ctx.department(value)
+        old, matter.department, value = matter.department, department.name, department.name
+        if old != value:
             matter.deputy = department.deputy
             extra = texts.deputy_follows(ctx.roster.name(department.deputy))
     elif field in ("负责人", "分管领导"):
@@ -594,9 +584,8 @@ def _row_label(row: Filing) -> str:
     OFFICE,
 )
 def register_instruction(ctx: Ctx, cmd: Command) -> str:
-    dept_name = _dept(ctx, cmd.dept or "")
-    dept = ctx.roster.department(dept_name)
-    assert dept is not None
+    dept = ctx.department(cmd.dept or "")
+    dept_name = dept.name
     notice_due = _date(cmd.words[0])
     if notice_due is None:
         raise CommandError(texts.bad_date(cmd.words[0]))
@@ -623,7 +612,6 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
         created_at=ctx.now,
         notice_due=notice_due,
         checklist={},
-        nagged={},
     )
     ctx.session.add(matter)
     ctx.session.flush()

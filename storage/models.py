@@ -213,7 +213,6 @@ class Matter(Base):
     feedback_at: Mapped[dt.datetime | None]
     # closure checklist: step name -> when (报区主要领导, 传阅办公室, 抄报区委督查室)
     checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    nagged: Mapped[dict[str, Any]] = mapped_column(default=dict)  # sign/feedback reminders sent
 
 
 class MatterEvent(Base):

@@ -99,7 +99,6 @@ def upgrade() -> None:
         sa.Column("feedback_due", sa.DateTime(), nullable=True),
         sa.Column("feedback_at", sa.DateTime(), nullable=True),
         sa.Column("checklist", sa.JSON(), nullable=False),
-        sa.Column("nagged", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_matters_category", "matters", ["category"])
