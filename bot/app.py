@@ -79,6 +79,7 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
                 webhook_expires=m.webhook_expires,
                 fallback_channel=m.fallback_channel,
                 fallback_target=m.fallback_target,
+                fallback_text=m.fallback_text,
                 now=now,
             )
         )

@@ -13,8 +13,8 @@ from bot.incoming import IncomingMessage
 from config.roster import Roster
 from handlers import items, texts
 from handlers.context import Ctx
-from handlers.dispatch import run_command
-from handlers.effects import Fallback, Markdown, Outgoing
+from handlers.dispatch import is_command, run_command
+from handlers.effects import Fallback, Markdown, Outgoing, to_user
 from handlers.workcal import WorkCalendar
 from storage.models import Item
 
@@ -47,12 +47,27 @@ def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
     return Outgoing(fallback, target, text, title)
 
 
+def reply_privately(user_id: str, text: str) -> Outgoing:
+    """A reply in the person's 1:1 chat with the robot (markdown for a Markdown reply)."""
+    title = text.heading if isinstance(text, Markdown) else None
+    return to_user(user_id, str(text), title)
+
+
 def handle(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, msg: IncomingMessage
 ) -> list[Outgoing]:
     """What the bot does with one message; the caller owns the transaction."""
     ctx = Ctx(session, roster, cal, now, actor=msg.sender_id or "", msg_id=msg.msg_id)
     if msg.sender_id and msg.sender_id in roster.people:
+        if msg.conversation_type == "2" and msg.conversation_id not in roster.bureau_groups:
+            # A town's group (or another outside group): bureau answers never land there.
+            # A command is answered 1:1; anything else is the person talking to the group.
+            if msg.text is None or not is_command(msg.text):
+                logger.info("no command: %s in %s", msg.sender_id, msg.conversation_id)
+                return ctx.out
+            outcome = run_command(ctx, msg.text)
+            ctx.send(reply_privately(msg.sender_id, outcome.reply))
+            return ctx.out
         if msg.text is None:
             ctx.send(reply_to(msg, texts.EMPTY_MESSAGE))
             return ctx.out

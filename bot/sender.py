@@ -21,7 +21,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
@@ -486,6 +486,7 @@ def outbox_row(
     webhook_expires: datetime | None = None,
     fallback_channel: str | None = None,
     fallback_target: str | None = None,
+    fallback_text: str | None = None,
     now: datetime,
 ) -> dict[str, Any]:
     """The checked column values of a new outbox row (see :func:`enqueue`)."""
@@ -510,6 +511,8 @@ def outbox_row(
         )
     if (fallback_channel is None) != (fallback_target is None):
         raise ValueError("fallback_channel and fallback_target go together")
+    if fallback_text is not None and (fallback_channel is None or not fallback_text):
+        raise ValueError("a fallback text needs a fallback and some text")
     if fallback_channel is not None and fallback_channel not in get_args(FallbackChannel):
         raise ValueError(f"unknown fallback channel {fallback_channel!r}")
     return {
@@ -520,6 +523,7 @@ def outbox_row(
         "webhook_expires": webhook_expires,
         "fallback_channel": fallback_channel,
         "fallback_target": fallback_target,
+        "fallback_text": fallback_text,
         "title": title,
         "text": text,
         "at_user_ids": list(at_user_ids),
@@ -546,6 +550,7 @@ class _Row:
     text: str
     at_user_ids: tuple[str, ...]
     next_attempt_at: datetime
+    fallback_text: str | None = None
 
 
 class _Contended(Exception):
@@ -747,7 +752,9 @@ class Sender:
             except WebhookExpired as exc:
                 if row.fallback_target is None:
                     raise
-                # OrgGroupSend cannot @-mention (§6): the text goes as it is.
+                # OrgGroupSend cannot @-mention (§6): the text goes as it is, or the
+                # fallback's own text, which names the person instead.
+                fallback = replace(row, text=row.fallback_text) if row.fallback_text else row
                 logger.info(
                     "outbox #%d: %s; sending to %s %s instead",
                     row.id,
@@ -756,9 +763,9 @@ class Sender:
                     row.fallback_target,
                 )
                 if row.fallback_channel == "group":
-                    await self._to_group(row.fallback_target, row)
+                    await self._to_group(row.fallback_target, fallback)
                 elif row.fallback_channel == "oto":
-                    await self._to_user(row.fallback_target, row)
+                    await self._to_user(row.fallback_target, fallback)
                 else:
                     raise PermanentSendError(
                         f"unknown fallback channel {row.fallback_channel!r}"
@@ -877,6 +884,7 @@ class Sender:
                     row.text,
                     tuple(row.at_user_ids or ()),
                     row.next_attempt_at,
+                    row.fallback_text,
                 )
             )
         return list(chats.values()), next_due

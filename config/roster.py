@@ -192,6 +192,12 @@ class Roster:
     def department(self, name: str) -> Department | None:
         return self.departments.get(normalize_name(name))
 
+    @property
+    def bureau_groups(self) -> frozenset[str]:
+        """The bureau's own groups (the office's and the departments'), where bureau business
+        may be discussed; every other group may have towns or outsiders in it."""
+        return frozenset([self.office.group, *(d.group for d in self.data.departments)])
+
     def town(self, name: str) -> Town | None:
         return self.towns.get(normalize_name(name))
 
@@ -268,6 +274,11 @@ def build_roster(raw: object, source: str = "roster") -> Roster:
         known(f"{key}.deputy", dept.deputy)
         for j, clerk in enumerate(dept.clerks):
             known(f"{key}.clerks[{j}]", clerk)
+            if clerk == dept.head:
+                problems.append(
+                    f"{key}.clerks[{j}]: {clerk!r} is also {key}.head"
+                    " (a head approves the clerks' drafts, never their own)"
+                )
         for j, name in enumerate([dept.name, *dept.aliases]):
             label = f"{key}.name" if j == 0 else f"{key}.aliases[{j - 1}]"
             norm = normalize_name(name)

@@ -48,6 +48,16 @@ class Outcome:
     ok: bool  # False: refused or malformed; nothing was changed
 
 
+def is_command(text: str, registry: Registry = REGISTRY) -> bool:
+    """Whether the text is meant as a command: it starts with a command's name (well formed or
+    not)."""
+    try:
+        registry.parse(text.replace("\x00", ""))
+    except ParseError as exc:
+        return exc.spec is not None
+    return True
+
+
 def run_command(ctx: Ctx, text: str, registry: Registry = REGISTRY) -> Outcome:
     """Run one command in a savepoint: a refusal or an error leaves the database as it was."""
     text = text.replace("\x00", "")  # no database stores NUL in text

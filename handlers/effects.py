@@ -13,7 +13,8 @@ Fallback = Literal["group", "oto"]
 @dataclass(frozen=True)
 class Outgoing:
     """One message. ``session`` replies in a conversation through its webhook and falls back
-    to ``fallback_channel``/``fallback_target`` once the webhook has expired."""
+    to ``fallback_channel``/``fallback_target`` (with ``fallback_text`` when set) once the
+    webhook has expired."""
 
     channel: Channel
     target: str
@@ -24,6 +25,7 @@ class Outgoing:
     webhook_expires: dt.datetime | None = None
     fallback_channel: Fallback | None = None
     fallback_target: str | None = None
+    fallback_text: str | None = None  # the fallback's text, when it differs from ``text``
 
 
 def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:

@@ -77,10 +77,12 @@ def _log(ctx: Ctx, item: Item, action: str, detail: str = "") -> None:
     repo.log(ctx.session, item, ctx.now, ctx.actor or "bot", action, detail, ctx.msg_id)
 
 
-def to_town(item: Item, text: str, mention: bool = False) -> Outgoing:
+def to_town(
+    item: Item, text: str, mention: bool = False, fallback_text: str | None = None
+) -> Outgoing:
     """A message in the town's conversation: the session webhook while it lives (it can
     @-mention the asker: the sender writes the mention), then the group (Open API group
-    messages cannot @ anyone)."""
+    messages cannot @ anyone) with ``fallback_text`` when given."""
     at = (item.asker_id,) if mention and item.asker_id else ()
     target = item.conversation_id or ""
     fallback: Fallback = "oto" if item.conversation_type == "1" else "group"
@@ -95,8 +97,22 @@ def to_town(item: Item, text: str, mention: bool = False) -> Outgoing:
             webhook_expires=item.session_webhook_expires,
             fallback_channel=fallback,
             fallback_target=fallback_target,
+            fallback_text=fallback_text if fallback_text != text else None,
         )
-    return Outgoing(fallback, fallback_target, text)
+    return Outgoing(fallback, fallback_target, fallback_text or text)
+
+
+def answer_town(ctx: Ctx, item: Item, kind: str, body: str) -> Outgoing:
+    """An answer to the town (``kind``: reply, reject, placeholder), under a line that places
+    it. The asker is @-mentioned while the session webhook lives, and named after that."""
+    asked = ctx.when(item.received_at)
+
+    def text(asker: str) -> str:
+        return texts.town_answer(kind, item.id, asked, item.text, body, asker)
+
+    mention = bool(item.asker_id and item.session_webhook)
+    named = text(item.asker_nick or "")
+    return to_town(item, text("") if mention else named, mention=mention, fallback_text=named)
 
 
 def _notify_people(ctx: Ctx, user_ids: Iterable[str], text: str) -> None:
@@ -211,7 +227,7 @@ def reject(ctx: Ctx, cmd: Command) -> str:
     dept = ctx.roster.department(item.department or "")
     if dept is not None:
         ctx.send(to_group(dept.group, texts.rejected_away(item.id)))
-    ctx.send(to_town(item, texts.reject_to_town(cmd.text or None), mention=True))
+    ctx.send(answer_town(ctx, item, "reject", texts.reject_to_town(cmd.text or None)))
     return texts.rejected_reply(item.id)
 
 
@@ -318,11 +334,13 @@ def _ask_review(ctx: Ctx, item: Item) -> None:
 def approve(ctx: Ctx, cmd: Command) -> str:
     item = _item(ctx, cmd, ["review"])
     _require_review_level(ctx, item)
+    if item.draft_by and item.draft_by == ctx.actor:
+        raise CommandError(texts.own_draft(item.id))
     item.state, item.reply, item.replied_at = "answered", item.draft, ctx.now
     item.closed_at, item.review_level = ctx.now, None
     repo.cancel_timers(ctx.session, item, ["reply", "placeholder", "followup"])
     _log(ctx, item, "approved", item.draft or "")
-    ctx.send(to_town(item, item.reply or "", mention=True))
+    ctx.send(answer_town(ctx, item, "reply", item.reply or ""))
     _log(ctx, item, "replied", "")
     if item.draft_by and item.draft_by != ctx.actor:
         ctx.send(to_user(item.draft_by, texts.answered_notice(item.id, item.town)))
@@ -399,7 +417,7 @@ def mark_hard(ctx: Ctx, cmd: Command) -> str:
         ctx.session, item, [(plan.clock, plan.kind, plan.step, plan.due_at, plan.fire_at)]
     )
     _log(ctx, item, "hard", cmd.text)
-    ctx.send(to_town(item, ctx.roster.rules.placeholder_text))
+    ctx.send(answer_town(ctx, item, "placeholder", ctx.roster.rules.placeholder_text))
     _log(ctx, item, "placeholder_sent", "late" if late else "")
     return texts.hard_reply(item.id, late)
 

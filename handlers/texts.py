@@ -85,6 +85,19 @@ def reject_to_town(note: str | None) -> str:
     return REJECT_REPLY + (f"\n{note}" if note else "")
 
 
+TOWN_ANSWER_KINDS = {"reply": "答复", "reject": "甄别结果", "placeholder": "先行回复"}
+
+
+def town_answer(kind: str, number: int, asked: str, question: str, body: str, asker: str) -> str:
+    """An answer in the town's chat, under a first line that places it: which item, whose
+    question (``asker`` is "" when the message @-mentions them), when, and its first words."""
+    who = f"{asker} " if asker else ""
+    return (
+        f"【{TOWN_ANSWER_KINDS[kind]}】{item_ref(number)} {who}{asked}提问：{excerpt(question, 24)}"
+        f"\n{body}"
+    )
+
+
 def reassigned_reply(number: int, old: str, new: str, due: str) -> str:
     return f"{item_ref(number)} 已由{old}改派{new}，认领时限{due}。"
 
@@ -124,6 +137,10 @@ def passed_up_reply(number: int, reviewer: str) -> str:
 
 def approved_reply(number: int) -> str:
     return f"{item_ref(number)} 已同意，答复已发送给街镇。"
+
+
+def own_draft(number: int) -> str:
+    return f"{item_ref(number)} 的答复稿是您本人起草的，须由其他审核人同意。"
 
 
 def answered_notice(number: int, town: str) -> str:

@@ -164,6 +164,8 @@ class OutboxMessage(Base):
     # where a session message goes once its webhook has expired: group | oto, and the target
     fallback_channel: Mapped[str | None] = mapped_column(String(8))
     fallback_target: Mapped[str | None] = mapped_column(String(128))
+    # the fallback's own text (it names whom the session reply would have @-mentioned)
+    fallback_text: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(String(128))  # markdown when set, else text
     text: Mapped[str] = mapped_column(Text)
     at_user_ids: Mapped[list[str]] = mapped_column(default=list)

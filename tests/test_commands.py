@@ -25,6 +25,7 @@ import pytest
 from conftest import (
     AIR,
     ASKER,
+    ASKER_NICK,
     DRAFT,
     EXAMPLE_ROSTER,
     PEOPLE,
@@ -46,6 +47,7 @@ from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Item
 
+ASKED = "11月16日(周一) 09:30"  # when conftest's town asks (T0)
 PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
 PERSONS = tuple(PEOPLE)
 ROLE_OF = {
@@ -701,7 +703,9 @@ def test_hard_in_time(world: World) -> None:
         ("hard", "需要征求区水务局意见"),
         ("placeholder_sent", ""),
     ]
-    assert [(m.target, m.text) for m in out] == [(TOWN_CID, PLACEHOLDER)]
+    assert [(m.target, m.text) for m in out] == [
+        (TOWN_CID, f"【先行回复】#{n} {ASKED}提问：{QUESTION}\n{PLACEHOLDER}")
+    ]
     assert {t.clock for t in world.timers(n) if t.state == "pending"} == {"followup"}
 
 
@@ -717,10 +721,14 @@ def test_hard_after_the_two_day_mark_is_sent_and_recorded_late(world: World) -> 
     )
     assert len(out) == 1
     message = out[0]
-    assert message.text == PLACEHOLDER  # exactly, without an @ in front
+    # the reference first, then the placeholder sentence exactly and whole
+    head, body = message.text.split("\n")
+    assert body == PLACEHOLDER
+    assert head == f"【先行回复】#{n} {ASKED}提问：{QUESTION}"
     assert (message.channel, message.target, message.webhook) == ("session", TOWN_CID, WEBHOOK)
-    assert message.at_user_ids == ()
+    assert message.at_user_ids == (ASKER,)
     assert (message.fallback_channel, message.fallback_target) == ("group", TOWN_CID)
+    assert message.fallback_text == f"【先行回复】#{n} {ASKER_NICK} {ASKED}提问：{QUESTION}\n{body}"
 
 
 def test_hard_twice_sends_the_placeholder_once(world: World) -> None:
@@ -780,9 +788,11 @@ def test_reject_answers_the_town(world: World, state: str, note: str) -> None:
     town = [m for m in out if m.target == TOWN_CID]
     assert len(town) == 1
     expected = "经甄别，该事项非本机关职责范围。" + (f"\n{note}" if note else "")
-    assert town[0].text == expected and town[0].at_user_ids == (ASKER,)
-    assert "非本机关职责范围" in town[0].text
+    head = f"【甄别结果】#{n} {ASKED}提问：{QUESTION}"
+    assert town[0].text == f"{head}\n{expected}"
     assert town[0].at_user_ids == (ASKER,)
+    named = f"【甄别结果】#{n} {ASKER_NICK} {ASKED}提问：{QUESTION}"
+    assert town[0].fallback_text == f"{named}\n{expected}"
     item = world.item(n)
     assert (item.state, item.note) == ("rejected", note or None)
     assert {t.state for t in world.timers(n)} == {"cancelled"}
@@ -804,8 +814,11 @@ def test_approve_sends_the_draft_to_the_asker(world: World) -> None:
     town = [m for m in out if m.target == TOWN_CID]
     assert len(town) == 1
     message = town[0]
-    assert message.text == DRAFT and message.at_user_ids == (ASKER,)
+    # the town sees which question this answers: number, when, first words; then the answer
+    assert message.text == f"【答复】#{n} {ASKED}提问：{QUESTION}\n{DRAFT}"
     assert message.at_user_ids == (ASKER,)
+    # after the webhook expired, the group message names the asker instead of @-mentioning
+    assert message.fallback_text == f"【答复】#{n} {ASKER_NICK} {ASKED}提问：{QUESTION}\n{DRAFT}"
     assert (message.channel, message.webhook) == ("session", WEBHOOK)
     assert (message.fallback_channel, message.fallback_target) == ("group", TOWN_CID)
     assert [(m.target, m.text) for m in out if m.target != TOWN_CID] == [
@@ -826,7 +839,34 @@ def test_approve_without_an_asker(world: World) -> None:
         world.must(who, text)
     out = world.must("deputy", "同意 1")
     town = [m for m in out if m.target == "cid-town-zhangjiang"]
-    assert [(m.channel, m.text, m.at_user_ids) for m in town] == [("group", "每年至少一次。", ())]
+    head = "【答复】#1 11月16日(周一) 09:30提问：电话咨询：餐饮油烟检测频次？"
+    assert [(m.channel, m.text, m.at_user_ids) for m in town] == [
+        ("group", f"{head}\n每年至少一次。", ())
+    ]
+
+
+def test_a_long_question_is_cut_in_the_reference(world: World) -> None:
+    question = "关于" + "工业企业挥发性有机物治理" * 5 + "的咨询"
+    n = world.build("review_head", text=question)
+    [town] = [m for m in world.must("air_head", f"同意 {n}") if m.target == TOWN_CID]
+    head = town.text.split("\n")[0]
+    assert head == f"【答复】#{n} {ASKED}提问：{question[:23]}…"
+
+
+def test_nobody_approves_their_own_draft(db: Database, cal: WorkCalendar) -> None:
+    """Whatever the roster says: here the deputy also serves as the air department's clerk."""
+    with open(EXAMPLE_ROSTER, "rb") as f:
+        raw = tomllib.load(f)
+    raw["departments"][0]["clerks"].append("u-deputy-1")
+    world = World(db, build_roster(raw), cal)
+    n = world.build("claimed")
+    world.must("deputy", f"答复 {n} {DRAFT}")
+    before = world.snapshot()
+    outcome, out = world.run("deputy", f"同意 {n}")
+    assert outcome.reply == texts.own_draft(n)
+    assert_refused(world, before, out, outcome.ok, outcome.reply)
+    world.must("air_head", f"同意 {n}")
+    assert world.item(n).state == "answered"
 
 
 def test_review_ladder(world: World) -> None:

@@ -94,7 +94,8 @@ async def test_happy_path(sandbox: Sandbox) -> None:
     reply = [m for m in out if m.target == TOWN_CID]
     assert len(reply) == 1 and reply[0].channel == "session"
     # DingTalk shows a mention where the text holds @userId (DINGTALK.md §6)
-    assert reply[0].text == f"@{ASKER} 工地须落实六个百分百。"
+    head = "【答复】#1 11月16日(周一) 09:30提问：请问工地扬尘管控有什么新要求？"
+    assert reply[0].text == f"@{ASKER} {head}\n工地须落实六个百分百。"
     assert reply[0].at_user_ids == (ASKER,)
     assert item_events(sandbox, 1) == [
         "received",
@@ -109,7 +110,8 @@ async def test_happy_path(sandbox: Sandbox) -> None:
 async def test_reject_replies_to_the_town(sandbox: Sandbox) -> None:
     await sandbox.town_says("川沙新镇", "道路积水请协调", staff_id=ASKER, nick="李娜")
     out = await sandbox.person_says("u-admin", "退回 1 请联系区建交委")
-    expected = f"@{ASKER} 经甄别，该事项非本机关职责范围。\n请联系区建交委"
+    head = "【甄别结果】#1 11月16日(周一) 09:30提问：道路积水请协调"
+    expected = f"@{ASKER} {head}\n经甄别，该事项非本机关职责范围。\n请联系区建交委"
     assert only(out, "session", TOWN_CID) == expected
     with sandbox.db.sessions() as session:
         item = session.get(Item, 1)
@@ -121,7 +123,9 @@ async def test_hard_case_placeholder_and_follow_ups(sandbox: Sandbox) -> None:
     await sandbox.person_says("u-admin", "分派 1 水处")
     await sandbox.person_says("u-water-clerk", "认领 1")
     out = await sandbox.person_says("u-water-head", "疑难 1 需集体研判")
-    assert only(out, "session", TOWN_CID) == PLACEHOLDER
+    # no staffId for this asker: no mention, the nick is named instead
+    head = "【先行回复】#1 川沙新镇联络员 11月16日(周一) 09:30提问：河道黑臭，职责交叉"
+    assert only(out, "session", TOWN_CID) == f"{head}\n{PLACEHOLDER}"
     # open, with a reminder every 2 working days until it is answered offline
     out = await sandbox.advance(dt.timedelta(days=2))
     follow = only(out, "oto", "u-water-clerk")

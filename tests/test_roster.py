@@ -223,6 +223,13 @@ WRONG = [  # (id, edit, the key named, what its line says)
         "rules.escalate_triage[0]",
         "valid list",
     ),
+    # a head who is also a clerk of the department would approve their own drafts
+    (
+        "head-is-clerk",
+        _set("departments[0].clerks", ["u-air-clerk", "u-air-head"]),
+        "departments[0].clerks[1]",
+        "is also departments[0].head",
+    ),
     # regression: an empty placeholder was accepted, and 疑难 would send the town nothing
     (
         "placeholder-empty",

@@ -340,6 +340,34 @@ async def test_expired_webhook_falls_back_to_the_group_without_calling_it(
     assert row(db, row_id).state == "sent"
 
 
+async def test_fallback_sends_its_own_text_naming_the_asker(
+    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+) -> None:
+    """A session reply @-mentions the asker; once its webhook has expired, the group message
+    (which cannot @ anyone) carries the fallback text, which names them."""
+    webhook, expires = await session_webhook(server, GROUP_A)
+    common: dict[str, Any] = {
+        "channel": "session",
+        "target": GROUP_A,
+        "at_user_ids": ["u7"],
+        "webhook": webhook,
+        "webhook_expires": expires,
+        "fallback_channel": "group",
+        "fallback_target": GROUP_A,
+        "fallback_text": "【答复】#12 李娜 提问：……\n答复内容",
+    }
+    live = put(db, clock, text="【答复】#12 提问：……\n答复内容", **common)
+    assert await sender.send_due() == 1
+    clock.now = expires + timedelta(seconds=1)
+    late = put(db, clock, text="【答复】#13 提问：……\n答复内容", **common)
+    assert await sender.send_due() == 1
+
+    first, second = server.sent_to_conversation(GROUP_A)
+    assert (first.channel, first.text) == ("session", "@u7 【答复】#12 提问：……\n答复内容")
+    assert (second.channel, second.text) == ("group", "【答复】#12 李娜 提问：……\n答复内容")
+    assert row(db, live).state == row(db, late).state == "sent"
+
+
 async def test_webhook_unknown_to_dingtalk_falls_back_to_oto_or_fails(
     server: LocalDingTalk,
     sender: Sender,
