@@ -501,8 +501,11 @@ def _plan_row(
         problem("owner", "未填写")
     else:
         owner, why = people.resolve(raw, matter.owner if matter else None)
+        theirs = roster.owner_elsewhere(owner, dept.name) if owner and dept else []
         if owner is None:
             problem("owner", why)
+        elif theirs and dept and owner != (matter.owner if matter else None):
+            problem("owner", f"「{raw}」是{'、'.join(theirs)}的人员，不属于{dept.name}")
         else:
             values["owner"] = owner
 

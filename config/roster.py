@@ -223,6 +223,16 @@ class Roster:
         roles |= {r for r, s in (("clerk", clerk), ("dept_head", head), ("deputy", deputy)) if s}
         return Roles(frozenset(roles), frozenset(clerk), frozenset(head), frozenset(deputy))
 
+    def works_in(self, user_id: str) -> list[str]:
+        """The departments whose head or clerk the person is."""
+        return [d.name for d in self.data.departments if user_id == d.head or user_id in d.clerks]
+
+    def owner_elsewhere(self, user_id: str, department: str) -> list[str]:
+        """The other departments of someone who works in departments but not in this one
+        (empty when they may own its items: its own people and those of no department)."""
+        mine = self.works_in(user_id)
+        return [] if department in mine else mine
+
     def people_for(self, role: str, department: str | None) -> list[str]:
         """The userIds holding ``role`` (for the department, where it has one)."""
         dept = self.department(department) if department else None

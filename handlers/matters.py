@@ -114,6 +114,15 @@ def _person(ctx: Ctx, word: str) -> str:
     return user
 
 
+def _owner(ctx: Ctx, word: str, dept: str) -> str:
+    """The 具体负责人: a person of the department, or of none (never of another one)."""
+    user = _person(ctx, word)
+    theirs = ctx.roster.owner_elsewhere(user, dept)
+    if theirs:
+        raise CommandError(texts.owner_elsewhere(ctx.roster.name(user), theirs, dept))
+    return user
+
+
 def _category(word: str) -> categories.Category:
     found = categories.category(word)
     if found is None:
@@ -158,7 +167,7 @@ def add_matter(ctx: Ctx, cmd: Command) -> str:
     cat = _category(cmd.words[0])
     department = ctx.department(cmd.dept or "")
     dept = department.name
-    owner = _person(ctx, cmd.words[1])
+    owner = _owner(ctx, cmd.words[1], dept)
     name = cmd.text.strip()
     _unique_name(ctx, name, None)
     matter = Matter(
@@ -246,8 +255,11 @@ def edit_matter(ctx: Ctx, cmd: Command) -> str:
         if old != value:
             matter.deputy = department.deputy
             extra = texts.deputy_follows(ctx.roster.name(department.deputy))
+            theirs = ctx.roster.owner_elsewhere(matter.owner, value)
+            if theirs:
+                extra += texts.owner_check_after_move(ctx.roster.name(matter.owner), theirs)
     elif field in ("负责人", "分管领导"):
-        user = _person(ctx, value)
+        user = _owner(ctx, value, matter.department) if field == "负责人" else _person(ctx, value)
         if field == "负责人":
             old, matter.owner = ctx.roster.name(matter.owner), user
         else:
@@ -783,6 +795,15 @@ def record_light(ctx: Ctx, cmd: Command) -> str:
     period = _period(ctx, cmd.words[1] if len(cmd.words) > 1 else "")
     if period > filings.period_of(ctx.now, ctx.cal.tz):
         raise CommandError(texts.light_in_future(texts.period_label(period)))
+    # Lights of the months before the item was registered may be entered (items are often
+    # registered while already running), back to January of that year; never earlier.
+    registered = filings.period_of(matter.created_at, ctx.cal.tz)
+    if period < registered[:4] + "-01":
+        raise CommandError(
+            texts.light_before_matter(
+                label(matter), texts.period_label(registered), texts.period_label(period)
+            )
+        )
     row = ctx.session.scalars(
         select(Light).where(Light.matter_id == matter.id, Light.period == period)
     ).first()

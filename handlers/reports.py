@@ -5,7 +5,9 @@ report into a chat message. A heading is a part's name:
 
 - at the start of a line, numbered (1、 1. （1） 一、 ①) or carrying a limit in brackets
   (（500字）), then anything; or unnumbered and followed by ：/: or the end of the line;
-- within a line only when numbered and followed by ：/: ("…推进。2、难点问题：…").
+- within a line only when numbered and either followed by ：/: ("…推进。2、难点问题：…") or
+  set off by a space or a sentence's end ("…推进 2、难点问题资金缺口", the one-line form the
+  command's usage line shows).
 
 Parts may come in any order; text before the first heading (a title) is ignored. A part's
 length is counted in characters without whitespace. The configured limits win over the ones
@@ -29,6 +31,7 @@ _NUMBER = (
 )
 _LIMIT = r"[（(【\[][ \t]*(?:不超过|限)?[ \t]*[0-9０-９]+[ \t]*字(?:以内)?[ \t]*[）)】\]]"
 _SPACE = "[ \t\u3000]*"
+_BREAKS = "。；;！!？?"
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,11 @@ def check_report(text: str, limits: Mapping[str, int]) -> ReportCheck:
         line_end = text.find("\n", match.end())
         rest_of_line = text[match.end() : None if line_end < 0 else line_end]
         marked = bool(match["num"] or match["limit"] or match["colon"])
+        set_off = match.start() > 0 and (
+            text[match.start() - 1].isspace() or text[match.start() - 1] in _BREAKS
+        )
         if (at_line_start and (marked or not rest_of_line.strip())) or (
-            match["num"] and match["colon"]
+            match["num"] and (match["colon"] or set_off)
         ):
             found.append((match["name"], match.start(), match.end()))
     if not found:

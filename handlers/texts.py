@@ -516,6 +516,14 @@ def no_matters(title: str) -> str:
     return f"没有{title}。"
 
 
+def owner_elsewhere(name: str, theirs: list[str], dept: str) -> str:
+    return f"{name}是{'、'.join(theirs)}的人员，不能担任{dept}事项的负责人。"
+
+
+def owner_check_after_move(name: str, theirs: list[str]) -> str:
+    return f"\n注意：负责人{name}属于{'、'.join(theirs)}，请用「修改事项 … 负责人 姓名」更换。"
+
+
 def unknown_person(word: str) -> str:
     return f"名单中没有「{word}」，请写姓名或钉钉userId。"
 
@@ -729,6 +737,11 @@ def feedback_already_due(word: str, due: str) -> str:
 
 def no_deadline(ref: str, what: str) -> str:
     return f"{ref}没有{what}时限（导入时未填批示件反馈期限）。请局办公室补上。"
+
+
+def light_before_matter(matter: str, since: str, period: str) -> str:
+    year = since[:5]
+    return f"{matter} 于{since}登记，只能补记{year}1月以来的亮灯，不能记录{period}的。"
 
 
 def light_in_future(month: str) -> str:

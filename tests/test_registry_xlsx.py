@@ -311,6 +311,11 @@ NEW = {"事项名称": "新增专项", "类别": "局重点工作", "责任处�
 BAD_ROWS: dict[str, tuple[dict[str, Any], str, str]] = {
     "unknown department": ({"责任处室": "土壤处"}, "责任处室", "「土壤处」不在名单中"),
     "unknown owner": ({"具体负责人": "王五"}, "具体负责人", "「王五」不在名单中"),
+    "owner of another department": (
+        {"具体负责人": "吴内勤"},
+        "具体负责人",
+        "「吴内勤」是水生态环境处的人员，不属于大气环境处",
+    ),
     "unknown deputy": ({"分管局领导": "u-nobody"}, "分管局领导", "「u-nobody」不在名单中"),
     "unknown category": ({"类别": "环保督察"}, "类别", "没有「环保督察」这个类别"),
     "unknown platform": ({"填报平台": "市平台"}, "填报平台", "没有「市平台」这个平台"),

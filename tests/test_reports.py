@@ -60,6 +60,27 @@ def test_heading_styles(headings: tuple[str, str, str]) -> None:
     assert check.parts == {PROGRESS: "已完成排查。", PROBLEMS: "资金缺口。", NEXT: "下月验收。"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the one-line form of the command's usage line: numbered headings set off by a space
+        "1、目前进展已完成排查 2、难点问题资金缺口 3、下一步打算下月验收",
+        "1、目前进展已完成排查。2、难点问题资金缺口。3、下一步打算下月验收",
+        "1、目前进展…已完成排查 2、难点问题…资金缺口 3、下一步打算…下月验收",
+    ],
+)
+def test_one_line_form_of_the_usage_line(text: str) -> None:
+    check = check_report(text, LIMITS)
+    assert check.ok, check.problems
+    assert [p.strip("…。") for p in check.parts.values()] == ["已完成排查", "资金缺口", "下月验收"]
+
+
+def test_a_number_inside_a_sentence_is_not_a_heading() -> None:
+    text = "1、目前进展：完成第2、难点问题的排查 2、难点问题：无 3、下一步打算：验收"
+    check = check_report(text, LIMITS)
+    assert check.ok and check.parts[PROGRESS] == "完成第2、难点问题的排查"
+
+
 def test_text_on_the_heading_line() -> None:
     text = "1、目前进展 已完成排查。\n2、难点问题（300字）资金缺口。\n下一步打算：下月验收。"
     check = check_report(text, LIMITS)
