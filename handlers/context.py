@@ -39,6 +39,18 @@ class Ctx:
     def when(self, moment: dt.datetime | None, provisional: bool = False) -> str:
         return texts.when(moment, self.cal.tz, provisional) if moment else "—"
 
+    def late(self, due: dt.datetime | None) -> str:
+        """'已超时 2小时' when ``due`` has passed (in working time), else ''."""
+        if due is None or self.now <= due:
+            return ""
+        minutes = int(self.cal.between(due, self.now).total_seconds() // 60)
+        return texts.overdue(minutes, int(self.cal.day_us // 60_000_000))
+
+    def deadline(self, due: dt.datetime | None, provisional: bool = False) -> str:
+        """The deadline, and how far past it when it has passed."""
+        late = self.late(due)
+        return self.when(due, provisional) + (f"，{late}" if late else "")
+
     def send(self, message: Outgoing) -> None:
         self.out.append(message)
 

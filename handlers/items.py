@@ -442,7 +442,7 @@ def offline(ctx: Ctx, cmd: Command) -> str:
 # --- everyone ------------------------------------------------------------------------------
 
 
-@router.command("待办", [], "待办", "我需要办理的@件和时限")
+@router.command("待办", [], "待办", "我需要办理的@件、填报、批示件和约谈，及时限")
 def todo(ctx: Ctx, cmd: Command) -> str:
     roles = ctx.roles
     lines: list[str] = []
@@ -450,7 +450,8 @@ def todo(ctx: Ctx, cmd: Command) -> str:
 
     def add(item: Item, action: str, due: dt.datetime | None) -> None:
         lines.append(
-            f"{texts.item_ref(item.id)} {item.town}·{action}，时限{ctx.when(due, item.provisional)}"
+            f"{texts.item_ref(item.id)} {item.town}·{action}，"
+            f"时限{ctx.deadline(due, item.provisional)}"
         )
 
     if roles.has("office_admin"):
@@ -468,9 +469,21 @@ def todo(ctx: Ctx, cmd: Command) -> str:
         level = LEVELS.index(item.review_level or "dept_head")
         if _level(ctx, item) == level:
             add(item, "待审核", item.reply_due)
+    lines += matters.todo_lines(ctx)
     if not lines:
         return texts.nothing_to_do()
     return "待办：\n" + "\n".join(lines)
+
+
+def current_due(item: Item) -> tuple[str, dt.datetime | None]:
+    """The clock an open item is on now, and its deadline (none for a hard case)."""
+    if item.state == "new":
+        return "triage", item.triage_due
+    if item.state == "assigned":
+        return "claim", item.claim_due
+    if item.state in ("claimed", "review"):
+        return "reply", item.reply_due
+    return "", None
 
 
 @router.command("查看", ["view"], "查看 <编号>", "查看@件或督办事项（督3）的详情和记录")
@@ -484,13 +497,17 @@ def show(ctx: Ctx, cmd: Command) -> str:
         + (f"｜{item.department}" if item.department else ""),
         texts.excerpt(item.text, 200),
     ]
-    for label, due in (
-        ("甄别", item.triage_due),
-        ("认领", item.claim_due),
-        ("答复", item.reply_due),
+    clock, _ = current_due(item)
+    for name, label, due in (
+        ("triage", "甄别", item.triage_due),
+        ("claim", "认领", item.claim_due),
+        ("reply", "答复", item.reply_due),
     ):
         if due and item.state not in CLOSED:
-            lines.append(f"{label}时限：{ctx.when(due, item.provisional)}")
+            late = ctx.late(due) if name == clock else ""
+            lines.append(
+                f"{label}时限：{ctx.when(due, item.provisional)}" + (f"（{late}）" if late else "")
+            )
     if item.draft and item.state == "review":
         level = texts.LEVEL_LABELS[item.review_level or "dept_head"]
         lines.append(f"答复稿（待{level}审核）：{texts.excerpt(item.draft, 200)}")
@@ -547,10 +564,13 @@ def list_items(ctx: Ctx, cmd: Command) -> str:
     items = repo.open_items(ctx.session, [wanted] if wanted else texts.OPEN_STATES)
     if not items:
         return texts.no_open_items(wanted)
-    lines = [
-        f"{texts.item_ref(i.id)} {i.town}·{texts.STATE_LABELS[i.state]}"
-        + (f"·{i.department}" if i.department else "")
-        for i in items[:50]
-    ]
+    lines = []
+    for i in items[:50]:
+        late = ctx.late(current_due(i)[1])
+        lines.append(
+            f"{texts.item_ref(i.id)} {i.town}·{texts.STATE_LABELS[i.state]}"
+            + (f"·{i.department}" if i.department else "")
+            + (f"·{late}" if late else "")
+        )
     more = f"\n……共{len(items)}件" if len(items) > 50 else ""
     return f"未办结@件（{len(items)}件）：\n" + "\n".join(lines) + more

@@ -1061,3 +1061,45 @@ def statistics(ctx: Ctx, cmd: Command) -> str:
     figures = stats.department_stats(ctx.session, ctx.roster, start, end, ctx.now, tz=ctx.cal.tz)
     title = texts.stats_title(period)
     return Markdown(stats.render_summary(figures, title), title)
+
+
+TODO_HORIZON_WORKDAYS = 5  # filings shown in 待办 this far ahead, and every overdue one
+
+
+def todo_lines(ctx: Ctx) -> list[str]:
+    """The person's registry work for 待办: their departments' (or their own items') filings and
+    批示件 steps due soon or overdue, and the open interviews they hold, sit or must record."""
+    roles, session = ctx.roles, ctx.session
+    depts = roles.clerk_of | roles.head_of
+    horizon = ctx.cal.add(ctx.now, TODO_HORIZON_WORKDAYS).at
+    lines: list[str] = []
+    rows = session.execute(
+        select(Filing, Matter)
+        .join(Matter, Filing.matter_id == Matter.id)
+        .where(
+            Matter.status == "open",
+            Filing.done_at.is_(None),
+            Filing.due_at <= horizon,
+            (Matter.department.in_(sorted(depts)) | (Matter.owner == ctx.actor)),
+        )
+        .order_by(Filing.due_at, Filing.id)
+    ).all()
+    for row, matter in rows:
+        what = texts.filing_label(row.kind, row.period, matter.category == INSTRUCTION)
+        due = ctx.when(row.due_at, row.provisional)
+        lines.append(texts.todo_filing(label(matter), what, due, ctx.late(row.due_at)))
+    mine = Interview.interviewer == ctx.actor
+    mine |= Interview.interviewee == ctx.actor
+    query = select(Interview, Matter).join(Matter, Interview.matter_id == Matter.id)
+    query = query.where(Interview.state == "open").order_by(Interview.id)
+    if not roles.has("office_admin"):
+        query = query.where(mine)
+    for interview, matter in session.execute(query).all():
+        text = texts.todo_interview(
+            label(matter),
+            texts.LADDER_TIER_NAMES[interview.tier],
+            ctx.roster.name(interview.interviewer),
+            ctx.roster.name(interview.interviewee),
+        )
+        lines.append(text)
+    return lines

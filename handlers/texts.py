@@ -257,7 +257,35 @@ def same_department(number: int, dept: str) -> str:
 
 
 def nothing_to_do() -> str:
-    return "目前没有需要您办理的@件。"
+    return "目前没有需要您办理的事项。"
+
+
+def overdue(minutes: int, day_minutes: int) -> str:
+    """How far past its deadline, in working time: 已超时 2小时, 已超时 1.5个工作日."""
+    if minutes < 1:
+        return "已超时"
+    if minutes < 60:
+        return f"已超时 {minutes}分钟"
+    if minutes < day_minutes:
+        hours, rest = divmod(minutes, 60)
+        return f"已超时 {hours}小时" + (f"{rest}分" if rest else "")
+    halves = minutes * 2 // day_minutes
+    days = str(halves // 2) + (".5" if halves % 2 else "")
+    return f"已超时 {days}个工作日"
+
+
+def todo_filing(ref: str, what: str, due: str, late: str) -> str:
+    return f"{ref}·{what}，时限{due}" + (f"，{late}" if late else "")
+
+
+def todo_interview(ref: str, tier: str, interviewer: str, interviewee: str) -> str:
+    return f"{ref}·{tier}：{interviewer}约谈{interviewee}，开展后由局办公室记录「约谈完成」"
+
+
+def filing_label(kind: str, period: str, instruction: bool) -> str:
+    if kind != "monthly":
+        return f"批示件{FILING_KINDS[kind]}"
+    return f"{period_label(period)}" + ("跟踪进展" if instruction else "填报")
 
 
 def no_open_items(state: str | None) -> str:
