@@ -8,12 +8,15 @@ from typing import Literal
 
 Channel = Literal["session", "group", "oto"]
 Fallback = Literal["group", "oto"]
+Kind = Literal["text", "picture", "file"]
 
 
 @dataclass(frozen=True)
 class Outgoing:
     """One message. ``session`` replies in a conversation through its webhook and falls back
-    to ``fallback_channel``/``fallback_target`` once the webhook has expired."""
+    to ``fallback_channel``/``fallback_target`` once the webhook has expired. A ``picture`` or
+    ``file`` goes to a group or a user as that kind of message, from ``media_path`` (under
+    BOT_FILES_DIR); its ``text`` names it in logs."""
 
     channel: Channel
     target: str
@@ -24,6 +27,8 @@ class Outgoing:
     webhook_expires: dt.datetime | None = None
     fallback_channel: Fallback | None = None
     fallback_target: str | None = None
+    kind: Kind = "text"
+    media_path: str | None = None
 
 
 def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:
