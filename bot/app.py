@@ -142,6 +142,7 @@ class App:
         self._wake_sender = asyncio.Event()
         self._wake_processor = asyncio.Event()
         self._wake_fetcher = asyncio.Event()
+        self._files_came = False  # a processed message carried pictures or files
         self._scheduler: AsyncIOScheduler | None = None
 
     # -- lifecycle --
@@ -278,7 +279,9 @@ class App:
                 count = await asyncio.to_thread(self.process_inbox, BATCH)
                 if count:
                     self._wake_sender.set()
-                    self._wake_fetcher.set()  # a town may have sent pictures or files
+                if self._files_came:
+                    self._files_came = False
+                    self._wake_fetcher.set()
                 if count == BATCH:
                     self._wake_processor.set()  # more may be waiting
             except Exception:
@@ -322,6 +325,7 @@ class App:
                 msg = IncomingMessage.from_payload(row.payload)
                 out = handle(session, self.roster, self.cal, now, msg)
                 outbox += outbox_rows(out, self.sender_clock())
+                self._files_came = self._files_came or bool(msg.attachments)
                 done.append(row.id)
                 if calm and self.gate.urgent:
                     # a message is coming in: commit what is done, let the inbox write
@@ -339,6 +343,7 @@ class App:
             msg = IncomingMessage.from_payload(row.payload)
             out = handle(session, self.roster, self.cal, now, msg)
             write_outbox(session, out, self.sender_clock())
+            self._files_came = self._files_came or bool(msg.attachments)
             row.processed_at = now
             savepoint.commit()
         except Exception as exc:

@@ -224,6 +224,9 @@ class Sandbox:
 
     def render(self, message: OutboundMessage) -> str:
         body = message.text.replace("\n", "\n    ")
+        if message.media is not None:  # a picture or file the bot uploaded and sent
+            kind = "图片" if message.media.type == "image" else f"文件 {message.media.file_name}"
+            body = f"[{kind}，{len(message.media.content)}字节]"
         return f"  [{self.where(message)}] {body}"
 
 

@@ -381,3 +381,24 @@ def test_an_unwritable_files_dir_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"^BOT_FILES_DIR: cannot write to .*file/files"):
         prepare_files_dir(blocker / "files")
     assert prepare_files_dir(tmp_path / "a" / "b").is_dir()
+
+
+def test_run_stops_naming_bot_files_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    (tmp_path / "blocker").write_text("x")
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's tree
+    for name, value in {
+        "DINGTALK_CLIENT_ID": "id",
+        "DINGTALK_CLIENT_SECRET": "secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        "BOT_ORG_FILE": str(Path(__file__).parent.parent / "config/examples/org.toml"),
+        "BOT_FILES_DIR": str(tmp_path / "blocker" / "files"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: BOT_FILES_DIR: cannot write to ")
+    assert not (tmp_path / "bot.db").exists()  # stopped before anything else
