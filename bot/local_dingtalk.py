@@ -899,18 +899,22 @@ class LocalDingTalk:
         return web.Response(body=found[0], content_type="application/octet-stream")
 
     async def _media_upload(self, request: web.Request) -> web.Response:
-        """``POST /media/upload?access_token=..&type=..`` with multipart ``media`` (oapi)."""
+        """``POST /media/upload?access_token=..`` with the multipart form fields ``type`` and
+        ``media`` (oapi; DingTalk answers HTTP 200 with an errcode)."""
         if not self._token_ok(request.query.get("access_token", "")):
             return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
-        media_type = request.query.get("type", "")
-        if media_type not in MEDIA_TYPES:
-            return web.json_response({"errcode": 40004, "errmsg": "不合法的媒体文件类型"})
-        name, content = "", b""
+        media_type, name, content = "", "", b""
         if request.content_type == "multipart/form-data":
             reader = await request.multipart()
             async for part in reader:
-                if isinstance(part, BodyPartReader) and part.name == "media":
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "type":
+                    media_type = await part.text()
+                elif part.name == "media":
                     name, content = part.filename or "", bytes(await part.read())
+        if media_type not in MEDIA_TYPES:
+            return web.json_response({"errcode": 40004, "errmsg": "不合法的媒体文件类型"})
         if not content:
             return web.json_response({"errcode": 41001, "errmsg": "缺少media参数"})
         media_id = "@lA" + secrets.token_urlsafe(18)

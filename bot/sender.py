@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import random
 import ssl
 import urllib.request
@@ -481,7 +482,9 @@ class DingTalkTransport:
 
     async def upload_media(self, media: Media) -> str:
         """The mediaId of the bytes at ``media.path``: ``POST {oapi}/media/upload`` with the
-        access token, multipart field ``media`` (§10). A refused token is refetched once."""
+        access token in the query, the form fields ``type`` and ``media`` (multipart), as
+        DingTalk documents it and dingtalk-stream's ``upload_to_dingtalk`` sends it (§10).
+        A refused token is refetched once."""
         try:
             content = await asyncio.to_thread(media.path.read_bytes)
         except OSError as exc:
@@ -492,13 +495,15 @@ class DingTalkTransport:
                 f" {UPLOAD_MAX_BYTES}"
             )
         kind = "image" if media.kind == "picture" else "file"
+        mime = mimetypes.guess_type(media.name)[0] or "application/octet-stream"
         token = await self._access_token()
         for attempt in (1, 2):
             try:
                 response = await self._http.post(
                     f"{self._oapi}/media/upload",
-                    params={"access_token": token, "type": kind},
-                    files={"media": (media.name, content, "application/octet-stream")},
+                    params={"access_token": token},
+                    data={"type": kind},
+                    files={"media": (media.name, content, mime)},
                 )
             except httpx.TimeoutException as exc:
                 raise TransientSendError(f"media upload: timed out ({type(exc).__name__})") from exc

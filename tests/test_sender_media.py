@@ -112,9 +112,9 @@ async def test_pictures_and_files_to_groups_and_users(
     (oto,) = server.sent_to_user("u1")
     assert oto.msg_key == "sampleImageMsg" and oto.media is not None
     assert oto.media.content == PNG
+    assert sorted(m.type for m in server.uploads) == ["file", "image", "image"]
     uploads = [r for r in server.requests_log if r.path == "/media/upload"]
-    assert sorted(r.query["type"] for r in uploads) == ["file", "image", "image"]
-    assert all(r.query["access_token"] for r in uploads)
+    assert len(uploads) == 3 and all(r.query["access_token"] for r in uploads)
 
 
 async def test_a_revoked_token_is_refetched_for_the_upload(
