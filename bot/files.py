@@ -164,7 +164,7 @@ class Fetcher:
     def pending_due(self) -> int:
         """How many attachments are being fetched or waiting for a try now (App.flush)."""
         in_flight = self._in_flight  # before the query: a claim counts here first
-        with self._db.sessions() as session:
+        with self._gate.hold(), self._db.sessions() as session:
             return in_flight + len(session.scalars(self._due_query(self._retry_clock())).all())
 
     async def _fetch(self, one: _Claimed) -> bool:
@@ -269,7 +269,8 @@ class Fetcher:
             )
 
     def _seconds_to_next(self) -> float:
-        with self._db.sessions() as session:
+        self._gate.wait_calm()
+        with self._gate.hold(), self._db.sessions() as session:
             due = session.scalar(
                 select(Attachment.next_attempt_at)
                 .where(Attachment.state == "pending")

@@ -397,7 +397,9 @@ class DingTalkTransport:
     async def send_group(
         self, open_conversation_id: str, text: str, *, title: str | None = None
     ) -> None:
-        msg_key, msg_param = _robot_message(text, title)
+        await self._group_send(open_conversation_id, *_robot_message(text, title))
+
+    async def _group_send(self, open_conversation_id: str, msg_key: str, msg_param: str) -> None:
         request = robot_models.OrgGroupSendRequest(
             msg_key=msg_key,
             msg_param=msg_param,
@@ -414,7 +416,9 @@ class DingTalkTransport:
     async def send_oto(
         self, user_ids: Sequence[str], text: str, *, title: str | None = None
     ) -> OtoResult:
-        msg_key, msg_param = _robot_message(text, title)
+        return await self._oto_send(user_ids, *_robot_message(text, title))
+
+    async def _oto_send(self, user_ids: Sequence[str], msg_key: str, msg_param: str) -> OtoResult:
         request = robot_models.BatchSendOTORequest(
             msg_key=msg_key,
             msg_param=msg_param,
@@ -436,39 +440,10 @@ class DingTalkTransport:
     # Pictures and files (§10): uploaded for a mediaId, then sent as robot messages
 
     async def send_group_media(self, open_conversation_id: str, media: Media) -> None:
-        msg_key, msg_param = await self._media_message(media)
-        request = robot_models.OrgGroupSendRequest(
-            msg_key=msg_key,
-            msg_param=msg_param,
-            open_conversation_id=open_conversation_id,
-            robot_code=self._robot_code,
-        )
-
-        def call(token: str) -> object:
-            headers = robot_models.OrgGroupSendHeaders(x_acs_dingtalk_access_token=token)
-            return self._robot.org_group_send_with_options(request, headers, self._runtime())
-
-        await self._with_token("OrgGroupSend", call)
+        await self._group_send(open_conversation_id, *await self._media_message(media))
 
     async def send_oto_media(self, user_ids: Sequence[str], media: Media) -> OtoResult:
-        msg_key, msg_param = await self._media_message(media)
-        request = robot_models.BatchSendOTORequest(
-            msg_key=msg_key,
-            msg_param=msg_param,
-            robot_code=self._robot_code,
-            user_ids=list(user_ids),
-        )
-
-        def call(token: str) -> Any:
-            headers = robot_models.BatchSendOTOHeaders(x_acs_dingtalk_access_token=token)
-            return self._robot.batch_send_otowith_options(request, headers, self._runtime())
-
-        body = (await self._with_token("BatchSendOTO", call)).body
-        return OtoResult(
-            flow_controlled=tuple(body.flow_controlled_staff_id_list or ()),
-            invalid=tuple(body.invalid_staff_id_list or ()),
-            filtered=tuple(body.filtered_staff_id_list or ()),
-        )
+        return await self._oto_send(user_ids, *await self._media_message(media))
 
     async def _media_message(self, media: Media) -> tuple[str, str]:
         """msgKey and msgParam of a picture (sampleImageMsg) or file (sampleFile) message,
