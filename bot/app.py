@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, Final, cast
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
 from bot.sender import Sender, Transport, enqueue_rows, outbox_row, utc_now
@@ -80,6 +82,8 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
                 fallback_channel=m.fallback_channel,
                 fallback_target=m.fallback_target,
                 fallback_text=m.fallback_text,
+                kind=m.kind,
+                media_path=m.media_path,
                 now=now,
             )
         )
@@ -98,15 +102,38 @@ class App:
         sender_clock: Clock = utc_now,
         sweep_every: float = 30.0,
         sender_options: dict[str, Any] | None = None,
+        files_dir: Path | None = None,
+        fetcher_options: dict[str, Any] | None = None,
     ) -> None:
+        """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
+        None: they are recorded but not fetched nor forwarded."""
         self.roster, self.cal, self.db = roster, cal, db
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
         # SQLite: one writer at a time, the inbox first (see storage.gate)
         self.gate = WriteGate(exclusive=db.engine.dialect.name == "sqlite")
         self.sender = Sender(
-            db, transport, clock=sender_clock, gate=self.gate, **(sender_options or {})
+            db,
+            transport,
+            clock=sender_clock,
+            gate=self.gate,
+            files_dir=files_dir,
+            **(sender_options or {}),
         )
+        self.fetcher: Fetcher | None = None
+        if files_dir is not None:
+            self.fetcher = Fetcher(
+                db,
+                transport,
+                files_dir,
+                roster,
+                cal,
+                write_outbox,
+                clock=clock,
+                retry_clock=sender_clock,
+                gate=self.gate,
+                **(fetcher_options or {}),
+            )
         self.sweep_every = sweep_every
         self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
@@ -115,6 +142,8 @@ class App:
         self._stop = asyncio.Event()
         self._wake_sender = asyncio.Event()
         self._wake_processor = asyncio.Event()
+        self._wake_fetcher = asyncio.Event()
+        self._files_came = False  # a processed message carried pictures or files
         self._scheduler: AsyncIOScheduler | None = None
 
     # -- lifecycle --
@@ -128,6 +157,9 @@ class App:
             asyncio.create_task(self._process_loop(), name="process"),
             asyncio.create_task(self.sender.run(self._stop, self._wake_sender), name="send"),
         ]
+        if self.fetcher is not None:
+            fetching = self.fetcher.run(self._stop, self._wake_fetcher, self._wake_sender)
+            self._tasks.append(asyncio.create_task(fetching, name="fetch"))
         self._scheduler = AsyncIOScheduler(timezone=self.cal.tz)
         self._scheduler.add_job(
             self.sweep_now,
@@ -248,6 +280,9 @@ class App:
                 count = await asyncio.to_thread(self.process_inbox, BATCH)
                 if count:
                     self._wake_sender.set()
+                if self._files_came:
+                    self._files_came = False
+                    self._wake_fetcher.set()
                 if count == BATCH:
                     self._wake_processor.set()  # more may be waiting
             except Exception:
@@ -291,6 +326,7 @@ class App:
                 msg = IncomingMessage.from_payload(row.payload)
                 out = handle(session, self.roster, self.cal, now, msg)
                 outbox += outbox_rows(out, self.sender_clock())
+                self._files_came = self._files_came or bool(msg.attachments)
                 done.append(row.id)
                 if calm and self.gate.urgent:
                     # a message is coming in: commit what is done, let the inbox write
@@ -308,6 +344,7 @@ class App:
             msg = IncomingMessage.from_payload(row.payload)
             out = handle(session, self.roster, self.cal, now, msg)
             write_outbox(session, out, self.sender_clock())
+            self._files_came = self._files_came or bool(msg.attachments)
             row.processed_at = now
             savepoint.commit()
         except Exception as exc:
@@ -357,17 +394,19 @@ class App:
     # -- out --
 
     async def flush(self, timeout: float = 10.0) -> None:
-        """Wait until the inbox is processed and the outbox is empty (tests, demo)."""
+        """Wait until the inbox is processed, no attachment is due for fetching and the
+        outbox is empty (tests, demo)."""
         async with asyncio.timeout(timeout):
             while True:
                 pending = await asyncio.to_thread(self._pending_counts)
-                if pending == (0, 0):
+                if pending == (0, 0, 0):
                     return
                 self._wake_processor.set()
+                self._wake_fetcher.set()
                 self._wake_sender.set()
                 await asyncio.sleep(0.01)
 
-    def _pending_counts(self) -> tuple[int, int]:
+    def _pending_counts(self) -> tuple[int, int, int]:
         with self.gate.hold(), self.db.sessions() as session:
             inbox = session.scalar(
                 select(func.count())
@@ -379,4 +418,5 @@ class App:
                 .select_from(OutboxMessage)
                 .where(OutboxMessage.state == "pending")
             )
-        return inbox or 0, outbox or 0
+        fetching = self.fetcher.pending_due() if self.fetcher is not None else 0
+        return inbox or 0, outbox or 0, fetching

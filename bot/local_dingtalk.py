@@ -1,4 +1,5 @@
-"""A local DingTalk on 127.0.0.1: the stream gateway, the Open API and session webhooks.
+"""A local DingTalk on 127.0.0.1: the stream gateway, the Open API, session webhooks, and
+files both ways (the robot message-file download, the media upload; DINGTALK.md §10).
 
 The real dingtalk-stream SDK and the real alibabacloud-dingtalk clients talk to it
 unchanged (see ``bot.dingtalk_sdk``). Tests and the sandbox push inbound messages, read
@@ -28,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 from aiohttp.typedefs import Handler
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "OpenCall",
     "OutboundMessage",
     "StreamConnection",
+    "UploadedMedia",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,18 @@ TICKET_TTL = timedelta(seconds=90)  # one connection, within 90 s (protocol.md)
 OTO_MAX_USERS = 20
 SESSION_INVALID = {"errcode": 300001, "errmsg": "session不存在或已过期"}
 LWCP = "$:LWCP_v1:$"  # prefix of DingTalk's encrypted user ids
+DOWNLOAD_URL_TTL = timedelta(minutes=5)  # the messageFiles/download URL is short-lived
+MEDIA_TYPES = ("image", "voice", "video", "file")
+
+
+@dataclass(frozen=True)
+class UploadedMedia:
+    """What the bot uploaded to ``/media/upload``, by its media_id."""
+
+    media_id: str
+    type: str  # image | voice | video | file
+    file_name: str
+    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class OutboundMessage:
     at_user_ids: tuple[str, ...]
     payload: Mapping[str, Any] = field(compare=False, hash=False, repr=False)  # request body
     at: float = field(default=0.0, compare=False, repr=False)  # time.perf_counter() on receipt
+    # a picture (sampleImageMsg photoURL) or file (sampleFile mediaId) the bot uploaded
+    media: UploadedMedia | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -206,6 +222,9 @@ class LocalDingTalk:
         self._tokens: dict[str, datetime] = {}
         self._faults: list[_Fault] = []
         self._throttled: dict[str, int] = {}
+        self._message_files: dict[str, tuple[bytes, str]] = {}  # downloadCode -> bytes, name
+        self._download_urls: dict[str, tuple[str, datetime]] = {}  # key -> downloadCode, expiry
+        self._media: dict[str, UploadedMedia] = {}
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -294,6 +313,17 @@ class LocalDingTalk:
                 and peers.get(m.target) == user_id
             )
         ]
+
+    def media(self, media_id: str) -> UploadedMedia | None:
+        """An upload by its media_id."""
+        with self._lock:
+            return self._media.get(media_id)
+
+    @property
+    def uploads(self) -> list[UploadedMedia]:
+        """Every upload, oldest first."""
+        with self._lock:
+            return list(self._media.values())
 
     @property
     def requests_log(self) -> list[LoggedRequest]:
@@ -404,6 +434,16 @@ class LocalDingTalk:
         """Close every stream websocket with ``code`` (1011: abnormal, the SDK waits 10 s)."""
         await self._call(self._close_streams(code))
 
+    # Files users send --------------------------------------------------------------
+
+    def add_message_file(self, content: bytes, file_name: str = "") -> str:
+        """A picture or file a user sends: returns its downloadCode, to put in a message's
+        ``content`` (``push_bot_message(msgtype=..., content=...)``)."""
+        code = "dc" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._message_files[code] = (content, file_name)
+        return code
+
     # Pushing to the bot -------------------------------------------------------------
 
     async def push_frame(
@@ -433,9 +473,13 @@ class LocalDingTalk:
         msg_id: str | None = None,
         message_id: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        msgtype: str = "text",
+        content: Mapping[str, Any] | None = None,
         timeout: float = 5.0,
     ) -> str:
-        """Push a chatbot text message (group "2" @-ing the bot, or 1:1 "1").
+        """Push a chatbot message (group "2" @-ing the bot, or 1:1 "1"): text, or with
+        ``msgtype`` and ``content`` a picture, file, richText, audio or video (§2.1, §10;
+        downloadCodes from :meth:`add_message_file`).
 
         ``sender_staff_id=None`` is an external user. Fix ``msg_id``/``message_id`` to
         simulate a redelivery; ``extra`` overrides data fields. Returns the messageId.
@@ -462,13 +506,16 @@ class LocalDingTalk:
             "chatbotUserId": self.chatbot_user_id,
             "chatbotCorpId": self.corp_id,
             "robotCode": self.robot_code,
-            "msgtype": "text",
-            # In groups DingTalk strips the @bot mention but leaves its space.
-            "text": {"content": f" {text}" if group else text},
+            "msgtype": msgtype,
             "createAt": _ms(created),
             "sessionWebhook": f"{self.endpoint}/robot/sendBySession?session={session_id}",
             "sessionWebhookExpiredTime": _ms(created + SESSION_TTL),
         }
+        if msgtype == "text":
+            # In groups DingTalk strips the @bot mention but leaves its space.
+            data["text"] = {"content": f" {text}" if group else text}
+        else:
+            data["content"] = dict(content or {})
         if sender_staff_id is not None:
             data["senderStaffId"] = sender_staff_id
         if group:
@@ -544,6 +591,9 @@ class LocalDingTalk:
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._oto_send)
         app.router.add_post("/robot/sendBySession", self._session_send)
+        app.router.add_post("/v1.0/robot/messageFiles/download", self._file_download_url)
+        app.router.add_get("/files/{key}", self._file_download)
+        app.router.add_post("/media/upload", self._media_upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         await self._listen()
@@ -588,8 +638,10 @@ class LocalDingTalk:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body: Any = None
-        if request.can_read_body:
-            text = await request.text()
+        if request.content_type == "multipart/form-data":
+            body = "<multipart>"  # left for the handler to read
+        elif request.can_read_body:
+            text = (await request.read()).decode("utf-8", "replace")
             try:
                 body = json.loads(text)
             except ValueError:
@@ -634,7 +686,9 @@ class LocalDingTalk:
         payload: Json,
     ) -> None:
         title, text = _title_and_text(part)
+        media_id = part.get("photoURL", part.get("mediaId")) if isinstance(part, dict) else None
         with self._lock:
+            media = self._media.get(media_id) if isinstance(media_id, str) else None
             message = OutboundMessage(
                 next(self._seq),
                 channel,
@@ -645,6 +699,7 @@ class LocalDingTalk:
                 at_user_ids,
                 payload,
                 time.perf_counter(),
+                media,
             )
             self._sent.append(message)
         self._notify()
@@ -807,6 +862,72 @@ class LocalDingTalk:
                 "processQueryKey": secrets.token_urlsafe(24),
                 "invalidStaffIdList": invalid,
                 "flowControlledStaffIdList": throttled,
+            }
+        )
+
+    # Files: the robot message-file download (a short-lived URL, then GET) and the media upload
+
+    def _token_ok(self, token: str) -> bool:
+        with self._lock:
+            expiry = self._tokens.get(token)
+        return expiry is not None and self.now() < expiry
+
+    async def _file_download_url(self, request: web.Request) -> web.Response:
+        if not self._token_ok(request.headers.get("x-acs-dingtalk-access-token", "")):
+            return _error(401, "InvalidAuthentication", "不合法的access_token")
+        body = await self._body(request)
+        if body is None:
+            return _error(400, "MissingParameter", "请求体不是合法的JSON")
+        if body.get("robotCode") != self.robot_code:
+            return _error(400, "invalidParameter.robotCode.auth", "robotCode与应用不匹配")
+        code = body.get("downloadCode")
+        with self._lock:
+            known = isinstance(code, str) and code in self._message_files
+        if not known:
+            return _error(400, "invalidParameter.downloadCode", "downloadCode无效或已过期")
+        key = secrets.token_urlsafe(24)
+        with self._lock:
+            self._download_urls[key] = (str(code), self.now() + DOWNLOAD_URL_TTL)
+        return web.json_response({"downloadUrl": f"{self.endpoint}/files/{key}"})
+
+    async def _file_download(self, request: web.Request) -> web.Response:
+        with self._lock:
+            entry = self._download_urls.get(request.match_info["key"])
+            found = self._message_files.get(entry[0]) if entry is not None else None
+        if entry is None or found is None or self.now() >= entry[1]:
+            return web.Response(status=403, text="AccessDenied: Request has expired.")
+        return web.Response(body=found[0], content_type="application/octet-stream")
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """``POST /media/upload?access_token=..`` with the multipart form fields ``type`` and
+        ``media`` (oapi; DingTalk answers HTTP 200 with an errcode)."""
+        if not self._token_ok(request.query.get("access_token", "")):
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        media_type, name, content = "", "", b""
+        if request.content_type == "multipart/form-data":
+            reader = await request.multipart()
+            async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "type":
+                    media_type = await part.text()
+                elif part.name == "media":
+                    name, content = part.filename or "", bytes(await part.read())
+        if media_type not in MEDIA_TYPES:
+            return web.json_response({"errcode": 40004, "errmsg": "不合法的媒体文件类型"})
+        if not content:
+            return web.json_response({"errcode": 41001, "errmsg": "缺少media参数"})
+        media_id = "@lA" + secrets.token_urlsafe(18)
+        with self._lock:
+            self._media[media_id] = UploadedMedia(media_id, media_type, name, content)
+        self._notify()
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "media_id": media_id,
+                "type": media_type,
+                "created_at": _ms(self.now()),
             }
         )
 

@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 from bot.app import App, Clock
+from bot.files import prepare_files_dir
 from bot.sender import DingTalkTransport, utc_now
 from bot.stream import StreamRunner
 from config.roster import Roster, load_roster
@@ -51,6 +52,7 @@ def run_bot(settings: Settings) -> int:
     logging.getLogger("darabonba").setLevel(logging.WARNING)
     roster = load_roster(settings.bot_org_file)
     cal = settings.calendar()
+    prepare_files_dir(settings.bot_files_dir)
     clock: Clock = FileClock(settings.bot_clock_file) if settings.bot_clock_file else utc_now
     asyncio.run(_serve(settings, roster, cal, clock))
     return 0
@@ -64,8 +66,17 @@ async def _serve(settings: Settings, roster: Roster, cal: WorkCalendar, clock: C
         settings.dingtalk_client_secret,
         settings.dingtalk_robot_code or settings.dingtalk_client_id,
         settings.dingtalk_openapi_endpoint,
+        oapi_endpoint=settings.dingtalk_oapi_endpoint,
     )
-    app = App(roster, cal, db, transport, clock=clock, sweep_every=settings.bot_sweep_seconds)
+    app = App(
+        roster,
+        cal,
+        db,
+        transport,
+        clock=clock,
+        sweep_every=settings.bot_sweep_seconds,
+        files_dir=settings.bot_files_dir,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

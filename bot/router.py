@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
 from config.roster import Roster
-from handlers import items, texts
+from handlers import intake, items, texts
 from handlers.context import Ctx
 from handlers.dispatch import is_command, run_command
 from handlers.effects import Fallback, Markdown, Outgoing, to_user
@@ -80,10 +80,17 @@ def handle(
         if session.connection().execute(SEEN, {"msg_id": msg.msg_id}).first() is not None:
             return []  # a redelivery that slipped past the inbox
         ctx.actor = ""
+        if msg.msgtype in ("audio", "video"):
+            ctx.send(reply_to(msg, texts.TEXT_PLEASE))
+            return ctx.out
+        if not msg.attachments and intake.blank(msg.text or ""):
+            ctx.send(reply_to(msg, texts.EMPTY_ITEM))  # nothing to file: no item
+            return ctx.out
         items.receive(
             ctx,
             town=town.name,
-            text=msg.text if msg.text is not None else f"[{msg.msgtype or '非文字'}消息]",
+            text=msg.text or "",
+            attached=msg.attachments,
             asker_id=msg.sender_id,
             asker_nick=msg.sender_nick,
             conversation_id=msg.conversation_id,

@@ -8,9 +8,13 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import shutil
 import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from bot.app import App
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
@@ -47,8 +51,15 @@ class Sandbox:
         start: dt.datetime,
         sweep_every: float = 3600.0,
         sender_options: dict[str, object] | None = None,
+        files_dir: Path | None = None,
+        fetcher_options: dict[str, object] | None = None,
     ) -> None:
+        """``files_dir``: where pictures and files from towns are kept; None: a temporary
+        directory, removed on exit."""
         self.roster, self.cal = roster, cal
+        self._own_files = files_dir is None
+        self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="dubanbot-sandbox-files-"))
+        self.fetcher_options = fetcher_options
         self.clock = FakeClock(start)
         self.db = Database(db_url)
         self.db.create_schema()
@@ -65,7 +76,12 @@ class Sandbox:
         await self.dingtalk.start()
         # The local DingTalk runs on the sandbox clock: so do webhook and token expiries.
         self.transport = DingTalkTransport(
-            CLIENT_ID, CLIENT_SECRET, CLIENT_ID, self.dingtalk.endpoint, clock=self.clock
+            CLIENT_ID,
+            CLIENT_SECRET,
+            CLIENT_ID,
+            self.dingtalk.endpoint,
+            oapi_endpoint=self.dingtalk.endpoint,
+            clock=self.clock,
         )
         self.app = App(
             self.roster,
@@ -75,6 +91,8 @@ class Sandbox:
             clock=self.clock,
             sweep_every=self.sweep_every,
             sender_options=dict(self.sender_options or {}),
+            files_dir=self.files_dir,
+            fetcher_options=dict(self.fetcher_options or {}),
         )
         await self.app.start()
         self.stream = StreamRunner(
@@ -100,6 +118,8 @@ class Sandbox:
             await self.transport.aclose()
         await self.dingtalk.stop()
         self.db.dispose()
+        if self._own_files:
+            shutil.rmtree(self.files_dir, ignore_errors=True)
 
     # -- speaking --
 
@@ -111,7 +131,11 @@ class Sandbox:
         nick: str = "",
         staff_id: str | None = None,
         msg_id: str | None = None,
+        msgtype: str = "text",
+        content: Mapping[str, Any] | None = None,
     ) -> list[OutboundMessage]:
+        """A town's @ in its 直通车 group: ``text``, or a picture, file, rich text, audio or
+        video by ``msgtype`` and ``content`` (see LocalDingTalk.push_bot_message)."""
         found = self.roster.town(town)
         if found is None:
             raise ValueError(f"no town {town!r} in the roster")
@@ -123,6 +147,8 @@ class Sandbox:
             conversation_id=found.conversations[0],
             conversation_title=f"{found.name}街镇直通车",
             msg_id=msg_id,
+            msgtype=msgtype,
+            content=content,
         )
         return await self._settle(message_id)
 
@@ -198,6 +224,9 @@ class Sandbox:
 
     def render(self, message: OutboundMessage) -> str:
         body = message.text.replace("\n", "\n    ")
+        if message.media is not None:  # a picture or file the bot uploaded and sent
+            kind = "图片" if message.media.type == "image" else f"文件 {message.media.file_name}"
+            body = f"[{kind}，{len(message.media.content)}字节]"
         return f"  [{self.where(message)}] {body}"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import random
 import ssl
 import urllib.request
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 import aiohttp
@@ -46,6 +48,7 @@ __all__ = [
     "Channel",
     "Clock",
     "DingTalkTransport",
+    "Media",
     "OtoResult",
     "PermanentSendError",
     "SendError",
@@ -64,6 +67,7 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 Channel = Literal["session", "group", "oto"]
 FallbackChannel = Literal["group", "oto"]
+Kind = Literal["text", "picture", "file"]
 
 # A webhook this close to its expiry is treated as expired: the request itself takes time.
 SESSION_MARGIN: Final = timedelta(seconds=30)
@@ -80,6 +84,12 @@ MAX_ERROR_CHARS: Final = 1000
 MARK_DELAY: Final = 0.005
 HURRY: Final = 20  # deliveries in a row after the sender waited its longest for calm
 OUTBOX: Final = cast(Table, OutboxMessage.__table__)
+OAPI_ENDPOINT: Final = "https://oapi.dingtalk.com"  # the legacy API: media upload (§10)
+# DingTalk's media upload takes pictures and files up to 20 MB (its documentation, as
+# transcribed by third parties; not checked against DingTalk itself).
+UPLOAD_MAX_BYTES: Final = 20 * 1024 * 1024
+DOWNLOAD_MAX_BYTES: Final = 100 * 1024 * 1024  # a file a town sends; larger is refused
+OAPI_AUTH_ERRCODES: Final = frozenset({40014, 42001, 88})  # bad or expired access_token
 LOAD_PENDING: Final = (
     select(OUTBOX)
     .where(OUTBOX.c.state == "pending")
@@ -147,6 +157,21 @@ class Transport(Protocol):
     async def send_oto(
         self, user_ids: Sequence[str], text: str, *, title: str | None = None
     ) -> OtoResult: ...
+
+    async def send_group_media(self, open_conversation_id: str, media: Media) -> None: ...
+
+    async def send_oto_media(self, user_ids: Sequence[str], media: Media) -> OtoResult: ...
+
+    async def download_message_file(self, download_code: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Media:
+    """A picture or file to send: the bytes at ``path``, shown as ``name``."""
+
+    kind: Literal["picture", "file"]
+    path: Path
+    name: str
 
 
 def _clip(text: str) -> str:
@@ -306,6 +331,7 @@ class DingTalkTransport:
         endpoint: str = DINGTALK_ENDPOINT,
         http: httpx.AsyncClient | None = None,
         *,
+        oapi_endpoint: str = OAPI_ENDPOINT,
         clock: Clock = utc_now,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
@@ -315,6 +341,7 @@ class DingTalkTransport:
         self._robot_code = robot_code
         self._oauth = OAuthClient(tea_config(endpoint))
         self._robot = RobotClient(tea_config(endpoint))
+        self._oapi = oapi_endpoint.rstrip("/")
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -370,7 +397,9 @@ class DingTalkTransport:
     async def send_group(
         self, open_conversation_id: str, text: str, *, title: str | None = None
     ) -> None:
-        msg_key, msg_param = _robot_message(text, title)
+        await self._group_send(open_conversation_id, *_robot_message(text, title))
+
+    async def _group_send(self, open_conversation_id: str, msg_key: str, msg_param: str) -> None:
         request = robot_models.OrgGroupSendRequest(
             msg_key=msg_key,
             msg_param=msg_param,
@@ -387,7 +416,9 @@ class DingTalkTransport:
     async def send_oto(
         self, user_ids: Sequence[str], text: str, *, title: str | None = None
     ) -> OtoResult:
-        msg_key, msg_param = _robot_message(text, title)
+        return await self._oto_send(user_ids, *_robot_message(text, title))
+
+    async def _oto_send(self, user_ids: Sequence[str], msg_key: str, msg_param: str) -> OtoResult:
         request = robot_models.BatchSendOTORequest(
             msg_key=msg_key,
             msg_param=msg_param,
@@ -405,6 +436,115 @@ class DingTalkTransport:
             invalid=tuple(body.invalid_staff_id_list or ()),
             filtered=tuple(body.filtered_staff_id_list or ()),
         )
+
+    # Pictures and files (§10): uploaded for a mediaId, then sent as robot messages
+
+    async def send_group_media(self, open_conversation_id: str, media: Media) -> None:
+        await self._group_send(open_conversation_id, *await self._media_message(media))
+
+    async def send_oto_media(self, user_ids: Sequence[str], media: Media) -> OtoResult:
+        return await self._oto_send(user_ids, *await self._media_message(media))
+
+    async def _media_message(self, media: Media) -> tuple[str, str]:
+        """msgKey and msgParam of a picture (sampleImageMsg) or file (sampleFile) message,
+        after uploading the bytes for a mediaId (§5.3, §10)."""
+        media_id = await self.upload_media(media)
+        if media.kind == "picture":
+            return "sampleImageMsg", json.dumps({"photoURL": media_id}, ensure_ascii=False)
+        suffix = PurePosixPath(media.name).suffix.lstrip(".").lower()
+        param = {"mediaId": media_id, "fileName": media.name, "fileType": suffix or "file"}
+        return "sampleFile", json.dumps(param, ensure_ascii=False)
+
+    async def upload_media(self, media: Media) -> str:
+        """The mediaId of the bytes at ``media.path``: ``POST {oapi}/media/upload`` with the
+        access token in the query, the form fields ``type`` and ``media`` (multipart), as
+        DingTalk documents it and dingtalk-stream's ``upload_to_dingtalk`` sends it (§10).
+        A refused token is refetched once."""
+        try:
+            content = await asyncio.to_thread(media.path.read_bytes)
+        except OSError as exc:
+            raise PermanentSendError(f"media upload: cannot read {media.path}: {exc}") from exc
+        if len(content) > UPLOAD_MAX_BYTES:
+            raise PermanentSendError(
+                f"media upload: {media.name} has {len(content)} bytes, DingTalk takes at most"
+                f" {UPLOAD_MAX_BYTES}"
+            )
+        kind = "image" if media.kind == "picture" else "file"
+        mime = mimetypes.guess_type(media.name)[0] or "application/octet-stream"
+        token = await self._access_token()
+        for attempt in (1, 2):
+            try:
+                response = await self._http.post(
+                    f"{self._oapi}/media/upload",
+                    params={"access_token": token},
+                    data={"type": kind},
+                    files={"media": (media.name, content, mime)},
+                )
+            except httpx.TimeoutException as exc:
+                raise TransientSendError(f"media upload: timed out ({type(exc).__name__})") from exc
+            except httpx.HTTPError as exc:
+                raise TransientSendError(_clip(f"media upload: {exc!r}")) from exc
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise TransientSendError(f"media upload: HTTP {status}", _retry_after(response))
+            if status >= 400:
+                raise PermanentSendError(_clip(f"media upload: HTTP {status} {response.text}"))
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise TransientSendError(
+                    _clip(f"media upload: unexpected answer {response.text!r}")
+                )
+            errcode = body.get("errcode", 0)
+            if errcode == 0 and isinstance(body.get("media_id"), str) and body["media_id"]:
+                return str(body["media_id"])
+            detail = _clip(f"media upload: errcode {errcode} {body.get('errmsg', '')}")
+            if errcode in OAPI_AUTH_ERRCODES and attempt == 1:
+                logger.info("media upload: access token rejected, fetching a new one")
+                if self._token == token:
+                    self._token = None
+                token = await self._access_token()
+                continue
+            if errcode in SESSION_BUSY_ERRCODES or errcode == 0:  # busy, or no media_id
+                raise TransientSendError(detail)
+            raise PermanentSendError(detail)
+        raise PermanentSendError("media upload: access token refused twice")
+
+    async def download_message_file(self, download_code: str) -> bytes:
+        """A picture or file a user sent the robot: its short-lived URL from
+        ``/v1.0/robot/messageFiles/download``, then the bytes (§2.2, §10). A failed GET is
+        transient: the next attempt asks for a fresh URL."""
+        request = robot_models.RobotMessageFileDownloadRequest(
+            download_code=download_code, robot_code=self._robot_code
+        )
+
+        def call(token: str) -> Any:
+            headers = robot_models.RobotMessageFileDownloadHeaders(
+                x_acs_dingtalk_access_token=token
+            )
+            return self._robot.robot_message_file_download_with_options(
+                request, headers, self._runtime()
+            )
+
+        body = (await self._with_token("RobotMessageFileDownload", call)).body
+        url = getattr(body, "download_url", None)
+        if not url:
+            raise TransientSendError("RobotMessageFileDownload: answer without a downloadUrl")
+        try:
+            response = await self._http.get(url)
+        except httpx.TimeoutException as exc:
+            raise TransientSendError(f"file download: timed out ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise TransientSendError(_clip(f"file download: {exc!r}")) from exc
+        if response.status_code >= 400:
+            raise TransientSendError(f"file download: HTTP {response.status_code}")
+        if len(response.content) > DOWNLOAD_MAX_BYTES:
+            raise PermanentSendError(
+                f"file download: {len(response.content)} bytes, more than {DOWNLOAD_MAX_BYTES}"
+            )
+        return response.content
 
     def _runtime(self) -> RuntimeOptions:
         connect_ms, read_ms = self._timeouts_ms
@@ -487,11 +627,25 @@ def outbox_row(
     fallback_channel: str | None = None,
     fallback_target: str | None = None,
     fallback_text: str | None = None,
+    kind: str = "text",
+    media_path: str | None = None,
     now: datetime,
 ) -> dict[str, Any]:
-    """The checked column values of a new outbox row (see :func:`enqueue`)."""
+    """The checked column values of a new outbox row (see :func:`enqueue`). A ``picture`` or
+    ``file`` is sent from ``media_path`` (relative to the sender's files directory) to a
+    group or a user; its ``text`` names it."""
     if channel not in get_args(Channel):
         raise ValueError(f"unknown channel {channel!r}")
+    if kind not in get_args(Kind):
+        raise ValueError(f"unknown kind {kind!r}")
+    if kind == "text" and media_path is not None:
+        raise ValueError("a text message has no media_path")
+    if kind != "text":
+        if channel == "session" or title is not None:
+            raise ValueError("a picture or file goes to a group or a user, without a title")
+        path = PurePosixPath(media_path or "")
+        if not media_path or path.is_absolute() or ".." in path.parts:
+            raise ValueError("a picture or file needs a relative media_path")
     if not target:
         raise ValueError("a message needs a target")
     if not text:
@@ -527,6 +681,8 @@ def outbox_row(
         "title": title,
         "text": text,
         "at_user_ids": list(at_user_ids),
+        "kind": kind,
+        "media_path": media_path,
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,
@@ -551,6 +707,8 @@ class _Row:
     at_user_ids: tuple[str, ...]
     next_attempt_at: datetime
     fallback_text: str | None = None
+    kind: str = "text"
+    media_path: str | None = None
 
 
 class _Contended(Exception):
@@ -591,8 +749,10 @@ class Sender:
         batch: int = 500,
         rng: random.Random | None = None,
         gate: WriteGate | None = None,
+        files_dir: Path | None = None,
     ) -> None:
         self._db = db
+        self._files_dir = files_dir  # where pictures and files to send are kept
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
@@ -777,17 +937,31 @@ class Sender:
         until = self._group_slot(group, self._clock())
         if until is not None:
             raise _RateLimited(until)
-        await self._transport.send_group(group, row.text, title=row.title)
+        if row.kind != "text":
+            await self._transport.send_group_media(group, self._media(row))
+        else:
+            await self._transport.send_group(group, row.text, title=row.title)
         self._sent_to_group.setdefault(group, deque()).append(self._clock())
 
     async def _to_user(self, user_id: str, row: _Row) -> None:
-        result = await self._transport.send_oto([user_id], row.text, title=row.title)
+        if row.kind != "text":
+            result = await self._transport.send_oto_media([user_id], self._media(row))
+        else:
+            result = await self._transport.send_oto([user_id], row.text, title=row.title)
         if user_id in result.invalid:
             raise PermanentSendError(f"BatchSendOTO: invalid userId {user_id}")
         if user_id in result.filtered:
             raise PermanentSendError(f"BatchSendOTO: userId {user_id} was filtered")
         if user_id in result.flow_controlled:
             raise TransientSendError(f"BatchSendOTO: userId {user_id} was flow-controlled")
+
+    def _media(self, row: _Row) -> Media:
+        if self._files_dir is None or not row.media_path:
+            raise PermanentSendError(f"{row.kind} {row.media_path!r}: no files directory set")
+        kind: Literal["picture", "file"] = "picture" if row.kind == "picture" else "file"
+        path = self._files_dir / row.media_path
+        name = row.text if kind == "file" else PurePosixPath(row.media_path).name
+        return Media(kind, path, name)
 
     # Group rate limit: a sliding window of send times per group
 
@@ -885,6 +1059,8 @@ class Sender:
                     tuple(row.at_user_ids or ()),
                     row.next_attempt_at,
                     row.fallback_text,
+                    row.kind,
+                    row.media_path,
                 )
             )
         return list(chats.values()), next_due

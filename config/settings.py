@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     dingtalk_client_secret: str = ""
     dingtalk_robot_code: str = ""
     dingtalk_openapi_endpoint: str = "https://api.dingtalk.com"
+    dingtalk_oapi_endpoint: str = "https://oapi.dingtalk.com"  # the media upload (legacy API)
     database_url: str = "sqlite:///data/bot.db"
+    bot_files_dir: Path = Path("data/files")  # pictures and files towns send
     bot_org_file: Path = Path("config/org.toml")
     bot_calendar_file: Path = Path("config/calendar.txt")
     bot_timezone: str = "Asia/Shanghai"

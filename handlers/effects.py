@@ -8,13 +8,15 @@ from typing import Literal
 
 Channel = Literal["session", "group", "oto"]
 Fallback = Literal["group", "oto"]
+Kind = Literal["text", "picture", "file"]
 
 
 @dataclass(frozen=True)
 class Outgoing:
     """One message. ``session`` replies in a conversation through its webhook and falls back
     to ``fallback_channel``/``fallback_target`` (with ``fallback_text`` when set) once the
-    webhook has expired."""
+    webhook has expired. A ``picture`` or ``file`` goes to a group or a user as that kind of
+    message, from ``media_path`` (under BOT_FILES_DIR); its ``text`` names it in logs."""
 
     channel: Channel
     target: str
@@ -26,6 +28,8 @@ class Outgoing:
     fallback_channel: Fallback | None = None
     fallback_target: str | None = None
     fallback_text: str | None = None  # the fallback's text, when it differs from ``text``
+    kind: Kind = "text"
+    media_path: str | None = None
 
 
 def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:

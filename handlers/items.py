@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from handlers import clocks, matters, texts
+from handlers import clocks, intake, matters, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import Fallback, Outgoing, to_group, to_user
@@ -136,10 +136,12 @@ def receive(
     webhook: str | None = None,
     webhook_expires: dt.datetime | None = None,
     receipt: bool = True,
+    attached: Sequence[intake.Attached] = (),
 ) -> Item:
     """A town's @: a new item, its number to the town (``receipt``), the item to the office
-    group."""
+    group. Pictures and files (``attached``) are recorded to be fetched (handlers.intake)."""
     rules = ctx.roster.rules
+    text = intake.item_text(text, attached) if attached else text
     due = ctx.cal.add(ctx.now, rules.triage_workdays)
     item = repo.add_item(
         ctx.session,
@@ -165,13 +167,19 @@ def receive(
     else:
         repo.log(ctx.session, item, ctx.now, "town", "received", text, ctx.msg_id)
     _plan(ctx, item, "triage", ctx.now, due.at)
+    intake.record(ctx, item, attached)
     if receipt:
         ctx.send(to_town(item, texts.town_received(item.id)))
     ctx.send(
         to_group(
             ctx.roster.office.group,
             texts.office_new_item(
-                item.id, town, item.category, text, ctx.when(due.at, due.provisional)
+                item.id,
+                town,
+                item.category,
+                text,
+                ctx.when(due.at, due.provisional),
+                intake.line_for(attached),
             ),
         )
     )
@@ -205,9 +213,13 @@ def assign(ctx: Ctx, cmd: Command) -> str:
 def _announce_to_department(ctx: Ctx, item: Item, due: str) -> None:
     dept = ctx.roster.department(item.department or "")
     assert dept is not None
-    text = texts.dept_new_item(item.id, item.town, item.category, item.text, due)
+    attached = intake.of(ctx, item)
+    text = texts.dept_new_item(
+        item.id, item.town, item.category, item.text, due, intake.line_for(attached)
+    )
     ctx.send(to_group(dept.group, text))
     _notify_people(ctx, dept.clerks, text)
+    intake.forward(ctx, item, dept.group)
 
 
 @router.command(
@@ -497,6 +509,8 @@ def show(ctx: Ctx, cmd: Command) -> str:
         + (f"｜{item.department}" if item.department else ""),
         texts.excerpt(item.text, 200),
     ]
+    if attached := intake.describe(ctx, item):
+        lines.append(attached)
     clock, _ = current_due(item)
     for name, label, due in (
         ("triage", "甄别", item.triage_due),

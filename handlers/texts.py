@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 WEEKDAYS = "一二三四五六日"
 
@@ -56,11 +57,47 @@ def town_received(number: int) -> str:
     return f"已收到，编号{item_ref(number)}。我局将按时限办理并在此答复。"
 
 
-def office_new_item(number: int, town: str, category: str, text: str, due: str) -> str:
+def office_new_item(
+    number: int, town: str, category: str, text: str, due: str, attached: str = ""
+) -> str:
     return (
         f"【新@件】{item_ref(number)} {town}·{category}\n{excerpt(text, 120)}\n"
-        f"请于{due}前甄别：分派 {number} 处室 / 退回 {number} 说明"
+        + (f"{attached}\n" if attached else "")
+        + f"请于{due}前甄别：分派 {number} 处室 / 退回 {number} 说明"
     )
+
+
+# A town's @ that cannot make an item: nothing written, or a voice or video message.
+EMPTY_ITEM = "请在@督办助手后写上您要咨询或沟通的问题，我局收到后即编号办理。"
+TEXT_PLEASE = "暂不能处理语音和视频，请把问题写成文字，再@督办助手发送，谢谢。"
+PICTURE_ONLY = "[图片]"  # an item's text when the town sent only pictures
+
+
+def file_only(names: Sequence[str]) -> str:
+    """An item's text when the town sent files and no words."""
+    return "[文件] " + "、".join(names)
+
+
+def attachments_line(pictures: int, files: Sequence[str]) -> str:
+    """What came with an item: '附图片2张', '附件: 方案.pdf', or both."""
+    parts = [f"附图片{pictures}张"] if pictures else []
+    if files:
+        parts.append("附件: " + "、".join(files))
+    return "；".join(parts)
+
+
+def attachments_follow(number: int, town: str, line: str, missing: int, total: int) -> str:
+    """The line before an item's pictures and files, and what could not be fetched."""
+    head = f"【附件】{item_ref(number)} {town} {line}"
+    if missing == total:
+        return head + "，未能从钉钉取回，请联系街镇重新发送。"
+    if missing:
+        return head + f"，其中{missing}个未能从钉钉取回，请联系街镇重新发送；其余见下。"
+    return head + "，见下。"
+
+
+def picture_caption(number: int, seq: int) -> str:
+    return f"{item_ref(number)} 图片{seq}"
 
 
 # --- triage ------------------------------------------------------------------------------
@@ -70,10 +107,13 @@ def assigned_reply(number: int, dept: str, due: str) -> str:
     return f"{item_ref(number)} 已分派{dept}，认领时限{due}。"
 
 
-def dept_new_item(number: int, town: str, category: str, text: str, due: str) -> str:
+def dept_new_item(
+    number: int, town: str, category: str, text: str, due: str, attached: str = ""
+) -> str:
     return (
         f"【待认领】{item_ref(number)} {town}·{category}\n{excerpt(text, 120)}\n"
-        f"请于{due}前认领：认领 {number}"
+        + (f"{attached}\n" if attached else "")
+        + f"请于{due}前认领：认领 {number}"
     )
 
 

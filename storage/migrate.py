@@ -196,9 +196,10 @@ def revision(
 
 
 def _next_id(config: Config) -> str:
+    # revisions are numbered, a topic after the number tolerated: 0003, 0004_topic
     numbers = [
-        int(script.revision)
+        int(match.group(1))
         for script in ScriptDirectory.from_config(config).walk_revisions()
-        if re.fullmatch(r"\d+", script.revision)
+        if (match := re.match(r"(\d+)(?:_|$)", script.revision))
     ]
     return f"{max(numbers, default=0) + 1:04d}"

@@ -169,11 +169,37 @@ class OutboxMessage(Base):
     title: Mapped[str | None] = mapped_column(String(128))  # markdown when set, else text
     text: Mapped[str] = mapped_column(Text)
     at_user_ids: Mapped[list[str]] = mapped_column(default=list)
+    # text | picture | file; a picture or file is sent from media_path (under BOT_FILES_DIR)
+    kind: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
+    media_path: Mapped[str | None] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A picture or file a town sent with an @件. Recorded with the item, fetched from
+    DingTalk by its downloadCode (retried until ``state`` leaves pending), kept under
+    BOT_FILES_DIR at ``path``, then forwarded to the office and the department."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # its place in the message, from 1
+    kind: Mapped[str] = mapped_column(String(8))  # picture | file
+    download_code: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str] = mapped_column(String(255), default="")  # as the town named it
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | stored | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]  # None: at once; real time (the sender's)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    path: Mapped[str | None] = mapped_column(String(255))  # relative to BOT_FILES_DIR
+    size: Mapped[int | None] = mapped_column(Integer)
+    stored_at: Mapped[dt.datetime | None]
 
 
 class Flag(Base):
