@@ -26,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
-from bot.sender import Sender, Transport, enqueue_rows, outbox_row, utc_now
+from bot.sender import Outcome, Sender, Transport, enqueue_rows, outbox_row, utc_now
 from config.roster import Roster
-from handlers import texts
+from handlers import delivery, texts
+from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group, to_user
 from handlers.sweep import sweep
 from handlers.workcal import WorkCalendar
@@ -79,6 +80,10 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
                 webhook_expires=m.webhook_expires,
                 fallback_channel=m.fallback_channel,
                 fallback_target=m.fallback_target,
+                item_id=m.item_id,
+                purpose=m.purpose,
+                actor=m.actor,
+                digest=m.digest,
                 now=now,
             )
         )
@@ -104,7 +109,12 @@ class App:
         # SQLite: one writer at a time, the inbox first (see storage.gate)
         self.gate = WriteGate(exclusive=db.engine.dialect.name == "sqlite")
         self.sender = Sender(
-            db, transport, clock=sender_clock, gate=self.gate, **(sender_options or {})
+            db,
+            transport,
+            clock=sender_clock,
+            gate=self.gate,
+            on_outcome=self.record_outcome,
+            **(sender_options or {}),
         )
         self.sweep_every = sweep_every
         self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
@@ -283,7 +293,8 @@ class App:
                     self._process_one(session, one, now)
                 return len(unprocessed)
             rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
-            # No handler reads the outbox: the batch's rows go in at the end, in order.
+            # No handler reads pending outbox rows (重发 reads failed ones only): the batch's
+            # rows go in at the end, in order.
             outbox: list[dict[str, Any]] = []
             done: list[int] = []
             for row in rows:
@@ -354,6 +365,13 @@ class App:
         ]
 
     # -- out --
+
+    def record_outcome(self, session: Session, outcome: Outcome) -> None:
+        """The sender's hook: what DingTalk did with a message an item tracks goes on the item,
+        and its notices into the outbox, in the transaction that marks the message."""
+        ctx = Ctx(session, self.roster, self.cal, self.clock())
+        delivery.record(ctx, outcome.item_id, outcome.purpose, outcome.actor, outcome.error)
+        write_outbox(session, ctx.out, self.sender_clock())
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until the inbox is processed and the outbox is empty (tests, demo)."""

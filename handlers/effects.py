@@ -24,10 +24,20 @@ class Outgoing:
     webhook_expires: dt.datetime | None = None
     fallback_channel: Fallback | None = None
     fallback_target: str | None = None
+    # An item records this message's outcome (see handlers.delivery): the item, what the
+    # message is (reply | reject | placeholder) and who caused it
+    item_id: int | None = None
+    purpose: str | None = None
+    actor: str | None = None
+    # How the message reads as lines of a digest, (title, line) pairs, when its group chat has
+    # more waiting than the rate limit lets out; empty: never merged
+    digest: tuple[tuple[str, str], ...] = ()
 
 
-def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:
-    return Outgoing("group", cid, text, title)
+def to_group(
+    cid: str, text: str, title: str | None = None, digest: tuple[tuple[str, str], ...] = ()
+) -> Outgoing:
+    return Outgoing("group", cid, text, title, digest=digest)
 
 
 def to_user(user_id: str, text: str, title: str | None = None) -> Outgoing:

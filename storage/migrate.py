@@ -196,9 +196,9 @@ def revision(
 
 
 def _next_id(config: Config) -> str:
-    numbers = [
-        int(script.revision)
+    numbers = [  # revisions are "0001" or "0002_topic"
+        int(found.group())
         for script in ScriptDirectory.from_config(config).walk_revisions()
-        if re.fullmatch(r"\d+", script.revision)
+        if (found := re.match(r"\d+", script.revision))
     ]
     return f"{max(numbers, default=0) + 1:04d}"

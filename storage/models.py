@@ -167,11 +167,22 @@ class OutboxMessage(Base):
     title: Mapped[str | None] = mapped_column(String(128))  # markdown when set, else text
     text: Mapped[str] = mapped_column(Text)
     at_user_ids: Mapped[list[str]] = mapped_column(default=list)
-    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    # pending | sent | failed; merged: sent inside the digest row ``merged_into``;
+    # resent: failed, then sent again as a new row (重发)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A message whose outcome an item records (its reply, rejection or placeholder to the
+    # town): the item, what the message is (reply | reject | placeholder), and who caused it
+    item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    purpose: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    # [[title, line], ...]: how the message reads as lines of a digest, when the chat's queue
+    # is longer than its rate limit lets out (None: never merged)
+    digest: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
 class Flag(Base):

@@ -26,6 +26,8 @@ from storage.migrate import MigrationError, alembic_config, migrating
 from storage.models import Base, Event, Flag, Item
 
 T = dt.datetime(2026, 11, 16, 1, 30, tzinfo=dt.UTC)
+HEAD = migrate.head()
+TEST_REVISION = "9000_widen_town"  # a revision a developer adds after the head
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -87,8 +89,8 @@ def add_item(db: Database) -> int:
 
 def test_upgrade_from_empty_builds_exactly_the_models(empty: Database) -> None:
     assert empty.current_revision() is None
-    assert empty.migrate() == migrate.head() == "0001"
-    assert empty.current_revision() == "0001"
+    assert empty.migrate() == HEAD
+    assert empty.current_revision() == HEAD
     assert tables(empty.engine) == {*Base.metadata.tables, "alembic_version"}
     # The guard: a model changed without a revision makes this list non-empty ...
     assert differences(empty.engine) == []
@@ -110,22 +112,27 @@ def test_migrate_twice_is_a_noop(empty: Database) -> None:
     def _record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement.lstrip().split(None, 1)[0].upper())
 
-    assert empty.migrate() == "0001"
+    assert empty.migrate() == HEAD
     assert statements  # the listener saw the second run's queries
     writes = {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}
     assert [s for s in statements if s in writes] == []
-    assert versions(empty.engine) == ["0001"]
+    assert versions(empty.engine) == [HEAD]
     with empty.sessions() as session:
         assert session.get(Item, number) is not None
 
 
 def test_create_all_database_is_stamped_then_upgraded(empty: Database) -> None:
-    empty.create_schema()  # as start-up did before migrations
-    with empty.transaction() as session:
-        session.add(Flag(key="calendar-warning-2027", at=T))
+    # as start-up did before migrations: create_all of the models of then (the baseline)
+    migrate.upgrade(empty.engine, migrate.BASELINE)
+    with empty.engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(
+            text("INSERT INTO flags (key, at) VALUES ('calendar-warning-2027', :at)"),
+            {"at": T.replace(tzinfo=None)},
+        )
     assert empty.current_revision() is None
-    assert empty.migrate() == "0001"
-    assert versions(empty.engine) == ["0001"]
+    assert empty.migrate() == HEAD
+    assert versions(empty.engine) == [HEAD]
     assert differences(empty.engine) == []
     with empty.sessions() as session:
         assert session.scalar(select(Flag.key)) == "calendar-warning-2027"
@@ -152,7 +159,7 @@ def test_downgrade_to_base_and_up_again(empty: Database) -> None:
     empty.migrate()
     assert migrate.downgrade(empty.engine, "base") is None
     assert tables(empty.engine) <= {"alembic_version"}
-    assert empty.migrate() == "0001"
+    assert empty.migrate() == HEAD
     assert differences(empty.engine) == []
     add_item(empty)
 
@@ -161,7 +168,7 @@ def test_downgrade_to_base_and_up_again(empty: Database) -> None:
 
 
 def write_revision(directory: Path, body: str) -> Path:
-    path = directory / "0002_widen_town.py"
+    path = directory / f"{TEST_REVISION}.py"
     path.write_text(
         textwrap.dedent(
             '''\
@@ -169,15 +176,15 @@ def write_revision(directory: Path, body: str) -> Path:
             import sqlalchemy as sa
             from alembic import op
 
-            revision = "0002"
-            down_revision = "0001"
+            revision = "{revision}"
+            down_revision = "{head}"
             branch_labels = None
             depends_on = None
 
 
             def upgrade() -> None:
             '''
-        )
+        ).format(revision=TEST_REVISION, head=HEAD)
         + textwrap.indent(textwrap.dedent(body), "    ")
         + "\n\ndef downgrade() -> None:\n    pass\n",
         encoding="utf-8",
@@ -210,7 +217,7 @@ def test_batch_alter_of_a_referenced_table_keeps_rows(empty: Database, tmp_path:
     empty.migrate()
     number = add_item(empty)
     upgrade_with(empty, write_revision(tmp_path, WIDEN))
-    assert empty.current_revision() == "0002"
+    assert empty.current_revision() == TEST_REVISION
     assert town_length(empty) == 80
     with empty.sessions() as session:
         assert session.scalar(select(Event.item_id)) == number
@@ -224,7 +231,7 @@ def test_failed_revision_leaves_nothing_behind(empty: Database, tmp_path: Path) 
     write_revision(tmp_path, WIDEN + 'raise RuntimeError("half way")\n')
     with pytest.raises(RuntimeError, match="half way"):
         upgrade_with(empty, tmp_path)
-    assert empty.current_revision() == "0001"
+    assert empty.current_revision() == HEAD
     assert town_length(empty) == 64  # the DDL was rolled back too, SQLite's included
 
 
@@ -236,16 +243,17 @@ def test_revision_breaking_foreign_keys_is_rolled_back(empty: Database, tmp_path
     expected = MigrationError if empty.engine.dialect.name == "sqlite" else IntegrityError
     with pytest.raises(expected):
         upgrade_with(empty, tmp_path)
-    assert empty.current_revision() == "0001"
+    assert empty.current_revision() == HEAD
     with empty.sessions() as session:
         assert session.get(Item, number) is not None
 
 
 def test_autogenerated_revision(tmp_path: Path) -> None:
     unchanged = migrate.revision("nothing", version_path=tmp_path / "a")
-    assert unchanged.name == "0002_nothing.py"
+    following = f"{int(HEAD[:4]) + 1:04d}"  # revisions are numbered «0002_topic»
+    assert unchanged.name == f"{following}_nothing.py"
     source = unchanged.read_text(encoding="utf-8")
-    assert 'down_revision: str | Sequence[str] | None = "0001"' in source
+    assert f'down_revision: str | Sequence[str] | None = "{HEAD}"' in source
     upgrade_body = source.split("def upgrade() -> None:")[1].split("def downgrade")[0]
     assert "pass" in upgrade_body and "op." not in upgrade_body
 
@@ -263,7 +271,7 @@ def test_autogenerated_revision(tmp_path: Path) -> None:
     try:
         db.migrate()
         upgrade_with(db, added.parent)
-        assert db.current_revision() == "0002"
+        assert db.current_revision() == following
         assert differences(db.engine, extended) == []
     finally:
         db.dispose()
@@ -283,10 +291,10 @@ def test_cli_upgrade_and_current(
         out, err = capsys.readouterr()
         return code, out.strip(), err.strip()
 
-    assert run("db", "current") == (0, "- (head is 0001)", "")
-    assert run("db", "upgrade") == (0, "- -> 0001", "")
-    assert run("db", "upgrade") == (0, "0001 (up to date)", "")
-    assert run("db", "current") == (0, "0001 (head)", "")
+    assert run("db", "current") == (0, f"- (head is {HEAD})", "")
+    assert run("db", "upgrade") == (0, f"- -> {HEAD}", "")
+    assert run("db", "upgrade") == (0, f"{HEAD} (up to date)", "")
+    assert run("db", "current") == (0, f"{HEAD} (head)", "")
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
     other = make_engine(f"sqlite:///{tmp_path}/other.db")
