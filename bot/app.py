@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
-from bot.sender import Sender, Transport, enqueue_rows, outbox_row, utc_now
+from bot.sender import Outcome, Sender, Transport, enqueue_rows, outbox_row, utc_now
 from config.roster import Roster
-from handlers import texts
+from handlers import delivery, texts
+from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group, to_user
 from handlers.sweep import sweep
 from handlers.workcal import WorkCalendar
@@ -84,6 +85,10 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
                 fallback_text=m.fallback_text,
                 kind=m.kind,
                 media_path=m.media_path,
+                item_id=m.item_id,
+                purpose=m.purpose,
+                actor=m.actor,
+                digest=m.digest,
                 now=now,
             )
         )
@@ -118,6 +123,7 @@ class App:
             clock=sender_clock,
             gate=self.gate,
             files_dir=files_dir,
+            on_outcome=self.record_outcome,
             **(sender_options or {}),
         )
         self.fetcher: Fetcher | None = None
@@ -319,7 +325,8 @@ class App:
                     self._process_one(session, one, now)
                 return len(unprocessed)
             rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
-            # No handler reads the outbox: the batch's rows go in at the end, in order.
+            # No handler reads pending outbox rows (重发 reads failed ones only): the batch's
+            # rows go in at the end, in order.
             outbox: list[dict[str, Any]] = []
             done: list[int] = []
             for row in rows:
@@ -392,6 +399,13 @@ class App:
         ]
 
     # -- out --
+
+    def record_outcome(self, session: Session, outcome: Outcome) -> None:
+        """The sender's hook: what DingTalk did with a message an item tracks goes on the item,
+        and its notices into the outbox, in the transaction that marks the message."""
+        ctx = Ctx(session, self.roster, self.cal, self.clock())
+        delivery.record(ctx, outcome.item_id, outcome.purpose, outcome.actor, outcome.error)
+        write_outbox(session, ctx.out, self.sender_clock())
 
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until the inbox is processed, no attachment is due for fetching and the

@@ -8,6 +8,12 @@ that talks HTTP to DingTalk to send. Remote failures become :class:`TransientSen
 Delivery is at least once: a row is claimed with a lease (its ``next_attempt_at`` moves
 forward) before it is sent, so a second sender skips it, and a crash between sending and
 recording the result resends it once the lease runs out.
+
+A row an item tracks (``item_id``/``purpose``: a reply, rejection or placeholder to a town)
+reports its outcome through the ``on_outcome`` hook, in the transaction that marks it sent or
+failed. A group chat holding more due rows than its rate limit lets out now gets the rows that
+carry digest lines merged into digests (the first row of each becomes it, the others are
+marked ``merged`` into it), so a burst does not wait minute after minute.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from sqlalchemy.orm import Session
 from Tea.exceptions import TeaException
 
 from bot.dingtalk_sdk import DINGTALK_ENDPOINT, tea_config
+from handlers import texts
 from storage.db import Database
 from storage.gate import WriteGate
 from storage.models import OutboxMessage
@@ -50,6 +57,8 @@ __all__ = [
     "DingTalkTransport",
     "Media",
     "OtoResult",
+    "Outcome",
+    "OutcomeHook",
     "PermanentSendError",
     "SendError",
     "Sender",
@@ -83,6 +92,10 @@ MAX_ERROR_CHARS: Final = 1000
 # A crash within it sends them again once their lease runs out (at least once).
 MARK_DELAY: Final = 0.005
 HURRY: Final = 20  # deliveries in a row after the sender waited its longest for calm
+# A burst digest holds at most this many lines and characters a message (DingTalk's text
+# messages take a few thousand characters; a phone screen far fewer)
+DIGEST_MAX_LINES: Final = 40
+DIGEST_MAX_CHARS: Final = 3000
 OUTBOX: Final = cast(Table, OutboxMessage.__table__)
 OAPI_ENDPOINT: Final = "https://oapi.dingtalk.com"  # the legacy API: media upload (§10)
 # DingTalk's media upload takes pictures and files up to 20 MB (its documentation, as
@@ -90,6 +103,11 @@ OAPI_ENDPOINT: Final = "https://oapi.dingtalk.com"  # the legacy API: media uplo
 UPLOAD_MAX_BYTES: Final = 20 * 1024 * 1024
 DOWNLOAD_MAX_BYTES: Final = 100 * 1024 * 1024  # a file a town sends; larger is refused
 OAPI_AUTH_ERRCODES: Final = frozenset({40014, 42001, 88})  # bad or expired access_token
+MARK_SENT: Final = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.state == "pending")
+    .values(state="sent", sent_at=bindparam("b_at"))
+)
 LOAD_PENDING: Final = (
     select(OUTBOX)
     .where(OUTBOX.c.state == "pending")
@@ -629,6 +647,10 @@ def outbox_row(
     fallback_text: str | None = None,
     kind: str = "text",
     media_path: str | None = None,
+    item_id: int | None = None,
+    purpose: str | None = None,
+    actor: str | None = None,
+    digest: Sequence[tuple[str, str]] = (),
     now: datetime,
 ) -> dict[str, Any]:
     """The checked column values of a new outbox row (see :func:`enqueue`). A ``picture`` or
@@ -669,6 +691,12 @@ def outbox_row(
         raise ValueError("a fallback text needs a fallback and some text")
     if fallback_channel is not None and fallback_channel not in get_args(FallbackChannel):
         raise ValueError(f"unknown fallback channel {fallback_channel!r}")
+    if (item_id is None) != (purpose is None):
+        raise ValueError("item_id and purpose go together")
+    if purpose is not None and digest:
+        raise ValueError("a message an item records is never merged into a digest")
+    if any(len(pair) != 2 or not all(pair) for pair in digest):
+        raise ValueError("digest lines are (title, line) pairs")
     return {
         "created_at": now,
         "channel": channel,
@@ -688,6 +716,11 @@ def outbox_row(
         "next_attempt_at": now,
         "sent_at": None,
         "last_error": None,
+        "item_id": item_id,
+        "purpose": purpose,
+        "actor": actor,
+        "digest": [list(pair) for pair in digest] or None,
+        "merged_into": None,
     }
 
 
@@ -709,6 +742,36 @@ class _Row:
     fallback_text: str | None = None
     kind: str = "text"
     media_path: str | None = None
+    item_id: int | None = None
+    purpose: str | None = None
+    actor: str | None = None
+    digest: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message an item records: ``error`` is None when DingTalk accepted it,
+    else why it failed for good (after its retries)."""
+
+    row_id: int
+    item_id: int
+    purpose: str
+    actor: str | None
+    error: str | None
+
+
+# Called in the transaction that marks the row sent or failed; what it writes (the item's
+# event, notices in the outbox) is committed with the mark, or not at all.
+OutcomeHook = Callable[[Session, Outcome], None]
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """Rows of one group chat sent as one digest: ``rows[0]`` becomes it."""
+
+    rows: tuple[_Row, ...]
+    text: str
+    digest: tuple[tuple[str, str], ...]
 
 
 class _Contended(Exception):
@@ -719,6 +782,26 @@ class _RateLimited(Exception):
     def __init__(self, until: datetime) -> None:
         super().__init__(until)
         self.until = until
+
+
+def _chunks(rows: list[_Row]) -> list[list[_Row]]:
+    """Consecutive rows in digests of at most DIGEST_MAX_LINES lines and about
+    DIGEST_MAX_CHARS characters; a row is never split (a longer one goes alone)."""
+    chunks: list[list[_Row]] = []
+    lines = chars = 0
+    for row in rows:
+        size = sum(len(line) + 4 for _, line in row.digest)
+        if chunks and (
+            lines + len(row.digest) > DIGEST_MAX_LINES or chars + size > DIGEST_MAX_CHARS
+        ):
+            chunks.append([])
+            lines = chars = 0
+        if not chunks:
+            chunks.append([])
+        chunks[-1].append(row)
+        lines += len(row.digest)
+        chars += size
+    return chunks
 
 
 async def _wait_any(events: Sequence[asyncio.Event], timeout: float) -> None:
@@ -750,9 +833,11 @@ class Sender:
         rng: random.Random | None = None,
         gate: WriteGate | None = None,
         files_dir: Path | None = None,
+        on_outcome: OutcomeHook | None = None,
     ) -> None:
         self._db = db
         self._files_dir = files_dir  # where pictures and files to send are kept
+        self._on_outcome = on_outcome
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
@@ -769,7 +854,7 @@ class Sender:
         self._seeded = False
         # Rows delivered but not yet marked sent: written in batches by _write_marks. Until
         # then their lease keeps them from being sent again.
-        self._marks: list[tuple[int, datetime]] = []
+        self._marks: list[tuple[_Row, datetime]] = []
         self._marking: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None  # when the next row falls due, if known
         self._mark_gathering = False
@@ -788,6 +873,11 @@ class Sender:
                 if not chats:
                     self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
                     break
+                merges = self._plan_merges(chats, self._clock())
+                if merges:
+                    merged = await asyncio.to_thread(self._merge, merges)
+                    if merged:
+                        continue  # the chats changed: read them again
                 lease = self._clock() + self._lease
                 claims = await asyncio.to_thread(self._claim_chats, chats, lease)
                 counts = await asyncio.gather(
@@ -858,7 +948,7 @@ class Sender:
             error = TransientSendError(_clip(f"unexpected error: {exc!r}"))
             await asyncio.to_thread(self._record_failure, row, error, self._clock())
             return False
-        self._marks.append((row.id, self._clock()))
+        self._marks.append((row, self._clock()))
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._write_marks())
         return True
@@ -976,6 +1066,99 @@ class Sender:
             return None
         return times[-self._group_limit] + self._group_period
 
+    def _free_slots(self, group: str, now: datetime) -> int:
+        """How many messages may go to ``group`` now."""
+        times = self._sent_to_group.get(group)
+        if not times:
+            return self._group_limit
+        while times and times[0] <= now - self._group_period:
+            times.popleft()
+        return max(0, self._group_limit - len(times))
+
+    # Burst digests: a group chat with more waiting than its rate limit lets out
+
+    def _plan_merges(self, chats: list[list[_Row]], now: datetime) -> list[_Merge]:
+        """For each group chat holding more due messages than may go to it now, its messages
+        that read as digest lines, as few digests as the length limits allow; every row is in
+        exactly one of them."""
+        merges: list[_Merge] = []
+        for rows in chats:
+            if rows[0].channel != "group" or len(rows) <= self._free_slots(rows[0].target, now):
+                continue
+            digestible = [r for r in rows if r.digest]
+            chunks = _chunks(digestible)
+            if len(chunks) >= len(digestible):
+                continue  # merging would not save a message
+            totals: dict[str, int] = {}
+            for row in digestible:
+                for title, _ in row.digest:
+                    totals[title] = totals.get(title, 0) + 1
+            done: dict[str, int] = {}
+            for chunk in chunks:
+                pairs = tuple(pair for row in chunk for pair in row.digest)
+                by_title: dict[str, list[str]] = {}
+                for title, line in pairs:
+                    by_title.setdefault(title, []).append(line)
+                sections = []
+                for title, lines in by_title.items():
+                    sections.append((title, lines, done.get(title, 0) + 1, totals[title]))
+                    done[title] = done.get(title, 0) + len(lines)
+                if len(chunk) > 1:
+                    merges.append(_Merge(tuple(chunk), texts.burst_digest(sections), pairs))
+        return merges
+
+    def _merge(self, merges: list[_Merge]) -> bool:
+        """Turn each merge's first row into its digest and mark the others merged into it, in
+        one transaction; False (nothing changed) if another sender took any row meanwhile."""
+        head_update = (
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id == bindparam("b_id"),
+                OUTBOX.c.state == "pending",
+                OUTBOX.c.next_attempt_at == bindparam("b_due"),
+            )
+            .values(text=bindparam("b_text"), title=None, digest=bindparam("b_digest"))
+        )
+        member_update = (
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id == bindparam("b_id"),
+                OUTBOX.c.state == "pending",
+                OUTBOX.c.next_attempt_at == bindparam("b_due"),
+            )
+            .values(state="merged", merged_into=bindparam("b_head"))
+        )
+        try:
+            with self._connection() as connection:
+                for merge in merges:
+                    head, *members = merge.rows
+                    changed = connection.execute(
+                        head_update,
+                        {
+                            "b_id": head.id,
+                            "b_due": head.next_attempt_at,
+                            "b_text": merge.text,
+                            "b_digest": [list(pair) for pair in merge.digest],
+                        },
+                    ).rowcount
+                    for row in members:
+                        changed += connection.execute(
+                            member_update,
+                            {"b_id": row.id, "b_due": row.next_attempt_at, "b_head": head.id},
+                        ).rowcount
+                    if changed != len(merge.rows):
+                        raise _Contended
+        except _Contended:
+            return False
+        for merge in merges:
+            logger.info(
+                "outbox: %d messages to group %s merged into #%d",
+                len(merge.rows),
+                merge.rows[0].target,
+                merge.rows[0].id,
+            )
+        return True
+
     def _seed_window(self, now: datetime) -> None:
         """Count what went to each group within the last period, so a restart cannot burst."""
         since = now - self._group_period
@@ -1061,6 +1244,10 @@ class Sender:
                     row.fallback_text,
                     row.kind,
                     row.media_path,
+                    row.item_id,
+                    row.purpose,
+                    row.actor,
+                    tuple((str(t), str(line)) for t, line in row.digest or ()),
                 )
             )
         return list(chats.values()), next_due
@@ -1135,14 +1322,45 @@ class Sender:
                 message.next_attempt_at = until
         logger.debug("outbox #%d: group rate limit, waiting until %s", row_id, until)
 
-    def _mark_sent(self, sent: list[tuple[int, datetime]]) -> None:
-        mark = (
-            update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"))
-            .values(state="sent", sent_at=bindparam("b_at"))
-        )
-        with self._connection() as connection:
-            connection.execute(mark, [{"b_id": i, "b_at": at} for i, at in sent])
+    def _mark_sent(self, sent: list[tuple[_Row, datetime]]) -> None:
+        """Mark delivered rows sent; for a row an item records, its outcome is written in the
+        same transaction."""
+        plain = [{"b_id": r.id, "b_at": at} for r, at in sent if not self._reports(r)]
+        reported = [r for r, _ in sent if self._reports(r)]
+        if not reported:
+            with self._connection() as connection:
+                connection.execute(MARK_SENT, plain)
+            return
+        with self._transaction() as session:
+            connection = session.connection()
+            if plain:
+                connection.execute(MARK_SENT, plain)
+            for row, at in sent:
+                if not self._reports(row):
+                    continue
+                marked = connection.execute(MARK_SENT, {"b_id": row.id, "b_at": at}).rowcount
+                if marked == 1:  # not already marked by someone else
+                    self._report(session, row, None)
+
+    def _reports(self, row: _Row) -> bool:
+        return self._on_outcome is not None and row.item_id is not None and bool(row.purpose)
+
+    def _report(self, session: Session, row: _Row, error: str | None) -> None:
+        """Run the outcome hook in a savepoint: if it fails, the mark is kept regardless
+        (better an unrecorded outcome than a message sent twice)."""
+        assert self._on_outcome is not None and row.item_id is not None and row.purpose
+        outcome = Outcome(row.id, row.item_id, row.purpose, row.actor, error)
+        savepoint = session.begin_nested()
+        try:
+            self._on_outcome(session, outcome)
+            session.flush()
+        except Exception:
+            savepoint.rollback()
+            logger.exception(
+                "outbox #%d: recording the outcome for item %d failed", row.id, row.item_id
+            )
+        else:
+            savepoint.commit()
 
     def _record_failure(self, row: _Row, exc: SendError, now: datetime) -> None:
         with self._transaction() as session:
@@ -1161,6 +1379,9 @@ class Sender:
                     message.attempts,
                     message.last_error,
                 )
+                if self._reports(row):
+                    session.flush()
+                    self._report(session, row, message.last_error)
                 return
             retry_after = exc.retry_after if isinstance(exc, TransientSendError) else None
             delay = self._backoff(message.attempts, retry_after)

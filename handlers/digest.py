@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 from handlers import texts
-from handlers.effects import Outgoing
+from handlers.effects import Channel, Outgoing
 from handlers.workcal import WorkCalendar
 
 LATE_GRACE = dt.timedelta(minutes=10)
@@ -34,13 +34,19 @@ class Digest:
         )
 
     def add(self, channel: str, targets: list[str], title: str, line: str) -> None:
+        """A line for each target; a line a chat already has is not added again."""
         for target in dict.fromkeys(targets):
             if target:
-                self.lines[(channel, target)][title].append(line)
+                lines = self.lines[(channel, target)][title]
+                if line not in lines:
+                    lines.append(line)
 
     def messages(self) -> list[Outgoing]:
+        """One message per chat; its lines go along, for the sender's burst digests."""
         out = []
         for (channel, target), by_title in self.lines.items():
             text = "\n".join(texts.digest(title, lines) for title, lines in by_title.items())
-            out.append(Outgoing("group" if channel == "group" else "oto", target, text))
+            pairs = tuple((title, line) for title, lines in by_title.items() for line in lines)
+            kind: Channel = "group" if channel == "group" else "oto"
+            out.append(Outgoing(kind, target, text, digest=pairs))
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from handlers import items, matters, texts
+from handlers import delivery, items, matters, texts
 from handlers.commands import Command, ParseError, Registry, normalize
 from handlers.context import CommandError, Ctx
 
@@ -18,6 +18,7 @@ def build_registry() -> Registry:
     """Every command family, included in one visible place; duplicates fail here."""
     registry = Registry()
     registry.include(items.router)
+    registry.include(delivery.router)
     registry.include(matters.router)
     registry.include(help_router)
     return registry

@@ -30,10 +30,20 @@ class Outgoing:
     fallback_text: str | None = None  # the fallback's text, when it differs from ``text``
     kind: Kind = "text"
     media_path: str | None = None
+    # An item records this message's outcome (see handlers.delivery): the item, what the
+    # message is (reply | reject | placeholder) and who caused it
+    item_id: int | None = None
+    purpose: str | None = None
+    actor: str | None = None
+    # How the message reads as lines of a digest, (title, line) pairs, when its group chat has
+    # more waiting than the rate limit lets out; empty: never merged
+    digest: tuple[tuple[str, str], ...] = ()
 
 
-def to_group(cid: str, text: str, title: str | None = None) -> Outgoing:
-    return Outgoing("group", cid, text, title)
+def to_group(
+    cid: str, text: str, title: str | None = None, digest: tuple[tuple[str, str], ...] = ()
+) -> Outgoing:
+    return Outgoing("group", cid, text, title, digest=digest)
 
 
 def to_user(user_id: str, text: str, title: str | None = None) -> Outgoing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from handlers import clocks, intake, matters, texts
+from handlers import clocks, delivery, intake, matters, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import Fallback, Outgoing, to_group, to_user
@@ -170,6 +170,8 @@ def receive(
     intake.record(ctx, item, attached)
     if receipt:
         ctx.send(to_town(item, texts.town_received(item.id)))
+    due_text = ctx.when(due.at, due.provisional)
+    line = texts.new_item_line(item.id, town, item.category, text, due_text)
     ctx.send(
         to_group(
             ctx.roster.office.group,
@@ -178,9 +180,10 @@ def receive(
                 town,
                 item.category,
                 text,
-                ctx.when(due.at, due.provisional),
+                due_text,
                 intake.line_for(attached),
             ),
+            digest=((texts.NEW_ITEMS, line),),
         )
     )
     return item
@@ -217,7 +220,8 @@ def _announce_to_department(ctx: Ctx, item: Item, due: str) -> None:
     text = texts.dept_new_item(
         item.id, item.town, item.category, item.text, due, intake.line_for(attached)
     )
-    ctx.send(to_group(dept.group, text))
+    line = texts.new_item_line(item.id, item.town, item.category, item.text, due)
+    ctx.send(to_group(dept.group, text, digest=((texts.NEW_FOR_DEPARTMENT, line),)))
     _notify_people(ctx, dept.clerks, text)
     intake.forward(ctx, item, dept.group)
 
@@ -239,7 +243,8 @@ def reject(ctx: Ctx, cmd: Command) -> str:
     dept = ctx.roster.department(item.department or "")
     if dept is not None:
         ctx.send(to_group(dept.group, texts.rejected_away(item.id)))
-    ctx.send(answer_town(ctx, item, "reject", texts.reject_to_town(cmd.text or None)))
+    message = answer_town(ctx, item, "reject", texts.reject_to_town(cmd.text or None))
+    ctx.send(delivery.tracked(message, item, "reject", ctx.actor))
     return texts.rejected_reply(item.id)
 
 
@@ -352,10 +357,9 @@ def approve(ctx: Ctx, cmd: Command) -> str:
     item.closed_at, item.review_level = ctx.now, None
     repo.cancel_timers(ctx.session, item, ["reply", "placeholder", "followup"])
     _log(ctx, item, "approved", item.draft or "")
-    ctx.send(answer_town(ctx, item, "reply", item.reply or ""))
-    _log(ctx, item, "replied", "")
-    if item.draft_by and item.draft_by != ctx.actor:
-        ctx.send(to_user(item.draft_by, texts.answered_notice(item.id, item.town)))
+    # "replied" is the sender's to record, once DingTalk took it (handlers.delivery)
+    message = answer_town(ctx, item, "reply", item.reply or "")
+    ctx.send(delivery.tracked(message, item, "reply", ctx.actor))
     return texts.approved_reply(item.id)
 
 
@@ -429,8 +433,8 @@ def mark_hard(ctx: Ctx, cmd: Command) -> str:
         ctx.session, item, [(plan.clock, plan.kind, plan.step, plan.due_at, plan.fire_at)]
     )
     _log(ctx, item, "hard", cmd.text)
-    ctx.send(answer_town(ctx, item, "placeholder", ctx.roster.rules.placeholder_text))
-    _log(ctx, item, "placeholder_sent", "late" if late else "")
+    message = answer_town(ctx, item, "placeholder", ctx.roster.rules.placeholder_text)
+    ctx.send(delivery.tracked(message, item, "placeholder", ctx.actor))
     return texts.hard_reply(item.id, late)
 
 
@@ -504,9 +508,11 @@ def show(ctx: Ctx, cmd: Command) -> str:
         return matters.show_matter(ctx, cmd)
     item = _item(ctx, cmd)
     r = ctx.roster
+    sending = delivery.status(ctx, item)
     lines = [
         f"{texts.item_ref(item.id)} {item.town}·{item.category}｜{texts.STATE_LABELS[item.state]}"
-        + (f"｜{item.department}" if item.department else ""),
+        + (f"｜{item.department}" if item.department else "")
+        + (f"｜{sending}" if sending else ""),
         texts.excerpt(item.text, 200),
     ]
     if attached := intake.describe(ctx, item):
@@ -553,9 +559,14 @@ EVENT_LABELS = {
     "passed_up": "报上级审核",
     "approved": "同意",
     "replied": "答复已发送",
+    "reply_failed": "答复未送达",
+    "reject_sent": "退回答复已发送",
+    "reject_failed": "退回答复未送达",
+    "resent": "重发",
     "sent_back": "退改",
     "hard": "标记疑难",
     "placeholder_sent": "先行回复已发送",
+    "placeholder_failed": "先行回复未送达",
     "offline_answered": "已线下答复",
     "nagged": "提醒",
     "escalated": "超时督办",

@@ -28,7 +28,15 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
     """Fire every due timer and deadline row this caller can claim; return the messages,
     one per chat (an interview notice on its own)."""
     digest = Digest()
-    for timer in repo.due_timers(session, now):
+    due = repo.due_timers(session, now)
+    # After an outage (or a jump of the sandbox clock) several timers of one clock may be due
+    # at once: the latest of each kind speaks for them (timers come in fire_at order).
+    latest = {(t.item_id, t.clock, t.kind): t.id for t in due}
+    for timer in due:
+        superseded = latest[(timer.item_id, timer.clock, timer.kind)] != timer.id
+        if timer.kind == "nag" and superseded:
+            repo.claim_timer(session, timer, now)  # moot, whenever it was meant to go
+            continue
         if not deliverable(cal, timer.fire_at, now):
             continue
         if not repo.claim_timer(session, timer, now):
@@ -40,7 +48,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
             continue
         if timer.clock == "followup" and not item.hard:
             continue
-        _fire(session, roster, cal, now, timer, item, digest)
+        if timer.kind == "nag" and timer.due_at <= now:
+            continue  # a reminder after its deadline is moot: the escalation says it
+        _fire(session, roster, cal, now, timer, item, digest, to_office=not superseded)
     notices = matters.sweep_matters(session, roster, cal, now, digest)
     return digest.messages() + notices
 
@@ -53,7 +63,11 @@ def _fire(
     timer: Timer,
     item: Item,
     digest: Digest,
+    *,
+    to_office: bool = True,
 ) -> None:
+    """Send one timer's reminder or escalation. ``to_office`` False: a later step of the same
+    escalation is due too, and the office group hears of the item from that one."""
     tz = cal.tz
     due = texts.when(timer.due_at, tz, item.provisional)
     late = late_grace_passed(timer.fire_at, now)
@@ -87,7 +101,8 @@ def _fire(
     who = "、".join(roster.name(p) for p in _who_acts(roster, item, timer.clock)) or "相关人员"
     line = texts.overdue_line(item.id, item.town, timer.clock, due, who) + suffix
     digest.add("oto", people, texts.ESCALATION, line)
-    digest.add("group", [roster.office.group], texts.ESCALATION, line)
+    if to_office:
+        digest.add("group", [roster.office.group], texts.ESCALATION, line)
     repo.log(
         session,
         item,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 WEEKDAYS = "一二三四五六日"
@@ -55,6 +56,15 @@ def excerpt(text: str, limit: int = 60) -> str:
 
 def town_received(number: int) -> str:
     return f"已收到，编号{item_ref(number)}。我局将按时限办理并在此答复。"
+
+
+NEW_ITEMS = "新@件"
+NEW_FOR_DEPARTMENT = "待认领"
+
+
+def new_item_line(number: int, town: str, category: str, text: str, due: str) -> str:
+    """One new item as a line of a burst digest."""
+    return f"{item_ref(number)} {town}·{category}：{excerpt(text, 30)}（{due}前）"
 
 
 def office_new_item(
@@ -118,7 +128,7 @@ def dept_new_item(
 
 
 def rejected_reply(number: int) -> str:
-    return f"{item_ref(number)} 已退回，已自动答复街镇：非本机关职责范围。"
+    return f"{item_ref(number)} 已退回，正在自动答复街镇：非本机关职责范围。送达后会通知您。"
 
 
 def reject_to_town(note: str | None) -> str:
@@ -176,7 +186,7 @@ def passed_up_reply(number: int, reviewer: str) -> str:
 
 
 def approved_reply(number: int) -> str:
-    return f"{item_ref(number)} 已同意，答复已发送给街镇。"
+    return f"{item_ref(number)} 已同意，答复正在发送给街镇，送达后会通知您。"
 
 
 def own_draft(number: int) -> str:
@@ -197,7 +207,7 @@ def returned_notice(number: int, who: str, comment: str) -> str:
 
 def hard_reply(number: int, late: bool) -> str:
     text = (
-        f"{item_ref(number)} 已标记疑难件，先行回复已发送给街镇。"
+        f"{item_ref(number)} 已标记疑难件，先行回复正在发送给街镇，送达后会通知您。"
         f"线下答复后请发送「已线下答复 {number}」。"
     )
     return text + ("\n注意：已超过先行回复时限，记为逾期。" if late else "")
@@ -213,6 +223,104 @@ def rejected_away(number: int) -> str:
 
 def offline_reply(number: int) -> str:
     return f"{item_ref(number)} 已线下答复，办结。"
+
+
+# --- delivery to the town ----------------------------------------------------------------
+
+OFFICE_NAME = "局办公室"
+DELIVERY_LABELS = {"reply": "答复", "reject": "退回答复", "placeholder": "先行回复"}
+DELIVERY_PENDING = "{label}发送中"
+DELIVERY_FAILED = "{label}未送达"
+
+
+def delivered_notice(purpose: str, number: int, town: str) -> str:
+    return f"{item_ref(number)} {DELIVERY_LABELS[purpose]}已送达{town}。"
+
+
+def delivery_failed(
+    purpose: str, number: int, town: str, where: str, reason: str, advice: str
+) -> str:
+    label = DELIVERY_LABELS[purpose]
+    return (
+        f"【{label}未送达】{item_ref(number)} {town}：发往{where}的{label}{reason}。\n"
+        f"{advice}，然后由局办公室发送「重发 {number}」。"
+    )
+
+
+def send_failure(error: str) -> tuple[str, str]:
+    """Why DingTalk did not take a message, and what to do, from the sender's error."""
+    code = _error_code(error)
+    tail = f"（{code}）" if code else ""
+    lowered = error.lower()
+    if "not.in.group" in lowered or "notingroup" in lowered:
+        return f"被钉钉拒收：机器人不在该群中{tail}", "请把督办助手机器人加入该群"
+    if "400013" in error or "解散" in error:
+        return f"未能送出：该群已解散{tail}", "请核对名单中的群，或用其他方式联系"
+    if "invalid userid" in lowered or "filtered" in lowered or "staffid" in lowered:
+        return f"被钉钉拒收：找不到此人或此人拒收{tail}", "请核对名单中此人的钉钉userId"
+    if "300001" in error or "webhook expired" in lowered or "without a webhook" in lowered:
+        return "未能送出：会话已过期，且没有可改发的群", "请核对名单中该街镇的群"
+    if "http 401" in lowered or "invalidclientid" in lowered or "invalidauthentication" in lowered:
+        return (
+            f"未能送出：应用凭据无效{tail}",
+            "请管理员检查 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET",
+        )
+    if "http 403" in lowered:
+        return (
+            f"被钉钉拒收：没有发送权限{tail}",
+            "请管理员在钉钉开放平台检查应用的机器人发消息权限，并确认机器人在群中",
+        )
+    if any(
+        w in lowered for w in ("timed out", "refused", "http 5", "qpslimit", "429", "unexpected")
+    ):
+        return f"多次重试仍未送出（网络或钉钉故障）{tail}", "请稍后再试"
+    return f"被钉钉拒收{tail}", "请管理员查看日志中的原因"
+
+
+def _error_code(error: str) -> str:
+    """'HTTP 400 robot.not.in.group' or 'errcode 300001' out of a sender error."""
+    found = _HTTP_CODE.search(error)
+    if found:
+        return " ".join(g for g in ("HTTP", *found.groups()) if g)
+    found = _ERRCODE.search(error)
+    return f"errcode {found.group(1)}" if found else ""
+
+
+_HTTP_CODE = re.compile(r"HTTP (\d{3})(?: ([^\s:]+):)?")
+_ERRCODE = re.compile(r"errcode (-?\d+)")
+
+
+def delivery_state(purpose: str, state: str) -> str:
+    label = DELIVERY_LABELS[purpose]
+    return (DELIVERY_FAILED if state == "failed" else DELIVERY_PENDING).format(label=label)
+
+
+def nothing_to_resend(number: int) -> str:
+    return f"{item_ref(number)} 没有未送达街镇的消息。"
+
+
+def resending_reply(number: int, labels: list[str]) -> str:
+    return f"{item_ref(number)} 正在重发{'、'.join(labels)}，送达后会通知您。"
+
+
+NO_FAILED = "没有发送失败的消息。"
+
+
+def failed_title(count: int) -> str:
+    return f"发送失败的消息（{count}条，新的在前）："
+
+
+def failed_line(when_: str, where: str, what: str, reason: str, number: int | None) -> str:
+    hint = f"，处理后发送「重发 {number}」" if number is not None else ""
+    return f"{when_} {where}｜{what}｜{reason}{hint}"
+
+
+def failed_more(count: int) -> str:
+    return f"……另有{count}条较早的未列出"
+
+
+def chat_name(kind: str, name: str) -> str:
+    return {"town": f"{name}直通车群", "group": f"{name}群", "person": f"单聊→{name}"}[kind]
 
 
 # --- reminders and escalations -----------------------------------------------------------
@@ -250,6 +358,24 @@ def digest(title: str, lines: list[str]) -> str:
     return f"【{title}·{len(lines)}件】\n" + "\n".join(
         f"{i}. {line}" for i, line in enumerate(lines, 1)
     )
+
+
+def burst_digest(sections: list[tuple[str, list[str], int, int]]) -> str:
+    """Messages that waited for a group's rate limit, as one: per title, its lines numbered
+    from ``first`` of ``total`` (a long list goes as several such messages)."""
+    parts = []
+    for title, lines, first, total in sections:
+        if total == 1:
+            parts.append(f"【{title}】{lines[0]}")
+            continue
+        last = first + len(lines) - 1
+        head = (
+            f"【{title}·{total}件】"
+            if len(lines) == total
+            else f"【{title}·共{total}件，本条第{first}–{last}件】"
+        )
+        parts.append(head + "\n" + "\n".join(f"{i}. {line}" for i, line in enumerate(lines, first)))
+    return "\n".join(parts)
 
 
 REMINDER = "督办提醒"

@@ -172,11 +172,22 @@ class OutboxMessage(Base):
     # text | picture | file; a picture or file is sent from media_path (under BOT_FILES_DIR)
     kind: Mapped[str] = mapped_column(String(8), default="text", server_default="text")
     media_path: Mapped[str | None] = mapped_column(String(255))
-    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    # pending | sent | failed; merged: sent inside the digest row ``merged_into``;
+    # resent: failed, then sent again as a new row (重发)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A message whose outcome an item records (its reply, rejection or placeholder to the
+    # town): the item, what the message is (reply | reject | placeholder), and who caused it
+    item_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    purpose: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    # [[title, line], ...]: how the message reads as lines of a digest, when the chat's queue
+    # is longer than its rate limit lets out (None: never merged)
+    digest: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    merged_into: Mapped[int | None] = mapped_column(Integer)
 
 
 class Attachment(Base):

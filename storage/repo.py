@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Final, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Event, Item, Timer
+from storage.models import Event, Item, OutboxMessage, Timer
 
 EVENTS: Final = cast(Table, Event.__table__)
 TIMERS: Final = cast(Table, Timer.__table__)
@@ -110,3 +110,49 @@ def open_items(
     if department:
         query = query.where(Item.department == department)
     return session.scalars(query.order_by(Item.id)).all()
+
+
+# --- what became of the messages ------------------------------------------------------------
+
+
+def delivery(session: Session, item: Item) -> tuple[str, str] | None:
+    """(purpose, state) of the item's latest message to the town that the item records."""
+    found = session.execute(
+        select(OutboxMessage.purpose, OutboxMessage.state)
+        .where(
+            OutboxMessage.item_id == item.id,
+            OutboxMessage.purpose.is_not(None),
+            OutboxMessage.state != "resent",
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return None if found is None or found[0] is None else (found[0], found[1])
+
+
+def failed_town_messages(session: Session, item: Item) -> Sequence[OutboxMessage]:
+    """The item's messages to the town that failed for good and were not sent again."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.item_id == item.id,
+            OutboxMessage.purpose.is_not(None),
+            OutboxMessage.state == "failed",
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+
+
+def failed_messages(session: Session, limit: int) -> tuple[Sequence[OutboxMessage], int]:
+    """Messages that failed for good and were not sent again, newest first, and how many
+    there are."""
+    count = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == "failed")
+    )
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "failed")
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    return rows, count or 0

@@ -42,6 +42,7 @@ from conftest import (
 from config.roster import ROLE_NAMES, Roster, build_roster
 from handlers import texts
 from handlers.dispatch import REGISTRY
+from handlers.effects import Outgoing
 from handlers.sweep import sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
@@ -181,8 +182,8 @@ CASES = [
         ("dept_head", "deputy", "director"),
         APPROVE_CELLS,
         after=lambda s: "answered",
-        actions=("approved", "replied"),
-        to=_to(TOWN_CID, "u-air-clerk"),
+        actions=("approved",),  # "replied" once DingTalk took it (test_delivery.py)
+        to=_to(TOWN_CID),
         reply=lambda n, i: texts.approved_reply(n),
     ),
     Case(
@@ -209,7 +210,7 @@ CASES = [
             "hard_review": "H D H",  # already a hard case
         },
         after=lambda s: "hard",
-        actions=("hard", "placeholder_sent"),
+        actions=("hard",),  # "placeholder_sent" once DingTalk took it (test_delivery.py)
         to=_to(TOWN_CID),
         reply=lambda n, i: texts.hard_reply(n, False),
     ),
@@ -699,12 +700,9 @@ def test_hard_in_time(world: World) -> None:
     item = world.item(n)
     assert (item.state, item.hard, item.hard_reason) == ("hard", True, "需要征求区水务局意见")
     assert item.placeholder_at == day(17, 16)
-    assert [(e.action, e.detail) for e in world.events(n)][-2:] == [
-        ("hard", "需要征求区水务局意见"),
-        ("placeholder_sent", ""),
-    ]
-    assert [(m.target, m.text) for m in out] == [
-        (TOWN_CID, f"【先行回复】#{n} {ASKED}提问：{QUESTION}\n{PLACEHOLDER}")
+    assert [(e.action, e.detail) for e in world.events(n)][-1] == ("hard", "需要征求区水务局意见")
+    assert [(m.target, m.text, m.item_id, m.purpose) for m in out] == [
+        (TOWN_CID, f"【先行回复】#{n} {ASKED}提问：{QUESTION}\n{PLACEHOLDER}", n, "placeholder")
     ]
     assert {t.clock for t in world.timers(n) if t.state == "pending"} == {"followup"}
 
@@ -714,11 +712,7 @@ def test_hard_after_the_two_day_mark_is_sent_and_recorded_late(world: World) -> 
     world.at(2026, 11, 18, 10)  # placeholder was due Wednesday 09:30
     outcome, out = world.run("deputy", f"疑难 {n}")
     assert outcome.reply == texts.hard_reply(n, True)
-    assert [(e.action, e.detail, e.actor) for e in world.events(n)][-1] == (
-        "placeholder_sent",
-        "late",
-        "u-deputy-1",
-    )
+    assert [(e.action, e.actor) for e in world.events(n)][-1] == ("hard", "u-deputy-1")
     assert len(out) == 1
     message = out[0]
     # the reference first, then the placeholder sentence exactly and whole
@@ -821,9 +815,9 @@ def test_approve_sends_the_draft_to_the_asker(world: World) -> None:
     assert message.fallback_text == f"【答复】#{n} {ASKER_NICK} {ASKED}提问：{QUESTION}\n{DRAFT}"
     assert (message.channel, message.webhook) == ("session", WEBHOOK)
     assert (message.fallback_channel, message.fallback_target) == ("group", TOWN_CID)
-    assert [(m.target, m.text) for m in out if m.target != TOWN_CID] == [
-        ("u-air-clerk", texts.answered_notice(n, TOWN))
-    ]
+    # the sender records the outcome on the item and tells the approver and the drafter
+    assert (message.item_id, message.purpose, message.actor) == (n, "reply", "u-air-head")
+    assert [m.target for m in out] == [TOWN_CID]
     item = world.item(n)
     assert (item.state, item.reply, item.replied_at) == ("answered", DRAFT, world.now)
     assert {t.state for t in world.timers(n)} <= {"cancelled", "fired"}
@@ -881,14 +875,13 @@ def test_review_ladder(world: World) -> None:
         assert outcome.reply == texts.not_your_level(n, "director")
     world.later(hours=1)
     out = world.must("director", f"同意 {n}")
-    assert {m.target for m in out} == {TOWN_CID, "u-air-clerk"}
+    assert {m.target for m in out} == {TOWN_CID}
     assert [(e.action, e.actor, e.detail) for e in world.events(n)][2:] == [
         ("claimed", "u-air-clerk", ""),
         ("drafted", "u-air-clerk", DRAFT),
         ("passed_up", "u-air-head", "deputy"),
         ("passed_up", "u-deputy-1", "director"),
         ("approved", "u-director", DRAFT),
-        ("replied", "u-director", ""),
     ]
     outcome, _ = world.run("air_clerk", f"查看 {n}")
     assert "张局 同意" in outcome.reply
@@ -902,3 +895,65 @@ def test_nul_character_is_not_a_crash(world: World) -> None:
     outcome, _ = world.run("air_clerk", f"答复 {n} 甲\x00乙")
     assert outcome.ok, outcome.reply
     assert world.item(n).draft == "甲乙"
+
+
+# --- after an outage, only what still helps (issue 8, item 12) --------------------------------
+
+
+def sweep_at(world: World, *moment: int) -> list[Outgoing]:
+    """The sweeper's first round at ``moment``: the bot comes back, or the clock jumped."""
+    world.at(*moment)
+    with world.db.transaction() as session:
+        return sweep(session, world.roster, world.cal, world.now)
+
+
+def lines_to(out: list[Outgoing], target: str) -> list[str]:
+    return [line for m in out if m.target == target for line in m.text.splitlines()]
+
+
+def test_a_jump_past_the_deadline_sends_the_escalation_not_the_reminders(world: World) -> None:
+    """Seen in the sandbox: «/快进 2d» after an assignment sent the clerk 「请于11月16日(周一)
+    14:00前认领」 twice, after 14:00, beside the escalation."""
+    n = world.build("assigned")  # Monday 09:30: claim due 14:00, reminders at 11:15 and 12:00
+    out = sweep_at(world, 2026, 11, 18, 9, 30)  # Wednesday
+    assert not any("前认领" in m.text for m in out)
+    assert lines_to(out, "u-air-clerk") == []
+    assert lines_to(out, "cid-air") == []
+    overdue = texts.overdue_line(n, TOWN, "claim", when(day(16, 14)), "孙内勤")
+    # both steps of the ladder are due: each to its people, the office group hears it once
+    assert [line.split("（原定")[0] for line in lines_to(out, "u-air-head")] == [
+        f"【超时督办】{overdue}"
+    ]
+    assert [line.split("（原定")[0] for line in lines_to(out, "u-deputy-1")] == [
+        f"【超时督办】{overdue}"
+    ]
+    assert len(lines_to(out, "cid-office")) == 1
+    assert {t.state for t in world.timers(n) if t.clock == "claim"} == {"fired"}
+    assert sweep_at(world, 2026, 11, 18, 10) == []  # nothing left to say
+
+
+def test_several_reminders_of_one_clock_due_at_once_make_one(world: World) -> None:
+    n = world.build("claimed")  # 接件 Monday 09:30: reply due Wednesday 14:00
+    nags = [t for t in world.timers(n) if t.clock == "reply" and t.kind == "nag"]
+    assert [t.fire_at for t in nags] == [day(17, 11, 15), day(18, 12)]
+    out = sweep_at(world, 2026, 11, 18, 13, 30)  # both due; the deadline is not
+    reply_due = when(day(18, 14))
+    assert lines_to(out, "u-air-clerk") == [
+        f"【督办提醒】{texts.nag_line(n, TOWN, 'reply', reply_due)}"
+        + texts.late_suffix(when(day(18, 12)))
+    ]
+    assert lines_to(out, "cid-air") == lines_to(out, "u-air-clerk")
+    # the placeholder mark (Wednesday 09:30) has passed: its reminders are moot
+    assert lines_to(out, "u-air-head") == []
+    clocks = ("reply", "placeholder")
+    assert {t.state for t in world.timers(n) if t.kind == "nag" and t.clock in clocks} == {"fired"}
+
+
+def test_a_superseded_reminder_never_comes_later(world: World) -> None:
+    """Off hours only the latest reminder may still go (just after its time); the older one
+    must not follow at the next working minute."""
+    n = world.build("claimed")
+    out = sweep_at(world, 2026, 11, 18, 12, 5)  # lunch: the 12:00 reminder just went due
+    assert len(lines_to(out, "u-air-clerk")) == 1
+    assert lines_to(sweep_at(world, 2026, 11, 18, 13, 0), "u-air-clerk") == []
+    assert {t.state for t in world.timers(n) if t.clock == "reply" and t.kind == "nag"} == {"fired"}

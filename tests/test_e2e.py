@@ -3,7 +3,9 @@ local DingTalk, the whole bot in between, on a fake clock."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -231,3 +233,101 @@ def _payload(n: int) -> dict[str, object]:
         "msgtype": "text",
         "text": {"content": f" 第{n + 1}件"},
     }
+
+
+# --- issue 8: sent means accepted (3), bursts (11), after an outage (12) ---------------------
+
+GROUP_SEND = "/v1.0/robot/groupMessages/send"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "reason"),
+    [
+        (400, "robot.not.in.group", "机器人不在该群中"),
+        (403, "Forbidden.AccessDenied.AccessTokenPermissionDenied", "没有发送权限"),
+    ],
+    ids=["400", "403"],
+)
+async def test_a_reply_dingtalk_refuses_is_shown_told_and_resent(
+    sandbox: Sandbox, status: int, code: str, reason: str
+) -> None:
+    await sandbox.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？", staff_id=ASKER)
+    await sandbox.person_says("u-admin", "分派 1 大气处")
+    await sandbox.person_says("u-air-clerk", "认领 1")
+    await sandbox.person_says("u-air-clerk", "答复 1 工地须落实六个百分百。")
+    await sandbox.advance(dt.timedelta(hours=2))  # the town's session webhook has expired
+    # the reply falls back to the town's group, where the robot was removed
+    sandbox.dingtalk.fail_next(GROUP_SEND, status, {"code": code, "message": "refused"})
+
+    out = await sandbox.person_says("u-air-head", "同意 1")
+
+    assert only(out, "session", "cidlocal1to1u-air-head==") == texts.approved_reply(1)
+    assert texts_in(out, "group", TOWN_CID) == []
+    failure = only(out, "oto", "u-air-head")
+    assert failure.startswith("【答复未送达】#1 川沙新镇：发往川沙新镇直通车群的答复被钉钉拒收")
+    assert f"{reason}（HTTP {status} {code}）" in failure and "重发 1" in failure
+    assert only(out, "group", "cid-office") == failure
+    assert texts_in(out, "oto", "u-air-clerk") == []  # not done yet
+    assert item_events(sandbox, 1)[-2:] == ["approved", "reply_failed"]
+    shown = only(await sandbox.person_says("u-admin", "查看 1"), "session", "cidlocal1to1u-admin==")
+    assert shown.splitlines()[0].endswith("｜答复未送达")
+    listed = await sandbox.person_says("u-admin", "发送失败")
+    assert "#1 答复" in only(listed, "session", "cidlocal1to1u-admin==")
+
+    # fixed (the robot is back in the group, the permission granted): the office resends
+    out = await sandbox.person_says("u-admin", "重发 1")
+    # the same message again (its webhook gone: to the group, naming the asker)
+    head = "【答复】#1 川沙新镇联络员 11月16日(周一) 09:30提问：请问工地扬尘管控有什么新要求？"
+    assert only(out, "group", TOWN_CID) == f"{head}\n工地须落实六个百分百。"
+    assert texts.resending_reply(1, ["答复"]) in texts_in(out, "session", "cidlocal1to1u-admin==")
+    assert only(out, "oto", "u-admin") == texts.delivered_notice("reply", 1, "川沙新镇")
+    assert only(out, "oto", "u-air-clerk") == texts.answered_notice(1, "川沙新镇")
+    assert item_events(sandbox, 1)[-2:] == ["resent", "replied"]
+
+
+async def test_a_burst_of_items_does_not_bury_the_office(roster: Roster, tmp_path: Path) -> None:
+    options = {**FAST_RETRY, "max_attempts": 10_000, "group_rate": (20, 0.5)}
+    async with Sandbox(
+        roster,
+        CAL,
+        db_url=f"sqlite:///{tmp_path}/burst.db",
+        start=start_at("2026-11-16 09:30"),
+        sender_options=options,
+    ) as box:
+        assert box.app is not None
+        # 37 items reach the bot while DingTalk's API is unreachable
+        await box.dingtalk.refuse_connections()
+        for n in range(37):
+            await box.app.ingest(_payload(n))
+        async with asyncio.timeout(30):  # every item made, while nothing can be sent
+            while True:
+                unprocessed, *_ = await asyncio.to_thread(box.app._pending_counts)
+                if not unprocessed:
+                    break
+                await asyncio.sleep(0.01)
+        await box.dingtalk.accept_connections()
+        await box.app.flush(timeout=60)
+        office = texts_in(box.dingtalk.sent, "group", "cid-office")
+        numbers = [int(n) for text in office for n in re.findall(r"#(\d+) ", text)]
+        assert sorted(numbers) == list(range(1, 38))  # each item in exactly one message
+        # at most what the group's rate lets out went one by one (the sender may have taken
+        # those before the rest came in); the rest went as a digest, not after a minute each
+        assert len(office) <= 21
+        assert any(text.startswith("【新@件·") for text in office)
+
+
+async def test_after_a_jump_only_what_still_helps(sandbox: Sandbox) -> None:
+    await sandbox.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？")
+    await sandbox.person_says("u-admin", "分派 1 大气处")
+    assert sandbox.app is not None
+    # the bot was down from Monday 09:30 to Wednesday 09:30 (or the sandbox clock jumped)
+    sandbox.clock.advance(dt.timedelta(days=2))
+    await sandbox.app.sweep_now()
+    await sandbox.app.flush()
+    out = sandbox.new_messages()
+    assert not any("前认领" in m.text for m in out)
+    assert texts_in(out, "oto", "u-air-clerk") == []
+    assert only(out, "oto", "u-air-head").startswith("【超时督办】#1 川沙新镇：认领已超时")
+    assert only(out, "oto", "u-deputy-1").startswith("【超时督办】#1 川沙新镇：认领已超时")
+    office = only(out, "group", "cid-office")
+    assert office.count("#1 ") == 1  # triage was met; claim told once

@@ -55,6 +55,8 @@ SAMPLES = [
     "点名 督1 区分管领导",
     "约谈完成 督1",
     "统计",
+    "重发 2",
+    "发送失败",
     "分派 ２",  # malformed: its usage line, privately
 ]
 
@@ -107,7 +109,10 @@ async def test_acting_on_the_towns_own_item_from_its_group(sandbox: Sandbox) -> 
     out = await sandbox.person_says("u-air-head", "同意 1", group=CHUANSHA)
     to_town = [m for m in out if m.target == CHUANSHA]
     assert len(to_town) == 1 and to_town[0].text.endswith("\n已答复内容")
-    assert [m.text for m in out if m.target == ("u-air-head",)] == [texts.approved_reply(1)]
+    assert [m.text for m in out if m.target == ("u-air-head",)] == [
+        texts.approved_reply(1),
+        texts.delivered_notice("reply", 1, "川沙新镇"),
+    ]
 
 
 async def test_bureau_groups_still_get_their_answers(sandbox: Sandbox) -> None:
