@@ -54,6 +54,8 @@ def record(ctx: Ctx, item_id: int, purpose: str, actor: str | None, error: str |
             and item.placeholder_at > item.placeholder_due
         )
         repo.log(ctx.session, item, ctx.now, "bot", SENT[purpose], "late" if late else "")
+        if purpose == "reply" and item.replied_at is None:
+            item.replied_at = ctx.now  # resent after a failure: answered now
         if actor:
             ctx.send(to_user(actor, texts.delivered_notice(purpose, item.id, item.town)))
         if purpose == "reply" and item.draft_by and item.draft_by != actor:
@@ -61,6 +63,8 @@ def record(ctx: Ctx, item_id: int, purpose: str, actor: str | None, error: str |
         return
     reason, advice = texts.send_failure(error)
     repo.log(ctx.session, item, ctx.now, "bot", FAILED[purpose], reason)
+    if purpose == "reply":
+        item.replied_at = None  # not answered until a resend reaches the town (统计)
     where = texts.chat_name("town", item.town)
     text = texts.delivery_failed(purpose, item.id, item.town, where, reason, advice)
     if actor:

@@ -78,7 +78,8 @@ def item_outcomes(item: Item, now: dt.datetime) -> dict[str, Outcome | None]:
     return {
         "triage": clock_outcome(item.triage_due, item.triaged_at, now, closed),
         "claim": clock_outcome(item.claim_due, item.claimed_at, now, closed),
-        "reply": clock_outcome(item.reply_due, reply_done, now, closed),
+        # an approved reply DingTalk refused is no answer: it counts until a resend lands
+        "reply": clock_outcome(item.reply_due, reply_done, now, closed and reply_done is not None),
         "placeholder": (
             clock_outcome(item.placeholder_due, item.placeholder_at, now, closed)
             if item.hard

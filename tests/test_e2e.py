@@ -273,6 +273,9 @@ async def test_a_reply_dingtalk_refuses_is_shown_told_and_resent(
     assert shown.splitlines()[0].endswith("｜答复未送达")
     listed = await sandbox.person_says("u-admin", "发送失败")
     assert "#1 答复" in only(listed, "session", "cidlocal1to1u-admin==")
+    with sandbox.db.sessions() as session:  # no answer yet, for 统计 too
+        item = session.get(Item, 1)
+        assert item is not None and item.replied_at is None
 
     # fixed (the robot is back in the group, the permission granted): the office resends
     out = await sandbox.person_says("u-admin", "重发 1")
@@ -283,6 +286,9 @@ async def test_a_reply_dingtalk_refuses_is_shown_told_and_resent(
     assert only(out, "oto", "u-admin") == texts.delivered_notice("reply", 1, "川沙新镇")
     assert only(out, "oto", "u-air-clerk") == texts.answered_notice(1, "川沙新镇")
     assert item_events(sandbox, 1)[-2:] == ["resent", "replied"]
+    with sandbox.db.sessions() as session:
+        item = session.get(Item, 1)
+        assert item is not None and item.replied_at == sandbox.clock.now
 
 
 async def test_a_burst_of_items_does_not_bury_the_office(roster: Roster, tmp_path: Path) -> None:

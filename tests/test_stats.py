@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.stats_xlsx import export_stats
 from config.roster import Roster
-from handlers.stats import Stats, clock_outcome, department_stats, month_window, render_summary
+from handlers.stats import (
+    Stats,
+    clock_outcome,
+    department_stats,
+    item_outcomes,
+    month_window,
+    render_summary,
+)
 from storage.db import Database
 from storage.models import Filing, Interview, Item, Light, Matter
 from tests.conftest import EXAMPLE_ROSTER, TZ
@@ -222,6 +229,16 @@ def test_clock_outcome_boundaries() -> None:
     assert clock_outcome(due, None, due + tick) == "open_overdue"
     assert clock_outcome(due, None, NOW, closed=True) is None
     assert clock_outcome(due, due + tick, NOW, closed=True) == "late"
+
+
+def test_an_undelivered_reply_counts_until_it_lands() -> None:
+    """An approved reply that DingTalk refused leaves the item answered without replied_at:
+    its reply clock is overdue, not left out."""
+    due = dt.datetime(2026, 11, 18, 17, tzinfo=TZ)
+    item = Item(state="answered", hard=False, reply_due=due, replied_at=None)
+    assert item_outcomes(item, due + dt.timedelta(hours=1))["reply"] == "open_overdue"
+    item.replied_at = due - dt.timedelta(hours=1)
+    assert item_outcomes(item, due + dt.timedelta(hours=1))["reply"] == "on_time"
 
 
 def test_month_window() -> None:
