@@ -187,10 +187,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import MigrationError
 
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         before = db.current_revision()
         after = db.migrate()
@@ -203,10 +203,10 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import head
 
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         current = db.current_revision()
     finally:
@@ -232,11 +232,11 @@ def cmd_registry_export(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
     from bot.registry_xlsx import export_registry
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import MigrationError
 
     roster = load_roster(settings.bot_org_file)
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.transaction() as session:
@@ -254,17 +254,13 @@ def cmd_registry_export(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
-    from bot.main import FileClock
     from bot.registry_xlsx import RegistryImportError, import_registry
-    from storage.db import Database
+    from bot.startup import open_database, settings_clock
     from storage.migrate import MigrationError
 
     roster = load_roster(settings.bot_org_file)
-    if settings.bot_clock_file:
-        now = FileClock(settings.bot_clock_file)()
-    else:
-        now = dt.datetime.now(dt.UTC)
-    db = Database(settings.database_url)
+    now = settings_clock(settings.bot_clock_file)()
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.transaction() as session:
@@ -343,10 +339,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     args = build_parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
         return int(args.func(settings, args))
     except (UsageError, SettingsError, CalendarError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:  # the database went away after start-up's check
+        from bot.startup import database_problem
+
+        url = settings.database_url if settings is not None else ""
+        print(f"error: {database_problem(url, exc)}", file=sys.stderr)
         return 2

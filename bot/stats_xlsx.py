@@ -250,11 +250,9 @@ def export_with_settings(
     """``python -m bot stats export``: the days ``first`` to ``last`` (inclusive; default: the
     month of the settings' clock) in the settings' time zone, from DATABASE_URL (migrated
     first) with the roster of BOT_ORG_FILE. Returns the days; ValueError for an empty range."""
-    from bot.main import FileClock
-    from bot.sender import utc_now
-    from storage.db import Database
+    from bot.startup import open_database, settings_clock
 
-    now = FileClock(settings.bot_clock_file)() if settings.bot_clock_file else utc_now()
+    now = settings_clock(settings.bot_clock_file)()
     month_first, month_last = month_of(now.astimezone(settings.tz).date())
     first, last = first or month_first, last or month_last
     if last < first:
@@ -262,7 +260,7 @@ def export_with_settings(
     start = dt.datetime.combine(first, dt.time(), settings.tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), settings.tz)
     roster = load_roster(settings.bot_org_file)
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.sessions() as session:
