@@ -89,16 +89,20 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     start = _parse_moment(args.start, settings)
     deadline = settings.calendar().add(start, _parse_workdays(args.workdays))
     local = deadline.at.astimezone(settings.tz)
-    print(local.strftime("%Y-%m-%d %H:%M") + (" provisional" if deadline.provisional else ""))
+    when = f"{local.year:04d}-{local:%m-%d %H:%M}"  # %Y drops the zeros of year 1
+    print(when + (" provisional" if deadline.provisional else ""))
     return 0
 
 
 def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
     try:
         year, month = (int(p) for p in args.month.split("-"))
-        dt.date(year, month, 1)
     except ValueError:
         raise UsageError(f"{args.month!r} is not a month as YYYY-MM") from None
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise UsageError(f"year {year} is out of range ({dt.MINYEAR} to {dt.MAXYEAR})")
+    if not 1 <= month <= 12:
+        raise UsageError(f"{args.month!r} is not a month as YYYY-MM")
     if not 1 <= args.day <= 31:
         raise UsageError("the day of the month is 1 to 31")
     date, provisional = settings.calendar().month_node(

@@ -257,8 +257,12 @@ def export_with_settings(
     first, last = first or month_first, last or month_last
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
-    start = dt.datetime.combine(first, dt.time(), settings.tz)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), settings.tz)
+    try:
+        start = dt.datetime.combine(first, dt.time(), settings.tz)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), settings.tz)
+        start.astimezone(dt.UTC), end.astimezone(dt.UTC)  # as stored
+    except OverflowError:
+        raise ValueError(f"--from {first} / --to {last}: a date out of range") from None
     roster = load_roster(settings.bot_org_file)
     db = open_database(settings.database_url)
     try:
