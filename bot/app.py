@@ -355,6 +355,11 @@ class App:
 
     # -- out --
 
+    def wake(self) -> None:
+        """Look at the inbox and the outbox now (the sandbox moved its clock, say)."""
+        self._wake_processor.set()
+        self._wake_sender.set()
+
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until the inbox is processed and the outbox is empty (tests, demo)."""
         async with asyncio.timeout(timeout):

@@ -159,12 +159,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.sandbox import Sandbox, terminal
+    from bot.sandbox import LAST_YEAR, Sandbox, terminal
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _quiet_sdk_logs()
     roster, cal = _example_world(settings)
     start = _parse_moment(args.start, settings) if args.start else dt.datetime.now(settings.tz)
+    if not 1900 <= start.year < LAST_YEAR:
+        raise UsageError(f"--start: a year from 1900 to {LAST_YEAR - 1}")
     Path("data").mkdir(exist_ok=True)
 
     async def main() -> None:

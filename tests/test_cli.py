@@ -124,6 +124,7 @@ def test_python_dash_m_bot(tmp_path: Path) -> None:
         (["calendar", "add", "0000-01-01 09:00", "1"], "is not a moment"),
         (["stats", "export", "s.xlsx", "--to", "9999-12-31"], "out of range"),
         (["stats", "export", "s.xlsx", "--from", "0001-01-01"], "out of range"),
+        (["sandbox", "--start", "9999-12-30 09:00"], "--start: a year from 1900 to 9997"),
     ],
 )
 def test_years_out_of_range_are_one_line_and_exit_2(

@@ -207,7 +207,7 @@ async def test_faults_then_everything_arrives_in_order_once(sandbox: Sandbox, fa
     if fault == "refused":
         await dingtalk.accept_connections()
         await dingtalk.wait_connected(timeout=30, total=2)
-    await sandbox.app.flush(timeout=30)
+    await sandbox.settle(timeout=30)
     office = [m.text for m in dingtalk.sent if m.target == "cid-office"]
     assert [t.split()[0] for t in office] == [f"【新@件】#{n}" for n in range(1, 6)]
     town = [m.text for m in dingtalk.sent if m.target == TOWN_CID]
