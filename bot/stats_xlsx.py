@@ -41,6 +41,16 @@ def _local(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(tz).replace(tzinfo=None)
 
 
+def _period(kind: str, period: str) -> str:
+    """'2026-11' -> '2026年11月'; a 批示件's 'sign' / 'feedback' -> 签收 / 反馈."""
+    if kind in texts.XLSX_FILING_STEPS or period in texts.XLSX_FILING_STEPS:
+        return texts.XLSX_FILING_STEPS.get(kind) or texts.XLSX_FILING_STEPS[period]
+    try:
+        return texts.period_label(period)
+    except ValueError:
+        return period
+
+
 def _clock_cells(stats: ClockStats | None) -> list[Any]:
     if stats is None:
         return [None] * len(texts.XLSX_CLOCK_COLUMNS)
@@ -225,7 +235,7 @@ def export_stats(
                 matter.name,
                 matter.category,
                 known.name if known else matter.department,
-                filing.period,
+                _period(filing.kind, filing.period),
                 filing.node,
                 _local(filing.due_at, zone),
                 _local(filing.done_at, zone),
