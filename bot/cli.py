@@ -160,6 +160,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.sandbox import LAST_YEAR, Sandbox, terminal
+    from bot.startup import open_database
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _quiet_sdk_logs()
@@ -167,11 +168,11 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     start = _parse_moment(args.start, settings) if args.start else dt.datetime.now(settings.tz)
     if not 1900 <= start.year < LAST_YEAR:
         raise UsageError(f"--start: a year from 1900 to {LAST_YEAR - 1}")
-    Path("data").mkdir(exist_ok=True)
+    db_url = f"sqlite:///{args.db}"
+    open_database(db_url, "--db").dispose()
 
     async def main() -> None:
-        db = Path(args.db)
-        async with Sandbox(roster, cal, db_url=f"sqlite:///{db}", start=start) as sandbox:
+        async with Sandbox(roster, cal, db_url=db_url, start=start) as sandbox:
             await terminal(sandbox)
 
     asyncio.run(main())

@@ -37,9 +37,11 @@ def one_line(message: str, secret: str | None = None, limit: int = 300) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
-def database_problem(url: str, exc: BaseException, what: str = "") -> str:
-    """One line naming DATABASE_URL for a database error met while using it; ``what`` (as
-    "cannot migrate") goes before the reason."""
+def database_problem(
+    url: str, exc: BaseException, what: str = "", name: str = "DATABASE_URL"
+) -> str:
+    """One line naming the setting ``name`` for a database error met while using it; ``what``
+    (as "cannot migrate") goes before the reason."""
     try:
         parsed: URL | None = make_url(url)
     except (ArgumentError, ValueError):
@@ -49,27 +51,27 @@ def database_problem(url: str, exc: BaseException, what: str = "") -> str:
     reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     detail = one_line(str(reason), str(secret) if secret else None)
     detail = detail.removeprefix("connection failed: ") or type(reason).__name__
-    return f"DATABASE_URL {shown}: " + (f"{what}: {detail}" if what else detail)
+    return f"{name} {shown}: " + (f"{what}: {detail}" if what else detail)
 
 
-def open_database(url: str) -> Database:
-    """The database of DATABASE_URL, once it has been reached and found writable;
-    else DatabaseUnavailable saying what is wrong."""
+def open_database(url: str, name: str = "DATABASE_URL") -> Database:
+    """The database at ``url``, once it has been reached and found writable; else
+    DatabaseUnavailable naming the setting ``name`` and saying what is wrong."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise DatabaseUnavailable(f"DATABASE_URL is not a database URL ({URL_EXAMPLES})") from None
+        raise DatabaseUnavailable(f"{name} is not a database URL ({URL_EXAMPLES})") from None
     shown = parsed.render_as_string(hide_password=True)
     secret = str(parsed.password) if parsed.password else None
     backend = "postgresql" if parsed.drivername == "postgres" else parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise DatabaseUnavailable(
-            f"DATABASE_URL {shown}: unsupported database {backend!r}, use sqlite or "
+            f"{name} {shown}: unsupported database {backend!r}, use sqlite or "
             f"postgresql ({URL_EXAMPLES})"
         )
     if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
         raise DatabaseUnavailable(
-            f"DATABASE_URL {shown}: an in-memory SQLite database would lose everything; "
+            f"{name} {shown}: an in-memory SQLite database would lose everything; "
             f"give a file, e.g. sqlite:///data/bot.db"
         )
     try:
@@ -79,13 +81,13 @@ def open_database(url: str) -> Database:
         raise
     except (NoSuchModuleError, ImportError):
         raise DatabaseUnavailable(
-            f"DATABASE_URL {shown}: the driver {parsed.drivername!r} is not available; "
+            f"{name} {shown}: the driver {parsed.drivername!r} is not available; "
             f"use sqlite:/// or postgresql://"
         ) from None
     except OSError as exc:
         where = exc.filename or parsed.database
         raise DatabaseUnavailable(
-            f"DATABASE_URL {shown}: cannot create {where}: {exc.strerror or exc}"
+            f"{name} {shown}: cannot create {where}: {exc.strerror or exc}"
         ) from None
     except DBAPIError as exc:
         what = (
@@ -93,9 +95,9 @@ def open_database(url: str) -> Database:
             if backend == "sqlite"
             else "cannot connect"
         )
-        raise DatabaseUnavailable(database_problem(url, exc, what)) from None
+        raise DatabaseUnavailable(database_problem(url, exc, what, name)) from None
     except (ArgumentError, ValueError, TypeError) as exc:
-        raise DatabaseUnavailable(f"DATABASE_URL {shown}: {one_line(str(exc), secret)}") from None
+        raise DatabaseUnavailable(f"{name} {shown}: {one_line(str(exc), secret)}") from None
 
 
 def migrate(db: Database, url: str) -> str:

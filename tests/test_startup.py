@@ -123,17 +123,33 @@ def test_bad_database_url_is_one_line_naming_it(
     assert not (workdir / "out.xlsx").exists()
 
 
-def test_run_with_a_bad_database_url_exits_2_in_one_line(tmp_path: Path) -> None:
-    env = clean_env(tmp_path) | {
+@pytest.mark.parametrize("setting", ["DATABASE_URL", "BOT_CLOCK_FILE"])
+def test_run_with_a_bad_setting_exits_2_in_one_line(tmp_path: Path, setting: str) -> None:
+    (tmp_path / "clock.txt").write_text("tomorrow at nine", encoding="utf-8")
+    bad = {
         "DATABASE_URL": f"postgresql://user:{SECRET}@127.0.0.1:{free_port()}/db",
+        "BOT_CLOCK_FILE": str(tmp_path / "clock.txt"),
+    }
+    env = clean_env(tmp_path) | {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
         "DINGTALK_CLIENT_ID": "dingx",
         "DINGTALK_CLIENT_SECRET": "y",
         "DINGTALK_OPENAPI_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        setting: bad[setting],
     }
     done = run_bot(tmp_path, env, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("error: DATABASE_URL postgresql://user:***@127.0.0.1:")
+    assert done.stderr.startswith(f"error: {setting} "), done.stderr
     assert done.stderr.count("\n") == 1 and SECRET not in done.stderr
+    if setting == "DATABASE_URL":
+        assert "postgresql://user:***@127.0.0.1:" in done.stderr
+
+
+def test_sandbox_names_its_db_option(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "a-dir.db").mkdir()
+    code = main(["sandbox", "--db", str(workdir / "a-dir.db")])
+    _, err = capsys.readouterr()
+    assert code == 2 and err.startswith("error: --db sqlite:///") and err.count("\n") == 1
 
 
 # --- BOT_CLOCK_FILE ---------------------------------------------------------------------
