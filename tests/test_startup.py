@@ -365,3 +365,11 @@ def run_bot(tmp_path: Path, env: dict[str, str], timeout: float) -> Any:
         timeout=timeout,
         check=False,
     )
+
+
+def test_a_bad_endpoint_is_named(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DINGTALK_OPENAPI_ENDPOINT", "api.dingtalk.com")
+    assert main(["db", "current"]) == 2
+    assert "DINGTALK_OPENAPI_ENDPOINT: " in capsys.readouterr().err
