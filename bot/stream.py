@@ -7,9 +7,10 @@ own keeps the bot's loop free. Each callback is stored, and only then acknowledg
 else run on the bot's loop.
 
 The SDK's connect loop is replaced (:class:`_Client`): 0.24.3 retries every 10 s forever,
-wrong credentials included. Here DingTalk refusing the credentials is final
-(:class:`CredentialsRejected`, handed to ``on_failure``), and a network failure is retried
-with a growing back-off (1 s doubling to 60 s, with jitter; reset once connected).
+wrong credentials included, and opens with a blocking call. Here the open call is async with a
+timeout, DingTalk refusing the credentials is final (:class:`CredentialsRejected`, handed to
+``on_failure``), and a network failure is retried with a growing back-off (1 s doubling to
+60 s, with jitter; reset once connected). Frames are still handled by the SDK's own code.
 """
 
 from __future__ import annotations
