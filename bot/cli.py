@@ -175,7 +175,10 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
         async with Sandbox(roster, cal, db_url=db_url, start=start) as sandbox:
             await terminal(sandbox)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C: leave as /退出 does
+        print()
     return 0
 
 
