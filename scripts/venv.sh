@@ -16,7 +16,7 @@ if ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     exit 2
 fi
 # The base interpreter, the same whether asked of it or of a venv made by it.
-which_python='import os, sys; print(os.path.realpath(sys.base_prefix), *sys.version_info[:3])'
+which_python='import os, sys; print("Python %d.%d.%d in" % sys.version_info[:3], os.path.realpath(sys.base_prefix))'
 want=$("$PY" -c "$which_python")
 have=$(.venv/bin/python -c "$which_python" 2>/dev/null || true)
 if [ "$have" != "$want" ]; then
