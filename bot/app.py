@@ -407,6 +407,13 @@ class App:
         delivery.record(ctx, outcome.item_id, outcome.purpose, outcome.actor, outcome.error)
         write_outbox(session, ctx.out, self.sender_clock())
 
+    def wake(self) -> None:
+        """Look at the inbox, the attachments to fetch and the outbox now (the sandbox moved
+        its clock, say)."""
+        self._wake_processor.set()
+        self._wake_fetcher.set()
+        self._wake_sender.set()
+
     async def flush(self, timeout: float = 10.0) -> None:
         """Wait until the inbox is processed, no attachment is due for fetching and the
         outbox is empty (tests, demo)."""

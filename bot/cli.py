@@ -89,16 +89,20 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     start = _parse_moment(args.start, settings)
     deadline = settings.calendar().add(start, _parse_workdays(args.workdays))
     local = deadline.at.astimezone(settings.tz)
-    print(local.strftime("%Y-%m-%d %H:%M") + (" provisional" if deadline.provisional else ""))
+    when = f"{local.year:04d}-{local:%m-%d %H:%M}"  # %Y drops the zeros of year 1
+    print(when + (" provisional" if deadline.provisional else ""))
     return 0
 
 
 def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
     try:
         year, month = (int(p) for p in args.month.split("-"))
-        dt.date(year, month, 1)
     except ValueError:
         raise UsageError(f"{args.month!r} is not a month as YYYY-MM") from None
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise UsageError(f"year {year} is out of range ({dt.MINYEAR} to {dt.MAXYEAR})")
+    if not 1 <= month <= 12:
+        raise UsageError(f"{args.month!r} is not a month as YYYY-MM")
     if not 1 <= args.day <= 31:
         raise UsageError("the day of the month is 1 to 31")
     date, provisional = settings.calendar().month_node(
@@ -155,20 +159,26 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.sandbox import Sandbox, terminal
+    from bot.sandbox import LAST_YEAR, Sandbox, terminal
+    from bot.startup import open_database
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _quiet_sdk_logs()
     roster, cal = _example_world(settings)
     start = _parse_moment(args.start, settings) if args.start else dt.datetime.now(settings.tz)
-    Path("data").mkdir(exist_ok=True)
+    if not 1900 <= start.year < LAST_YEAR:
+        raise UsageError(f"--start: a year from 1900 to {LAST_YEAR - 1}")
+    db_url = f"sqlite:///{args.db}"
+    open_database(db_url, "--db").dispose()
 
     async def main() -> None:
-        db = Path(args.db)
-        async with Sandbox(roster, cal, db_url=f"sqlite:///{db}", start=start) as sandbox:
+        async with Sandbox(roster, cal, db_url=db_url, start=start) as sandbox:
             await terminal(sandbox)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # Ctrl-C: leave as /退出 does
+        print()
     return 0
 
 
@@ -187,10 +197,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import MigrationError
 
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         before = db.current_revision()
         after = db.migrate()
@@ -203,10 +213,10 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import head
 
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         current = db.current_revision()
     finally:
@@ -232,11 +242,11 @@ def cmd_registry_export(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
     from bot.registry_xlsx import export_registry
-    from storage.db import Database
+    from bot.startup import open_database
     from storage.migrate import MigrationError
 
     roster = load_roster(settings.bot_org_file)
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.transaction() as session:
@@ -254,17 +264,13 @@ def cmd_registry_export(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
-    from bot.main import FileClock
     from bot.registry_xlsx import RegistryImportError, import_registry
-    from storage.db import Database
+    from bot.startup import open_database, settings_clock
     from storage.migrate import MigrationError
 
     roster = load_roster(settings.bot_org_file)
-    if settings.bot_clock_file:
-        now = FileClock(settings.bot_clock_file)()
-    else:
-        now = dt.datetime.now(dt.UTC)
-    db = Database(settings.database_url)
+    now = settings_clock(settings.bot_clock_file)()
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.transaction() as session:
@@ -343,10 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     args = build_parser().parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
         return int(args.func(settings, args))
     except (UsageError, SettingsError, CalendarError, RosterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:  # the database went away after start-up's check
+        from bot.startup import database_problem
+
+        url = settings.database_url if settings is not None else ""
+        print(f"error: {database_problem(url, exc)}", file=sys.stderr)
         return 2

@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import signal
-from pathlib import Path
 
 from bot.app import App, Clock
 from bot.files import prepare_files_dir
-from bot.sender import DingTalkTransport, utc_now
+from bot.sender import DingTalkTransport
+from bot.startup import FileClock, migrate, open_database, settings_clock
 from bot.stream import StreamRunner
 from config.roster import Roster, load_roster
 from config.settings import Settings
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 
+__all__ = ["FileClock", "run_bot"]  # FileClock lives in bot.startup
+
 logger = logging.getLogger("bot")
-
-
-class FileClock:
-    """The time written in a file (ISO 8601, aware), for rehearsals and the durability tests;
-    real time while the file is absent or empty."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._cache: tuple[int, dt.datetime] | None = None
-
-    def __call__(self) -> dt.datetime:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return utc_now()
-        if self._cache is None or self._cache[0] != stat.st_mtime_ns:
-            text = self.path.read_text(encoding="utf-8").strip()
-            if not text:
-                return utc_now()
-            moment = dt.datetime.fromisoformat(text)
-            if moment.utcoffset() is None:
-                raise ValueError(f"{self.path}: the time needs its UTC offset")
-            self._cache = (stat.st_mtime_ns, moment)
-        return self._cache[1]
 
 
 def run_bot(settings: Settings) -> int:
@@ -53,14 +30,20 @@ def run_bot(settings: Settings) -> int:
     roster = load_roster(settings.bot_org_file)
     cal = settings.calendar()
     prepare_files_dir(settings.bot_files_dir)
-    clock: Clock = FileClock(settings.bot_clock_file) if settings.bot_clock_file else utc_now
-    asyncio.run(_serve(settings, roster, cal, clock))
+    clock: Clock = settings_clock(settings.bot_clock_file)
+    db = open_database(settings.database_url)
+    try:
+        migrate(db, settings.database_url)
+    except BaseException:
+        db.dispose()
+        raise
+    asyncio.run(_serve(settings, roster, cal, clock, db))
     return 0
 
 
-async def _serve(settings: Settings, roster: Roster, cal: WorkCalendar, clock: Clock) -> None:
-    db = Database(settings.database_url)
-    db.migrate()
+async def _serve(
+    settings: Settings, roster: Roster, cal: WorkCalendar, clock: Clock, db: Database
+) -> None:
     transport = DingTalkTransport(
         settings.dingtalk_client_id,
         settings.dingtalk_client_secret,
@@ -82,12 +65,19 @@ async def _serve(settings: Settings, roster: Roster, cal: WorkCalendar, clock: C
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await app.start()
+    failures: list[Exception] = []
+
+    def fail(exc: Exception) -> None:  # wrong credentials: stop, then say so
+        failures.append(exc)
+        stop.set()
+
     stream = StreamRunner(
         settings.dingtalk_client_id,
         settings.dingtalk_client_secret,
         settings.dingtalk_openapi_endpoint,
         app.ingest,
         loop,
+        on_failure=fail,
     )
     stream.start()
     for year in (clock().year, clock().year + 1):
@@ -106,3 +96,5 @@ async def _serve(settings: Settings, roster: Roster, cal: WorkCalendar, clock: C
         await app.stop()
         await transport.aclose()
         db.dispose()
+    if failures:
+        raise failures[0]

@@ -1,6 +1,10 @@
 """The sandbox: a local DingTalk, the real SDK and the bot in one process, on a clock you
 move. ``python -m bot sandbox`` is its terminal; ``python -m bot demo`` plays a scripted day;
-the end-to-end tests drive the same class."""
+the end-to-end tests drive the same class.
+
+Everything runs on the sandbox clock, the sender's retries and DingTalk's group limit (20 a
+minute) included: a message they hold back moves the clock to when it may go (:meth:`settle`),
+so nothing waits in real time for a clock that only moves when told to."""
 
 from __future__ import annotations
 
@@ -16,16 +20,26 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import func, select
+
 from bot.app import App
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
 from bot.sender import DingTalkTransport
 from bot.stream import StreamRunner
 from config.roster import Roster
-from handlers.workcal import WorkCalendar
+from handlers.workcal import CalendarError, WorkCalendar
 from storage.db import Database
+from storage.models import Attachment, InboxMessage, OutboxMessage
 
 CLIENT_ID = "dinglocalsandbox"
 CLIENT_SECRET = "local-sandbox-secret"
+STEP = dt.timedelta(minutes=15)  # the sweeper's beat while the clock is moved
+MAX_ADVANCE = dt.timedelta(days=366)  # one /快进 at most
+LAST_YEAR = dt.MAXYEAR - 1  # the bot reads the calendar a year ahead of its clock
+# A row being sent is leased until now + LEASE; one held back (rate limit, retry back-off)
+# waits at most HOLD. The clock only moves when told, so the lease never runs out by itself.
+LEASE = dt.timedelta(days=3650)
+HOLD = dt.timedelta(days=1)
 
 
 class FakeClock:
@@ -71,6 +85,8 @@ class Sandbox:
         self.transport: DingTalkTransport | None = None
         self.seen = 0
         self.chat: str | None = None  # the group a roster person speaks in; None: 1:1
+        # (from, to) of every time settle() moved the clock for a held-back message
+        self.waits: list[tuple[dt.datetime, dt.datetime]] = []
 
     async def __aenter__(self) -> Self:
         await self.dingtalk.start()
@@ -89,10 +105,11 @@ class Sandbox:
             self.db,
             self.transport,
             clock=self.clock,
+            sender_clock=self.clock,
             sweep_every=self.sweep_every,
-            sender_options=dict(self.sender_options or {}),
+            sender_options={"lease": LEASE.total_seconds(), **(self.sender_options or {})},
             files_dir=self.files_dir,
-            fetcher_options=dict(self.fetcher_options or {}),
+            fetcher_options={"lease": LEASE.total_seconds(), **(self.fetcher_options or {})},
         )
         await self.app.start()
         self.stream = StreamRunner(
@@ -170,20 +187,76 @@ class Sandbox:
         return await self._settle(message_id)
 
     async def advance(self, delta: dt.timedelta) -> list[OutboundMessage]:
-        """Move the clock, sweeping at every working-time step on the way."""
+        """Move the clock, sweeping every 15 minutes of working time on the way (reminders
+        only go in working time: the rest is crossed in one step). At most MAX_ADVANCE;
+        ValueError when the clock would leave the calendar."""
         assert self.app is not None
-        end = self.clock.now + delta
+        if delta > MAX_ADVANCE:
+            raise ValueError(f"at most {MAX_ADVANCE.days} days at a time")
+        try:
+            end = self.clock.now + delta
+            self.cal.next_working_moment(end)  # the calendar reaches that far
+        except (OverflowError, CalendarError):
+            end = dt.datetime.max.replace(tzinfo=dt.UTC)
+        if end.astimezone(self.cal.tz).year > LAST_YEAR:  # the bot looks a year ahead
+            raise ValueError(f"the clock would leave the calendar (the end of {LAST_YEAR})")
+        out: list[OutboundMessage] = []
         while self.clock.now < end:
-            self.clock.advance(min(dt.timedelta(minutes=15), end - self.clock.now))
-            await self.app.sweep_now()
-        await self.app.flush()
-        return self.new_messages()
+            now = self.clock.now
+            step = now + STEP
+            if not self.cal.is_working_time(now):
+                step = max(step, self.cal.next_working_moment(now))
+            self.clock.now = min(step, end)
+            if await self.app.sweep_now():
+                await self.settle()
+                out += self.in_order(self.new_messages())  # step by step, in time order
+        await self.settle()
+        return out + self.in_order(self.new_messages())
 
     async def _settle(self, message_id: str) -> list[OutboundMessage]:
-        assert self.app is not None
         await self.dingtalk.wait_ack(message_id, timeout=10)
-        await self.app.flush()
-        return self.new_messages()
+        await self.settle()
+        return self.in_order(self.new_messages())
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every incoming message is handled and every outgoing one has gone. When
+        all that is left waits on the clock (DingTalk's group limit, a retry), the clock moves
+        to when the first may go, and the move is kept in ``waits``."""
+        assert self.app is not None
+        async with asyncio.timeout(timeout):
+            while True:
+                inbox, heads = await asyncio.to_thread(self._pending)
+                if not inbox and not heads:
+                    return
+                now = self.clock.now
+                if not inbox and all(now < at <= now + HOLD for at in heads):
+                    self.waits.append((now, min(heads)))
+                    self.clock.now = min(heads)
+                self.app.wake()
+                await asyncio.sleep(0.005)
+
+    def _pending(self) -> tuple[int, list[dt.datetime]]:
+        """Unhandled incoming messages, and when each chat's first unsent message, and each
+        picture or file still to fetch, is due (a fetch under way: far ahead, its lease)."""
+        heads = (
+            select(func.min(OutboxMessage.id))
+            .where(OutboxMessage.state == "pending")
+            .group_by(OutboxMessage.channel, OutboxMessage.target)
+        )
+        with self.db.sessions() as session:
+            inbox = session.scalar(
+                select(func.count())
+                .select_from(InboxMessage)
+                .where(InboxMessage.processed_at.is_(None))
+            )
+            due = session.scalars(
+                select(OutboxMessage.next_attempt_at).where(OutboxMessage.id.in_(heads))
+            ).all()
+            fetching = session.scalars(
+                select(Attachment.next_attempt_at).where(Attachment.state == "pending")
+            ).all()
+        now = self.clock.now
+        return inbox or 0, [*due, *(at or now for at in fetching)]
 
     def new_messages(self) -> list[OutboundMessage]:
         sent = self.dingtalk.sent
@@ -229,6 +302,27 @@ class Sandbox:
             body = f"[{kind}，{len(message.media.content)}字节]"
         return f"  [{self.where(message)}] {body}"
 
+    def in_order(self, messages: list[OutboundMessage]) -> list[OutboundMessage]:
+        """The same messages in an order that does not depend on which chat's sending
+        finished first: the answer in the chat spoken in, then towns' groups, the office
+        group, departments' groups and 1:1 chats in roster order; each chat in its own order."""
+        groups = [self.roster.office.group] + [d.group for d in self.roster.data.departments]
+        people = [p.id for p in self.roster.data.people]
+
+        def rank(message: OutboundMessage) -> tuple[int, int, str]:
+            target = message.target
+            if message.channel == "session":
+                return (0, 0, "")
+            if message.channel == "oto":
+                user = target[0] if isinstance(target, tuple) and target else str(target)
+                return (3, people.index(user) if user in people else len(people), user)
+            cid = str(target)
+            if cid in self.roster.towns_by_conversation:
+                return (1, 0, cid)
+            return (2, groups.index(cid) if cid in groups else len(groups), cid)
+
+        return sorted(messages, key=rank)  # stable: a chat keeps its own order
+
 
 # --- the terminal ----------------------------------------------------------------------
 
@@ -242,9 +336,12 @@ HELP = """督办助手沙盒。直接输入文字即以当前身份发给机器�
   /帮助  /退出"""
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|分钟|h|小时|d|天)$")
+TOO_LONG = f"  一次最多快进{MAX_ADVANCE.days}天，可以分几次快进"
 
 
 def parse_duration(text: str) -> dt.timedelta | None:
+    """``30m``, ``4h``, ``2d`` as a duration; None when not one. Longer than MAX_ADVANCE
+    comes back as MAX_ADVANCE plus a minute (the caller refuses it)."""
     match = DURATION.match(text.strip())
     if not match:
         return None
@@ -252,7 +349,8 @@ def parse_duration(text: str) -> dt.timedelta | None:
     minutes = (
         value * {"m": 1, "min": 1, "分钟": 1, "h": 60, "小时": 60, "d": 1440, "天": 1440}[unit]
     )
-    return dt.timedelta(minutes=minutes)
+    limit = MAX_ADVANCE.total_seconds() / 60
+    return dt.timedelta(minutes=min(minutes, limit + 1))
 
 
 async def terminal(sandbox: Sandbox) -> None:
@@ -315,19 +413,43 @@ async def terminal(sandbox: Sandbox) -> None:
             if arg not in ("单聊", "") and sandbox.chat is None:
                 print("  没有这个群：局办公室群，或处室名")
             continue
-        if command == "/快进":
-            delta = parse_duration(arg)
-            if delta is None:
-                print("  时长如 30m、4h、2d")
+        waits = len(sandbox.waits)
+        try:
+            if command == "/快进":
+                delta = parse_duration(arg)
+                if delta is None:
+                    print("  时长如 30m、4h、2d")
+                    continue
+                if delta > MAX_ADVANCE:
+                    print(TOO_LONG)
+                    continue
+                if delta > dt.timedelta(days=30):
+                    print("  快进中（每个月约一秒）…")
+                    sys.stdout.flush()
+                out = await sandbox.advance(delta)
+            elif line.startswith("/"):
+                print("  未知的沙盒命令，/帮助 查看")
                 continue
-            out = await sandbox.advance(delta)
-        elif line.startswith("/"):
-            print("  未知的沙盒命令，/帮助 查看")
+            elif speaker[0] == "town":
+                out = await sandbox.town_says(speaker[1], line)
+            else:
+                out = await sandbox.person_says(speaker[1], line)
+        except ValueError as exc:
+            if str(LAST_YEAR) in str(exc):
+                print(f"  沙盒时钟不能超过{LAST_YEAR}年底")
+            else:
+                print(f"  做不到：{exc}")
             continue
-        elif speaker[0] == "town":
-            out = await sandbox.town_says(speaker[1], line)
-        else:
-            out = await sandbox.person_says(speaker[1], line)
+        except TimeoutError:
+            out = sandbox.new_messages()
+            print("  （还有消息10秒内没有发出，之后会补上；可以继续输入）")
+        except Exception as exc:  # the terminal stays up whatever happens
+            logging.getLogger(__name__).debug("sandbox", exc_info=True)
+            print(f"  沙盒出错（{type(exc).__name__}: {exc}），可以继续输入")
+            continue
         for message in out:
             print(sandbox.render(message))
+        for _, until in sandbox.waits[waits:]:
+            local = until.astimezone(sandbox.cal.tz)
+            print(f"  （钉钉限流或重试：沙盒时钟走到{local:%m-%d %H:%M:%S}才发出）")
         sys.stdout.flush()

@@ -41,6 +41,16 @@ def _local(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(tz).replace(tzinfo=None)
 
 
+def _period(kind: str, period: str) -> str:
+    """'2026-11' -> '2026年11月'; a 批示件's 'sign' / 'feedback' -> 签收 / 反馈."""
+    if kind in texts.XLSX_FILING_STEPS or period in texts.XLSX_FILING_STEPS:
+        return texts.XLSX_FILING_STEPS.get(kind) or texts.XLSX_FILING_STEPS[period]
+    try:
+        return texts.period_label(period)
+    except ValueError:
+        return period
+
+
 def _clock_cells(stats: ClockStats | None) -> list[Any]:
     if stats is None:
         return [None] * len(texts.XLSX_CLOCK_COLUMNS)
@@ -225,7 +235,7 @@ def export_stats(
                 matter.name,
                 matter.category,
                 known.name if known else matter.department,
-                filing.period,
+                _period(filing.kind, filing.period),
                 filing.node,
                 _local(filing.due_at, zone),
                 _local(filing.done_at, zone),
@@ -250,19 +260,21 @@ def export_with_settings(
     """``python -m bot stats export``: the days ``first`` to ``last`` (inclusive; default: the
     month of the settings' clock) in the settings' time zone, from DATABASE_URL (migrated
     first) with the roster of BOT_ORG_FILE. Returns the days; ValueError for an empty range."""
-    from bot.main import FileClock
-    from bot.sender import utc_now
-    from storage.db import Database
+    from bot.startup import open_database, settings_clock
 
-    now = FileClock(settings.bot_clock_file)() if settings.bot_clock_file else utc_now()
+    now = settings_clock(settings.bot_clock_file)()
     month_first, month_last = month_of(now.astimezone(settings.tz).date())
     first, last = first or month_first, last or month_last
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
-    start = dt.datetime.combine(first, dt.time(), settings.tz)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), settings.tz)
+    try:
+        start = dt.datetime.combine(first, dt.time(), settings.tz)
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), settings.tz)
+        start.astimezone(dt.UTC), end.astimezone(dt.UTC)  # as stored
+    except OverflowError:
+        raise ValueError(f"--from {first} / --to {last}: a date out of range") from None
     roster = load_roster(settings.bot_org_file)
-    db = Database(settings.database_url)
+    db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.sessions() as session:

@@ -5,24 +5,76 @@ from inside its event loop, with no timeout (DINGTALK.md §7.3). Running it on a
 own keeps the bot's loop free. Each callback is stored, and only then acknowledged: with
 ``ingest`` awaited right on the SDK's loop when it belongs to an :class:`Inbox` (the App),
 else run on the bot's loop.
+
+The SDK's connect loop is replaced (:class:`_Client`): 0.24.3 retries every 10 s forever,
+wrong credentials included, and opens with a blocking call. Here the open call is async with a
+timeout, DingTalk refusing the credentials is final (:class:`CredentialsRejected`, handed to
+``on_failure``), and a network failure is retried with a growing back-off (1 s doubling to
+60 s, with jitter; reset once connected). Frames are still handled by the SDK's own code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
+import random
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote_plus
 
 import dingtalk_stream
+import httpx
+import websockets
+import websockets.exceptions
+from dingtalk_stream.version import VERSION_STRING
 
 from bot.dingtalk_sdk import point_sdk_at
+from config.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
 Ingest = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+Sleep = Callable[[float], Awaitable[None]]
+OPEN_TIMEOUT = 10.0  # seconds for the open-connection call
+# Error codes of the open-connection call that mean the credentials are wrong (with any
+# HTTP 401): retrying cannot help. Rate limits and system errors are retried.
+CREDENTIAL_CODES = frozenset(
+    {"invalidclientidorsecret", "authfailed", "invalidclientid", "invalidclientsecret"}
+)
+
+
+class CredentialsRejected(SettingsError):
+    """DingTalk refused DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET."""
+
+
+class _Unreachable(Exception):
+    """The open-connection call failed in a way that may pass."""
+
+
+class Backoff:
+    """Delays for consecutive failures: ``base`` doubling up to ``cap``, each with ±20%."""
+
+    def __init__(
+        self, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
+    ) -> None:
+        self.base, self.cap = base, cap
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next(self) -> float:
+        delay = min(self.cap, self.base * 2 ** min(self.failures, 30))
+        self.failures += 1
+        return float(delay * self._rng.uniform(0.8, 1.2))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+def credentials_rejected(status: int, code: str) -> bool:
+    return status == 401 or (status in (400, 403) and code.lower() in CREDENTIAL_CODES)
 
 
 @runtime_checkable
@@ -53,6 +105,101 @@ class _Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
         return dingtalk_stream.AckMessage.STATUS_OK, "OK"
 
 
+class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK's client with our connect loop (see the module's docstring)."""
+
+    def __init__(
+        self,
+        credential: dingtalk_stream.Credential,
+        *,
+        backoff: Backoff,
+        sleep: Sleep = asyncio.sleep,
+        open_timeout: float = OPEN_TIMEOUT,
+    ) -> None:
+        super().__init__(credential)
+        self.backoff, self.sleep, self.open_timeout = backoff, sleep, open_timeout
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def open_stream(self, http: httpx.AsyncClient) -> dict[str, Any]:
+        """The gateway's endpoint and ticket; CredentialsRejected or _Unreachable."""
+        topics = [{"type": "CALLBACK", "topic": t} for t in self.callback_handler_map]
+        body = {
+            "clientId": self.credential.client_id,
+            "clientSecret": self.credential.client_secret,
+            "subscriptions": topics,
+            "ua": f"dingtalk-sdk-python/v{VERSION_STRING}-union",
+            "localIp": "",
+        }
+        url = dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API
+        try:
+            response = await http.post(url, json=body, timeout=self.open_timeout)
+        except httpx.HTTPError as exc:
+            raise _Unreachable(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)) from None
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        if response.status_code >= 400:
+            code, message = str(data.get("code") or ""), str(data.get("message") or "")
+            if credentials_rejected(response.status_code, code):
+                raise CredentialsRejected(
+                    "DINGTALK_CLIENT_ID / DINGTALK_CLIENT_SECRET: DingTalk refused them "
+                    f"(HTTP {response.status_code} {code} {message}".rstrip()
+                    + "); copy both from the app's page in the developer console"
+                )
+            raise _Unreachable(f"HTTP {response.status_code} {code} {message}".rstrip())
+        if not isinstance(data.get("endpoint"), str) or not isinstance(data.get("ticket"), str):
+            raise _Unreachable("the answer has no endpoint and ticket")
+        return data
+
+    async def start(self) -> None:
+        self.pre_start()
+        async with httpx.AsyncClient(trust_env=True) as http:
+            while True:
+                try:
+                    connection = await self.open_stream(http)
+                except _Unreachable as exc:
+                    await self._pause("cannot open a stream connection", exc)
+                    continue
+                uri = f"{connection['endpoint']}?ticket={quote_plus(connection['ticket'])}"
+                try:
+                    async with websockets.connect(uri) as websocket:
+                        self.backoff.reset()
+                        framed = await self._serve(websocket)
+                except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                    await self._pause("stream connection lost", exc)
+                    continue
+                if not framed:  # closed normally before a single frame: not in a hot loop
+                    await self._pause("stream connection closed at once", RuntimeError("no frame"))
+                # else a normal close (DingTalk's «disconnect»): reconnect at once
+
+    async def _serve(self, websocket: Any) -> bool:
+        """Handle frames until the connection closes; whether any arrived."""
+        self.websocket = websocket
+        keepalive = asyncio.create_task(self.keepalive(websocket))
+        framed = False
+        try:
+            async for raw in websocket:
+                framed = True
+                try:
+                    frame = json.loads(raw)
+                except ValueError:
+                    logger.warning("stream: a frame that is not JSON was ignored")
+                    continue
+                task = asyncio.create_task(self.background_task(frame))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            keepalive.cancel()
+        return framed
+
+    async def _pause(self, what: str, exc: BaseException) -> None:
+        delay = self.backoff.next()
+        logger.warning("stream: %s (%s); retrying in %.1f s", what, exc, delay)
+        await self.sleep(delay)
+
+
 class StreamRunner:
     def __init__(
         self,
@@ -63,8 +210,16 @@ class StreamRunner:
         bot_loop: asyncio.AbstractEventLoop,
         *,
         sdk_log_level: int = logging.INFO,
+        on_failure: Callable[[Exception], None] | None = None,
+        backoff: Backoff | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.sdk_log_level = sdk_log_level
+        # called on the bot's loop when the connection cannot go on (wrong credentials)
+        self.on_failure = on_failure
+        self.backoff = backoff or Backoff()
+        self.sleep = sleep
+        self.failure: Exception | None = None
         self.client_id, self.client_secret, self.endpoint = client_id, client_secret, endpoint
         self.ingest, self.bot_loop = ingest, bot_loop
         owner = getattr(ingest, "__self__", None)
@@ -87,15 +242,15 @@ class StreamRunner:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         credential = dingtalk_stream.Credential(self.client_id, self.client_secret)
-        client = dingtalk_stream.DingTalkStreamClient(credential)
+        client = _Client(credential, backoff=self.backoff, sleep=self.sleep)
         # The SDK sets its logger up when the client is made; it logs every (re)connect.
         logging.getLogger("dingtalk_stream.client").setLevel(self.sdk_log_level)
         client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, _Handler(self))
         task = asyncio.create_task(client.start())
+        task.add_done_callback(self._ended)
         self._ready.set()
         await self._stop.wait()
         logging.getLogger("dingtalk_stream.client").setLevel(logging.CRITICAL)  # logs the cancel
-        # 0.24.3 swallows a cancel while it sleeps before reconnecting (DINGTALK.md §7.2).
         while not task.done():
             task.cancel()
             await asyncio.wait({task}, timeout=0.05)
@@ -104,6 +259,17 @@ class StreamRunner:
         for t in leftovers:
             t.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The connect loop ends only on a failure retrying cannot mend."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.failure = exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
+        if self.on_failure is None:
+            logger.error("stream: stopped: %s", self.failure)
+        else:
+            self.bot_loop.call_soon_threadsafe(self.on_failure, self.failure)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -33,6 +34,14 @@ class Settings(BaseSettings):
     bot_sweep_seconds: float = Field(default=30.0, gt=0)
     bot_log_level: str = "INFO"
     bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
+
+    @field_validator("dingtalk_openapi_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://api.dingtalk.com")
+        return value
 
     @field_validator("bot_timezone")
     @classmethod

@@ -624,7 +624,7 @@ XLSX_FILING_HEAD = (
     "事项名称",
     "类别",
     "处室",
-    "月份",
+    "月份/环节",  # a monthly filing's month, or a 批示件's 签收/反馈
     "节点",
     "截止时间",
     "填报时间",
@@ -632,6 +632,7 @@ XLSX_FILING_HEAD = (
     "情况",
 )
 XLSX_FILING_OUTCOMES = {"on_time": "按时", "overdue": "超限", "open": "未到期"}
+XLSX_FILING_STEPS = {"sign": "签收", "feedback": "反馈"}  # a 批示件's filings
 XLSX_YES, XLSX_NO = "是", "否"
 
 

@@ -31,6 +31,9 @@ Interval = tuple[int, int]  # seconds from local midnight, [start, end)
 Hours = tuple[Interval, ...]
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FIRST_DAY, LAST_DAY = dt.date.min.toordinal(), dt.date.max.toordinal()  # 0001-01-01, 9999-12-31
+PAST_THE_END = "the date would fall after 9999-12-31, the last day the calendar knows"
+BEFORE_THE_START = "the date would fall before 0001-01-01, the first day the calendar knows"
 
 
 class CalendarError(ValueError):
@@ -245,13 +248,15 @@ class WorkCalendar:
 
     def differing_days(self, year: int) -> list[DayInfo]:
         """Days of ``year`` whose hours differ from the plain weekly template."""
+        if not dt.MINYEAR <= year <= dt.MAXYEAR:
+            raise CalendarError(f"year {year} is out of range ({dt.MINYEAR} to {dt.MAXYEAR})")
         out = []
-        day = dt.date(year, 1, 1)
-        while day.year == year:
+        first, last = dt.date(year, 1, 1).toordinal(), dt.date(year, 12, 31).toordinal()
+        for ordinal in range(first, last + 1):
+            day = dt.date.fromordinal(ordinal)
             info = self.day(day)
             if info.hours != self.template.days[day.weekday()]:
                 out.append(info)
-            day += dt.timedelta(days=1)
         return out
 
     # -- moments --
@@ -279,6 +284,8 @@ class WorkCalendar:
         duration = round(workdays * self.day_us)
         if duration < 0:
             raise ValueError("a deadline cannot lie before its start")
+        if duration > _td_us(dt.timedelta.max):
+            raise CalendarError(PAST_THE_END)
         return self.add_duration(start, dt.timedelta(microseconds=duration))
 
     def add_duration(self, start: dt.datetime, duration: dt.timedelta) -> Deadline:
@@ -303,12 +310,19 @@ class WorkCalendar:
     ) -> tuple[dt.date, bool]:
         """The last working day on or before day ``day`` of the month (or the first on or
         after it), and whether it is provisional. A day past the month's end means its last day."""
+        if not dt.MINYEAR <= year <= dt.MAXYEAR:
+            raise CalendarError(f"year {year} is out of range ({dt.MINYEAR} to {dt.MAXYEAR})")
         last = _stdcal.monthrange(year, month)[1]
         target = dt.date(year, month, min(max(day, 1), last))
         step = dt.timedelta(days=-1 if direction == "before" else 1)
         found = target
         while not self.is_working_day(found):
-            found += step
+            try:
+                found += step
+            except OverflowError:
+                raise CalendarError(
+                    PAST_THE_END if direction == "after" else BEFORE_THE_START
+                ) from None
         lo, hi = min(found, target), max(found, target)
         provisional = any(not self.is_covered(y) for y in range(lo.year, hi.year + 1))
         return found, provisional
@@ -344,7 +358,11 @@ class WorkCalendar:
         """The moment at working position ``pos``: the earliest one (closed on the right) or,
         with ``after``, the start of the working period that continues from it."""
         while pos >= self._cum[-1]:
-            self._extend_to(self._lo + 2 * len(self._hours))
+            end = self._lo + len(self._hours)  # the first day after the window
+            # not even every hour of every day to the calendar's end would reach it
+            if end > LAST_DAY or pos - self._cum[-1] > (LAST_DAY - end + 1) * _DAY_US:
+                raise CalendarError(PAST_THE_END)
+            self._extend_to(min(self._lo + 2 * len(self._hours), LAST_DAY))
         cum = self._cum
         index = bisect.bisect_right(cum, pos) - 1 if after else bisect.bisect_left(cum, pos) - 1
         index = max(index, 0)
@@ -362,17 +380,22 @@ class WorkCalendar:
         return midnight + dt.timedelta(microseconds=us)
 
     def _extend_to(self, ordinal: int) -> None:
-        """Widen the precomputed window so that it holds ``ordinal``."""
+        """Widen the precomputed window so that it holds ``ordinal`` (CalendarError past the
+        dates Python knows)."""
+        if ordinal > LAST_DAY:
+            raise CalendarError(PAST_THE_END)
+        if ordinal < FIRST_DAY:
+            raise CalendarError(BEFORE_THE_START)
         if ordinal < self._lo:
-            new_lo = min(ordinal, self._lo - max(len(self._hours), 366))
+            new_lo = max(FIRST_DAY, min(ordinal, self._lo - max(len(self._hours), 366)))
             prefix = [self._compute(o) for o in range(new_lo, self._lo)]
             self._lo = new_lo
             self._hours = prefix + self._hours
             self._rebuild_cum()
         end = self._lo + len(self._hours)
         if ordinal >= end:
-            # computed whole before it is kept: a failure (past year 9999) leaves all as it was
-            suffix = [self._compute(o) for o in range(end, ordinal + 366)]
+            # computed whole before it is kept: a failure leaves all as it was
+            suffix = [self._compute(o) for o in range(end, min(ordinal + 366, LAST_DAY + 1))]
             self._hours = self._hours + suffix
             self._rebuild_cum()
 
@@ -389,6 +412,9 @@ class WorkCalendar:
         a = start.astimezone(self.tz).year
         b = end.astimezone(self.tz).year
         return any(y not in self.covered_years for y in range(min(a, b), max(a, b) + 1))
+
+
+_DAY_US = SECONDS_PER_DAY * US_PER_SECOND
 
 
 def _td_us(delta: dt.timedelta) -> int:

@@ -108,3 +108,46 @@ def test_python_dash_m_bot(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "2026-10-10 班 国庆节调休" in done.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["calendar", "check", "0"], "year 0 is out of range"),
+        (["calendar", "check", "99999"], "year 99999 is out of range"),
+        (["calendar", "check", "-5"], "year -5 is out of range"),
+        (["calendar", "node", "0-01", "5"], "year 0 is out of range"),
+        (["calendar", "node", "99999-01", "5"], "year 99999 is out of range"),
+        (["calendar", "add", "2026-01-01 09:00", "1e9"], "after 9999-12-31"),
+        (["calendar", "add", "2026-01-01 09:00", "1e400"], "after 9999-12-31"),
+        (["calendar", "add", "9999-12-31 09:00", "5"], "after 9999-12-31"),
+        (["calendar", "add", "0000-01-01 09:00", "1"], "is not a moment"),
+        (["stats", "export", "s.xlsx", "--to", "9999-12-31"], "out of range"),
+        (["stats", "export", "s.xlsx", "--from", "0001-01-01"], "out of range"),
+        (["sandbox", "--start", "9999-12-30 09:00"], "--start: a year from 1900 to 9997"),
+    ],
+)
+def test_years_out_of_range_are_one_line_and_exit_2(
+    calendar_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("BOT_ORG_FILE", str(ROOT / "config" / "examples" / "org.toml"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{calendar_file.parent}/bot.db")
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and not out and message in err and err.count("\n") == 1, err
+
+
+def test_the_calendar_reaches_its_ends(
+    calendar_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "calendar", "node", "9999-12", "31", "--after")[1] == [
+        "9999-12-31 provisional"
+    ]
+    assert run(capsys, "calendar", "add", "0001-01-01 09:00", "1")[1] == [
+        "0001-01-01 17:00 provisional"
+    ]
+    code, lines, _ = run(capsys, "calendar", "check", "9999")
+    assert code == 0 and lines[-1].startswith("9999 未覆盖")

@@ -24,3 +24,19 @@ async def test_the_demo_day(roster: Roster, tmp_path: Path) -> None:
         "2026年11月督办统计",
     ):
         assert expected in transcript, expected
+
+
+async def test_the_demo_is_the_same_on_every_run(roster: Roster, tmp_path: Path) -> None:
+    first = await play(roster, CAL, tmp_path / "1")
+    assert await play(roster, CAL, tmp_path / "2") == first
+    # within a step: the chat spoken in, the towns, the office, departments, then 1:1 chats
+    group = next(i for i, x in enumerate(first) if x.startswith("  [水生态环境处群] 【待认领】#3"))
+    assert first[group + 1].startswith("  [单聊→吴内勤] 【待认领】#3")
+    stamp = next(i for i, line in enumerate(first) if line.startswith("—— 11-16 11:00"))
+    block = first[stamp + 1 : stamp + 5]
+    assert [line.split("]")[0] for line in block] == [
+        "  [水生态环境处群",
+        "  [单聊→吴内勤",  # the reminder at 11:xx, before the escalations at 13:30
+        "  [局办公室群",
+        "  [单聊→周处",
+    ], block

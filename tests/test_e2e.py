@@ -213,7 +213,7 @@ async def test_faults_then_everything_arrives_in_order_once(sandbox: Sandbox, fa
     if fault == "refused":
         await dingtalk.accept_connections()
         await dingtalk.wait_connected(timeout=30, total=2)
-    await sandbox.app.flush(timeout=30)
+    await sandbox.settle(timeout=30)
     office = [m.text for m in dingtalk.sent if m.target == "cid-office"]
     assert [t.split()[0] for t in office] == [f"【新@件】#{n}" for n in range(1, 6)]
     town = [m.text for m in dingtalk.sent if m.target == TOWN_CID]
@@ -312,7 +312,7 @@ async def test_a_burst_of_items_does_not_bury_the_office(roster: Roster, tmp_pat
                     break
                 await asyncio.sleep(0.01)
         await box.dingtalk.accept_connections()
-        await box.app.flush(timeout=60)
+        await box.settle(timeout=60)
         office = texts_in(box.dingtalk.sent, "group", "cid-office")
         numbers = [int(n) for text in office for n in re.findall(r"#(\d+) ", text)]
         assert sorted(numbers) == list(range(1, 38))  # each item in exactly one message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -434,17 +435,59 @@ def test_workbook(db: Database, roster: Roster, tmp_path: Path) -> None:
     filings = book["填报"]
     assert filings["A1"].font.b and filings.freeze_panes == "A2"
     lines = rows(filings)
-    assert [(r["事项名称"].value, r["月份"].value, r["情况"].value) for r in lines] == [
-        ("水质简报", "2026-10", "按时"),
-        ("扬尘治理", "2026-11", "按时"),
-        ("水质简报", "2026-11", "超限"),
-        ("VOCs减排", "2026-11", "超限"),
-        ("臭氧防控", "2026-11", "超限"),
-        ("河道整治", "2026-11", "未到期"),
+    assert [(r["事项名称"].value, r["月份/环节"].value, r["情况"].value) for r in lines] == [
+        ("水质简报", "2026年10月", "按时"),
+        ("扬尘治理", "2026年11月", "按时"),
+        ("水质简报", "2026年11月", "超限"),
+        ("VOCs减排", "2026年11月", "超限"),
+        ("臭氧防控", "2026年11月", "超限"),
+        ("河道整治", "2026年11月", "未到期"),
     ]
     assert lines[1]["事项编号"].value == "督1" and lines[1]["处室"].value == AIR
     assert lines[1]["填报人"].value == "孙内勤"
     assert lines[1]["截止时间"].value == wall(at(6, 17))
+
+
+def test_workbook_speaks_chinese(db: Database, roster: Roster, tmp_path: Path) -> None:
+    seed(db)
+    with db.transaction() as session:
+        order = matter(session, "区长批示扬尘整治", AIR, "领导批示件", False)
+        session.add_all(
+            [
+                Filing(
+                    matter_id=order,
+                    kind="sign",
+                    period="sign",
+                    node=at(9).date(),
+                    due_at=at(9, 17),
+                    done_at=at(9, 10),
+                    done_by="u-air-clerk",
+                ),
+                Filing(
+                    matter_id=order,
+                    kind="feedback",
+                    period="feedback",
+                    node=at(16).date(),
+                    due_at=at(16, 17),
+                ),
+            ]
+        )
+    path = tmp_path / "stats.xlsx"
+    with db.sessions() as session:
+        export_stats(session, roster, path, START, END, NOW)
+    book = load_workbook(path)
+    steps = [
+        (r["月份/环节"].value, r["情况"].value)
+        for r in rows(book["填报"])
+        if r["事项名称"].value == "区长批示扬尘整治"
+    ]
+    assert steps == [("签收", "按时"), ("反馈", "超限")]
+    for sheet in book:
+        header = [cell.value for cell in sheet[1]]
+        for line in sheet.iter_rows(values_only=True):
+            for name, value in zip(header, line, strict=False):
+                if isinstance(value, str) and name != "事项名称":  # names are the office's
+                    assert not re.search("[A-Za-z]", value), (sheet.title, name, value)
 
 
 # --- the CLI -------------------------------------------------------------------------------
