@@ -87,6 +87,7 @@ class Sandbox:
         self.chat: str | None = None  # the group a roster person speaks in; None: 1:1
         # (from, to) of every time settle() moved the clock for a held-back message
         self.waits: list[tuple[dt.datetime, dt.datetime]] = []
+        self.sent_at: dict[int, dt.datetime] = {}  # a fast-forward: when each message went
 
     async def __aenter__(self) -> Self:
         await self.dingtalk.start()
@@ -209,9 +210,15 @@ class Sandbox:
             self.clock.now = min(step, end)
             if await self.app.sweep_now():
                 await self.settle()
-                out += self.in_order(self.new_messages())  # step by step, in time order
+                out += self._stamped(self.new_messages())  # step by step, in time order
         await self.settle()
-        return out + self.in_order(self.new_messages())
+        return out + self._stamped(self.new_messages())
+
+    def _stamped(self, messages: list[OutboundMessage]) -> list[OutboundMessage]:
+        """In order, each noted with the sandbox time it went out at (see ``sent_at``)."""
+        for message in messages:
+            self.sent_at[message.seq] = self.clock.now
+        return self.in_order(messages)
 
     async def _settle(self, message_id: str) -> list[OutboundMessage]:
         await self.dingtalk.wait_ack(message_id, timeout=10)
@@ -447,7 +454,12 @@ async def terminal(sandbox: Sandbox) -> None:
             logging.getLogger(__name__).debug("sandbox", exc_info=True)
             print(f"  沙盒出错（{type(exc).__name__}: {exc}），可以继续输入")
             continue
+        shown: dt.datetime | None = None
         for message in out:
+            at = sandbox.sent_at.get(message.seq) if line.startswith("/快进") else None
+            if at is not None and at != shown:  # a fast-forward: when each message went
+                print(f"  {at.astimezone(sandbox.cal.tz):%m-%d %H:%M}")
+                shown = at
             print(sandbox.render(message))
         for _, until in sandbox.waits[waits:]:
             local = until.astimezone(sandbox.cal.tz)

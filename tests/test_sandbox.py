@@ -78,3 +78,27 @@ async def test_the_terminal_refuses_or_does_any_fast_forward(
     assert sandbox.clock.now == T0 + dt.timedelta(days=365)
     assert "  2027-11-16 09:30 (工作时间)" in out
     assert "【超时督办】" not in out  # nothing was asked: nothing escalated
+
+
+async def test_a_fast_forward_shows_when_each_message_went(
+    sandbox: Sandbox, typed: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seen before: after /快进 2d the clerk's two claim reminders (half-way, and an hour
+    before) looked like one sent twice after the deadline. Each now shows its own time."""
+    await sandbox.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？")
+    await sandbox.person_says("u-admin", "分派 1 大气处")  # Monday 09:30: claim due 14:00
+    typed += ["/快进 2d"]
+    await terminal(sandbox)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    reminders = [i for i, line in enumerate(lines) if "[单聊→孙内勤] 【督办提醒】#1" in line]
+    escalation = next(i for i, line in enumerate(lines) if "【超时督办】#1" in line)
+    stamps = [line.strip() for line in lines if line.startswith("  11-")]
+    assert len(reminders) == 2 and reminders[1] < escalation
+    # each reminder under its own time, both before the deadline; the escalation at it
+    heads = [
+        next(lines[j].strip() for j in range(i, -1, -1) if lines[j].startswith("  11-"))
+        for i in [*reminders, escalation]
+    ]
+    assert heads[0] < heads[1] < "11-16 14:00" <= heads[2]
+    assert stamps == sorted(stamps)
