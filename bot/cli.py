@@ -12,10 +12,11 @@ from fractions import Fraction
 from pathlib import Path
 
 from config.calendar_file import add_year, format_entry
+from config.hours import CalendarError, format_hours
 from config.notice import NoticeError, parse_notice
 from config.roster import Roster, RosterError, load_roster
 from config.settings import Settings, SettingsError, load_settings
-from handlers.workcal import CalendarError, DayInfo, WorkCalendar, format_hours
+from handlers.workcal import DayInfo, WorkCalendar, load_calendar
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "config" / "examples" / "org.toml"
 
@@ -40,7 +41,7 @@ def _coverage_line(cal: WorkCalendar, year: int) -> str:
 
 
 def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
-    cal = settings.calendar()
+    cal = load_calendar(settings)
     for info in cal.differing_days(args.year):
         print(_day_line(info, cal))
     print(_coverage_line(cal, args.year))
@@ -87,7 +88,7 @@ def _parse_workdays(text: str) -> Fraction:
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     start = _parse_moment(args.start, settings)
-    deadline = settings.calendar().add(start, _parse_workdays(args.workdays))
+    deadline = load_calendar(settings).add(start, _parse_workdays(args.workdays))
     local = deadline.at.astimezone(settings.tz)
     when = f"{local.year:04d}-{local:%m-%d %H:%M}"  # %Y drops the zeros of year 1
     print(when + (" provisional" if deadline.provisional else ""))
@@ -105,7 +106,7 @@ def cmd_node(settings: Settings, args: argparse.Namespace) -> int:
         raise UsageError(f"{args.month!r} is not a month as YYYY-MM")
     if not 1 <= args.day <= 31:
         raise UsageError("the day of the month is 1 to 31")
-    date, provisional = settings.calendar().month_node(
+    date, provisional = load_calendar(settings).month_node(
         year, month, args.day, "after" if args.after else "before"
     )
     print(date.isoformat() + (" provisional" if provisional else ""))
@@ -143,7 +144,7 @@ def _quiet_sdk_logs() -> None:
 def _example_world(settings: Settings) -> tuple[Roster, WorkCalendar]:
     """The roster of BOT_ORG_FILE when it exists, else the example roster."""
     path = settings.bot_org_file if settings.bot_org_file.exists() else EXAMPLE_ROSTER
-    return load_roster(path), settings.calendar()
+    return load_roster(path), load_calendar(settings)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -153,7 +154,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     _quiet_sdk_logs()
     roster = load_roster(EXAMPLE_ROSTER)
     print("督办助手演示：本地钉钉沙盒里的一天（示例名单 config/examples/org.toml）\n")
-    for line in asyncio.run(play(roster, settings.calendar())):
+    for line in asyncio.run(play(roster, load_calendar(settings))):
         print(line)
     return 0
 
@@ -274,7 +275,7 @@ def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         db.migrate()
         with db.transaction() as session:
-            result = import_registry(session, roster, settings.calendar(), Path(args.file), now)
+            result = import_registry(session, roster, load_calendar(settings), Path(args.file), now)
     except (MigrationError, CommandError) as exc:
         raise UsageError(str(exc)) from None
     except RegistryImportError as exc:

@@ -13,7 +13,7 @@ from bot.startup import FileClock, migrate, open_database, settings_clock
 from bot.stream import StreamRunner
 from config.roster import Roster, load_roster
 from config.settings import Settings
-from handlers.workcal import WorkCalendar
+from handlers.workcal import WorkCalendar, load_calendar
 from storage.db import Database
 
 __all__ = ["FileClock", "run_bot"]  # FileClock lives in bot.startup
@@ -28,7 +28,7 @@ def run_bot(settings: Settings) -> int:
     )
     logging.getLogger("darabonba").setLevel(logging.WARNING)
     roster = load_roster(settings.bot_org_file)
-    cal = settings.calendar()
+    cal = load_calendar(settings)
     prepare_files_dir(settings.bot_files_dir)
     clock: Clock = settings_clock(settings.bot_clock_file)
     db = open_database(settings.database_url)

@@ -32,9 +32,9 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.categories import Category, category, platform
 from config.roster import Roster, normalize_name
 from handlers import matters
-from handlers.categories import Category, category, platform
 from handlers.workcal import WorkCalendar
 from storage.models import Matter, MatterEvent
 

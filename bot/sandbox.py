@@ -26,8 +26,9 @@ from bot.app import App
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
 from bot.sender import DingTalkTransport
 from bot.stream import StreamRunner
+from config.hours import CalendarError
 from config.roster import Roster
-from handlers.workcal import CalendarError, WorkCalendar
+from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Attachment, InboxMessage, OutboxMessage
 

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from handlers.workcal import CalendarError, DayRule, Overrides, format_hours, parse_hours
+from config.hours import CalendarError, DayRule, Overrides, format_hours, parse_hours
 
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _RANGE = re.compile(r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")

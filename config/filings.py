@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
 
-from handlers.categories import category
+from config.categories import category
 
 ESCALATE_ROLES = ("dept_head", "deputy", "director", "office")
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from config.calendar_file import normalize
-from handlers.workcal import DayRule, WeekTemplate
+from config.hours import DayRule, WeekTemplate
 
 
 class NoticeError(ValueError):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handlers.workcal import CalendarError, WeekTemplate, WorkCalendar
+from config.hours import CalendarError, WeekTemplate
 
 
 class SettingsError(ValueError):
@@ -75,13 +75,6 @@ class Settings(BaseSettings):
     @cached_property
     def week_template(self) -> WeekTemplate:
         return WeekTemplate.parse(self.bot_office_hours)
-
-    def calendar(self) -> WorkCalendar:
-        """The working calendar with the override file (raises CalendarError naming the line)."""
-        from config.calendar_file import load_overrides
-
-        overrides = load_overrides(self.bot_calendar_file)
-        return WorkCalendar(self.week_template, self.tz, overrides)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from config.categories import category as find_category
+from config.categories import platform as find_platform
 from config.filings import FilingRules
-from handlers.categories import category as find_category
-from handlers.categories import platform as find_platform
 from handlers.workcal import WorkCalendar
 
 NO_PLATFORM = "无"
@@ -41,7 +41,7 @@ def schedule(
 ) -> Schedule | None:
     """The filing schedule of one item for one month; None when its category has no node.
 
-    ``category`` is a name or alias; ``platform`` one of ``handlers.categories.PLATFORMS``
+    ``category`` is a name or alias; ``platform`` one of ``config.categories.PLATFORMS``
     (or an alias): "无" means the item is reported to the office, ``office_lead_workdays``
     working days before the node.
     """

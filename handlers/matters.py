@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from config import categories
 from config.roster import Roster
-from handlers import categories, filings, ladder, reports, stats, texts
+from handlers import filings, ladder, reports, stats, texts
 from handlers.commands import Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.digest import Digest, deliverable, late_grace_passed

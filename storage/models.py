@@ -232,7 +232,7 @@ class Matter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 督<number>
     name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str] = mapped_column(String(32), index=True)  # handlers.categories
+    category: Mapped[str] = mapped_column(String(32), index=True)  # config.categories
     star: Mapped[bool] = mapped_column(Boolean, default=False)  # counts in the assessment
     platform: Mapped[str] = mapped_column(String(16))  # 区网上督查室 | 大调研 | 街镇直通车 | 无
     department: Mapped[str] = mapped_column(String(64), index=True)  # canonical name

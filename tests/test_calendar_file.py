@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from config.calendar_file import add_year, load_overrides, parse_overrides
-from handlers.workcal import CalendarError, DayRule
+from config.hours import CalendarError, DayRule
 
 
 def test_entries_years_comments_and_full_width() -> None:

@@ -15,6 +15,7 @@ import pytest
 from conftest import CAL, EXAMPLE_ROSTER
 
 from config.filings import FilingRules
+from config.hours import WeekTemplate
 from config.roster import RosterError, build_roster, load_roster
 from handlers.filings import (
     instruction_feedback_due,
@@ -27,7 +28,7 @@ from handlers.filings import (
     schedule,
     workday_before,
 )
-from handlers.workcal import WeekTemplate, WorkCalendar
+from handlers.workcal import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 RULES = FilingRules()

@@ -6,8 +6,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
+from config.hours import WeekTemplate
 from config.notice import NoticeError, parse_notice
-from handlers.workcal import WeekTemplate
 
 NOTICES = Path(__file__).parent / "data" / "notices"
 YEARS = sorted(int(p.stem) for p in NOTICES.glob("*.txt"))

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox import MAX_ADVANCE, Sandbox, parse_duration, terminal
+from config.hours import Overrides
 from config.roster import Roster
-from handlers.workcal import Overrides, WorkCalendar
+from handlers.workcal import WorkCalendar
 from tests.conftest import CAL, T0
 
 OFFICE = "cid-office"

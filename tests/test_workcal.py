@@ -9,14 +9,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from config.calendar_file import parse_overrides
-from handlers.workcal import (
-    CalendarError,
-    DayRule,
-    OfficialData,
-    Overrides,
-    WeekTemplate,
-    WorkCalendar,
-)
+from config.hours import CalendarError, DayRule, Overrides, WeekTemplate
+from handlers.workcal import OfficialData, WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICIAL = OfficialData()
