@@ -40,10 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import dingtalk_stream
 
 from bot.app import App
-from bot.dingtalk_sdk import point_sdk_at
+from bot.dingtalk.client import DingTalkTransport
+from bot.dingtalk.sdk import point_sdk_at
 from bot.local_dingtalk import LocalDingTalk
 from bot.sandbox import FakeClock
-from bot.sender import DingTalkTransport
 from bot.stream import StreamRunner
 from config.roster import load_roster
 from handlers.workcal import WorkCalendar

@@ -25,10 +25,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
-from bot.sender import Outcome, Sender, Transport, enqueue_rows, outbox_row, utc_now
+from bot.sender import Outcome, Sender, utc_now
 from config.roster import Roster
 from handlers import delivery, texts
 from handlers.context import Ctx
@@ -38,6 +39,7 @@ from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
 from storage.models import Flag, InboxMessage, OutboxMessage
+from storage.outbox import enqueue_rows, outbox_row
 
 logger = logging.getLogger(__name__)
 

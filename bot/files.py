@@ -25,7 +25,8 @@ from typing import Final, Protocol
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.sender import PermanentSendError, SendError, TransientSendError, utc_now
+from bot.dingtalk.errors import PermanentSendError, SendError, TransientSendError
+from bot.sender import utc_now
 from config.roster import Roster
 from config.settings import SettingsError
 from handlers import intake

@@ -7,8 +7,8 @@ import logging
 import signal
 
 from bot.app import App, Clock
+from bot.dingtalk.client import DingTalkTransport
 from bot.files import prepare_files_dir
-from bot.sender import DingTalkTransport
 from bot.startup import FileClock, migrate, open_database, settings_clock
 from bot.stream import StreamRunner
 from config.roster import Roster, load_roster

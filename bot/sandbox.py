@@ -23,8 +23,8 @@ from typing import Any, Self
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.dingtalk.client import DingTalkTransport
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
-from bot.sender import DingTalkTransport
 from bot.stream import StreamRunner
 from config.hours import CalendarError
 from config.roster import Roster

@@ -31,7 +31,7 @@ import websockets
 import websockets.exceptions
 from dingtalk_stream.version import VERSION_STRING
 
-from bot.dingtalk_sdk import point_sdk_at
+from bot.dingtalk.sdk import point_sdk_at
 from config.settings import SettingsError
 
 logger = logging.getLogger(__name__)

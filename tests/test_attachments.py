@@ -14,10 +14,10 @@ from conftest import T0, TOWN_CID
 from sqlalchemy import select
 
 from bot.app import write_outbox
+from bot.dingtalk.errors import PermanentSendError, TransientSendError
 from bot.files import Fetcher, prepare_files_dir, stored_name
 from bot.incoming import IncomingMessage
 from bot.router import handle
-from bot.sender import PermanentSendError, TransientSendError
 from config.roster import Roster
 from config.settings import SettingsError
 from handlers import texts

@@ -17,7 +17,8 @@ from conftest import DRAFT, PEOPLE, TOWN, TOWN_CID, WEBHOOK, World
 from sqlalchemy import select
 
 from bot.app import App, write_outbox
-from bot.sender import OtoResult, PermanentSendError, SendError
+from bot.dingtalk.errors import PermanentSendError, SendError
+from bot.dingtalk.transport import OtoResult
 from config.roster import ROLE_NAMES
 from handlers import texts
 from handlers.context import Ctx

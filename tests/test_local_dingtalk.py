@@ -21,7 +21,7 @@ from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
 from alibabacloud_tea_util.models import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from bot.dingtalk_sdk import point_sdk_at, tea_config
+from bot.dingtalk.sdk import point_sdk_at, tea_config
 from bot.local_dingtalk import LocalDingTalk
 
 CLIENT_ID = "dingtestclient"

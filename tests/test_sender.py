@@ -16,17 +16,13 @@ import respx
 import websockets
 from sqlalchemy import select
 
+from bot.dingtalk.client import DingTalkTransport
+from bot.dingtalk.errors import PermanentSendError, TransientSendError, WebhookExpired
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
-from bot.sender import (
-    DingTalkTransport,
-    PermanentSendError,
-    Sender,
-    TransientSendError,
-    WebhookExpired,
-    enqueue,
-)
+from bot.sender import Sender
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.outbox import enqueue
 
 CLIENT_ID = "dingsenderclient"
 CLIENT_SECRET = "sender-secret"

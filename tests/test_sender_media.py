@@ -11,19 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import sender as sender_module
+from bot.dingtalk import client as client_module
+from bot.dingtalk.client import DingTalkTransport
+from bot.dingtalk.errors import PermanentSendError, TransientSendError
+from bot.dingtalk.transport import Media
 from bot.local_dingtalk import LocalDingTalk
-from bot.sender import (
-    DingTalkTransport,
-    Media,
-    PermanentSendError,
-    Sender,
-    TransientSendError,
-    enqueue,
-    outbox_row,
-)
+from bot.sender import Sender
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.outbox import enqueue, outbox_row
 
 CLIENT_ID = "dingmediaclient"
 CLIENT_SECRET = "media-secret"
@@ -139,7 +135,7 @@ async def test_what_cannot_be_sent_fails_with_the_reason(
 ) -> None:
     sender = Sender(db, transport, clock=lambda: NOW, files_dir=files, max_attempts=1)
     put(db, channel="group", target="cidA", text="#4 图片2", kind="picture", media_path="4/x.png")
-    monkeypatch.setattr(sender_module, "UPLOAD_MAX_BYTES", 100)
+    monkeypatch.setattr(client_module, "UPLOAD_MAX_BYTES", 100)
     put(db, channel="group", target="cidB", text="大.docx", kind="file", media_path="4/10.docx")
     await sender.send_due()
     (missing, error_a), (too_big, error_b) = states(db)

@@ -32,8 +32,9 @@ from test_sender import (
     texts,
 )
 
+from bot.dingtalk.client import DingTalkTransport
 from bot.local_dingtalk import LocalDingTalk
-from bot.sender import DingTalkTransport, Outcome, Sender
+from bot.sender import Outcome, Sender
 from handlers import texts as texts_mod
 from storage.db import Database
 from storage.models import Flag
