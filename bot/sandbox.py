@@ -68,9 +68,11 @@ class Sandbox:
         sender_options: dict[str, object] | None = None,
         files_dir: Path | None = None,
         fetcher_options: dict[str, object] | None = None,
+        local_dingtalk: type[LocalDingTalk] = LocalDingTalk,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept; None: a temporary
-        directory, removed on exit."""
+        directory, removed on exit. ``local_dingtalk``: the local DingTalk's class (tests
+        pass one that injects faults)."""
         self.roster, self.cal = roster, cal
         self._own_files = files_dir is None
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="dubanbot-sandbox-files-"))
@@ -78,7 +80,7 @@ class Sandbox:
         self.clock = FakeClock(start)
         self.db = Database(db_url)
         self.db.create_schema()
-        self.dingtalk = LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=self.clock)
+        self.dingtalk = local_dingtalk(CLIENT_ID, CLIENT_SECRET, clock=self.clock)
         self.sweep_every = sweep_every
         self.sender_options = sender_options
         self.app: App | None = None

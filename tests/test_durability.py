@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_dingtalk import LocalDingTalk
 from bot.main import FileClock
+from tests.fake_dingtalk import FakeDingTalk
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "config" / "examples" / "org.toml"
@@ -26,10 +26,10 @@ TOWN_CID = "cid-town-chuansha"
 
 
 @pytest.fixture
-async def dingtalk(tmp_path: Path) -> AsyncIterator[LocalDingTalk]:
+async def dingtalk(tmp_path: Path) -> AsyncIterator[FakeDingTalk]:
     clock_file = tmp_path / "clock.txt"
     clock_file.write_text("2026-11-16T09:30:00+08:00", encoding="utf-8")
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=FileClock(clock_file)) as server:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=FileClock(clock_file)) as server:
         yield server
 
 
@@ -71,7 +71,7 @@ async def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> None:
             await asyncio.sleep(0.05)
 
 
-def lines(dingtalk: LocalDingTalk, channel: str, target: object) -> Counter[str]:
+def lines(dingtalk: FakeDingTalk, channel: str, target: object) -> Counter[str]:
     found: Counter[str] = Counter()
     for message in dingtalk.sent:
         if message.channel == channel and message.target == target:
@@ -81,7 +81,7 @@ def lines(dingtalk: LocalDingTalk, channel: str, target: object) -> Counter[str]
 
 
 async def test_sigkill_then_restart_sends_each_missed_message_once(
-    dingtalk: LocalDingTalk, tmp_path: Path
+    dingtalk: FakeDingTalk, tmp_path: Path
 ) -> None:
     bot = start_bot(tmp_path, dingtalk.endpoint)
     try:

@@ -20,6 +20,7 @@ from handlers import texts
 from handlers.digest import deliverable
 from handlers.workcal import WorkCalendar
 from storage.models import Event, Item
+from tests.fake_dingtalk import FakeDingTalk
 
 SH = ZoneInfo("Asia/Shanghai")
 EXAMPLE = Path(__file__).parent.parent / "config" / "examples" / "org.toml"
@@ -51,6 +52,7 @@ async def sandbox(
         db_url=f"sqlite:///{tmp_path}/e2e.db",
         start=start,
         sender_options=FAST_RETRY,
+        local_dingtalk=FakeDingTalk,
     ) as box:
         yield box
 
@@ -299,6 +301,7 @@ async def test_a_burst_of_items_does_not_bury_the_office(roster: Roster, tmp_pat
         db_url=f"sqlite:///{tmp_path}/burst.db",
         start=start_at("2026-11-16 09:30"),
         sender_options=options,
+        local_dingtalk=FakeDingTalk,
     ) as box:
         assert box.app is not None
         # 37 items reach the bot while DingTalk's API is unreachable

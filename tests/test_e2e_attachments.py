@@ -18,6 +18,7 @@ from config.roster import Roster, load_roster
 from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.models import Attachment, Item
+from tests.fake_dingtalk import FakeDingTalk
 
 SH = ZoneInfo("Asia/Shanghai")
 EXAMPLE = Path(__file__).parent.parent / "config" / "examples" / "org.toml"
@@ -39,6 +40,7 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
         sender_options=FAST,
         files_dir=tmp_path / "files",
         fetcher_options={"backoff_base": 0.02, "backoff_max": 0.05, "max_wait": 0.05},
+        local_dingtalk=FakeDingTalk,
     ) as box:
         yield box
 

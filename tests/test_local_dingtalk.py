@@ -22,7 +22,7 @@ from alibabacloud_tea_util.models import RuntimeOptions
 from Tea.exceptions import TeaException
 
 from bot.dingtalk.sdk import point_sdk_at, tea_config
-from bot.local_dingtalk import LocalDingTalk
+from tests.fake_dingtalk import FakeDingTalk
 
 CLIENT_ID = "dingtestclient"
 CLIENT_SECRET = "test-secret"
@@ -54,11 +54,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def server(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> AsyncIterator[LocalDingTalk]:
+async def server(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> AsyncIterator[FakeDingTalk]:
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
         yield dingtalk
 
 
@@ -81,7 +81,7 @@ async def stop_sdk(task: asyncio.Task[None]) -> None:
 
 
 @pytest.fixture
-async def sdk(server: LocalDingTalk) -> AsyncIterator[RecordingHandler]:
+async def sdk(server: FakeDingTalk) -> AsyncIterator[RecordingHandler]:
     """A real DingTalkStreamClient connected to the server; yields its chatbot handler."""
     previous = dingtalk_stream.utils.DINGTALK_OPENAPI_ENDPOINT
     point_sdk_at(server.endpoint)
@@ -99,7 +99,7 @@ async def sdk(server: LocalDingTalk) -> AsyncIterator[RecordingHandler]:
         point_sdk_at(previous)
 
 
-async def open_stream(server: LocalDingTalk) -> websockets.ClientConnection:
+async def open_stream(server: FakeDingTalk) -> websockets.ClientConnection:
     """A bare protocol client: open call, then the websocket."""
     async with httpx.AsyncClient() as http:
         response = await http.post(
@@ -117,7 +117,7 @@ async def receive_frame(ws: websockets.ClientConnection) -> dict[str, Any]:
 
 
 async def test_sdk_receives_group_message_and_acks(
-    server: LocalDingTalk, sdk: RecordingHandler
+    server: FakeDingTalk, sdk: RecordingHandler
 ) -> None:
     message_id = await server.push_bot_message(
         "待办", sender_staff_id="u100", conversation_id=GROUP, at_user_ids=["u200"]
@@ -149,7 +149,7 @@ async def test_sdk_receives_group_message_and_acks(
 
 
 async def test_ping_is_echoed_and_disconnect_reconnects(
-    server: LocalDingTalk, sdk: RecordingHandler
+    server: FakeDingTalk, sdk: RecordingHandler
 ) -> None:
     ping_id = await server.push_system_ping("opq-1")
     assert json.loads((await server.wait_ack(ping_id))["data"]) == {"opaque": "opq-1"}
@@ -216,7 +216,7 @@ def _tea_group_send(endpoint: str, token: str) -> None:
     )
 
 
-async def test_tea_clients_send_and_see_faults(server: LocalDingTalk) -> None:
+async def test_tea_clients_send_and_see_faults(server: FakeDingTalk) -> None:
     server.throttle_oto(["u2"])
     token, flow_controlled = await asyncio.to_thread(_tea_round_trip, server.endpoint)
 
@@ -261,7 +261,7 @@ async def test_tea_clients_send_and_see_faults(server: LocalDingTalk) -> None:
 
 
 async def test_session_webhook_records_at_and_expires(
-    server: LocalDingTalk, clock: FakeClock
+    server: FakeDingTalk, clock: FakeClock
 ) -> None:
     async with await open_stream(server) as ws:
         await server.push_bot_message("查看 12", sender_staff_id="u7", conversation_id=GROUP)
@@ -292,7 +292,7 @@ async def test_session_webhook_records_at_and_expires(
     assert server.requests_log[-1].json == reply
 
 
-async def test_refused_connections_come_back_on_the_same_port(server: LocalDingTalk) -> None:
+async def test_refused_connections_come_back_on_the_same_port(server: FakeDingTalk) -> None:
     endpoint = server.endpoint
     body = {"appKey": CLIENT_ID, "appSecret": CLIENT_SECRET}
     async with httpx.AsyncClient() as http:
@@ -306,7 +306,7 @@ async def test_refused_connections_come_back_on_the_same_port(server: LocalDingT
     assert response.json()["expireIn"] == 7200
 
 
-async def test_refusing_closes_open_streams(server: LocalDingTalk) -> None:
+async def test_refusing_closes_open_streams(server: FakeDingTalk) -> None:
     async with await open_stream(server) as ws:
         await server.wait_connected()
         await server.refuse_connections()
@@ -317,7 +317,7 @@ async def test_refusing_closes_open_streams(server: LocalDingTalk) -> None:
     await server.accept_connections()
 
 
-async def test_drop_connections_uses_the_close_code(server: LocalDingTalk) -> None:
+async def test_drop_connections_uses_the_close_code(server: FakeDingTalk) -> None:
     async with await open_stream(server) as ws:
         await server.wait_connected()
         await server.drop_connections(code=1011)
@@ -326,7 +326,7 @@ async def test_drop_connections_uses_the_close_code(server: LocalDingTalk) -> No
     assert caught.value.rcvd is not None and caught.value.rcvd.code == 1011
 
 
-async def test_wrong_secret_and_used_ticket_are_rejected(server: LocalDingTalk) -> None:
+async def test_wrong_secret_and_used_ticket_are_rejected(server: FakeDingTalk) -> None:
     async with httpx.AsyncClient() as http:
         wrong = await http.post(
             f"{server.endpoint}/v1.0/gateway/connections/open",
@@ -342,12 +342,12 @@ async def test_wrong_secret_and_used_ticket_are_rejected(server: LocalDingTalk) 
             await websockets.connect(uri)
 
 
-async def test_push_without_a_connection_times_out(server: LocalDingTalk) -> None:
+async def test_push_without_a_connection_times_out(server: FakeDingTalk) -> None:
     with pytest.raises(TimeoutError):
         await server.push_bot_message("hi", timeout=0.05)
 
 
-async def test_one_to_one_message_and_reply(server: LocalDingTalk) -> None:
+async def test_one_to_one_message_and_reply(server: FakeDingTalk) -> None:
     async with await open_stream(server) as ws:
         await server.push_bot_message("待办", sender_staff_id="u9", conversation_type="1")
         data = json.loads((await receive_frame(ws))["data"])

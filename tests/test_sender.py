@@ -18,11 +18,12 @@ from sqlalchemy import select
 
 from bot.dingtalk.client import DingTalkTransport
 from bot.dingtalk.errors import PermanentSendError, TransientSendError, WebhookExpired
-from bot.local_dingtalk import LocalDingTalk, OutboundMessage
+from bot.local_dingtalk import OutboundMessage
 from bot.sender import Sender
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.outbox import enqueue
+from tests.fake_dingtalk import FakeDingTalk
 
 CLIENT_ID = "dingsenderclient"
 CLIENT_SECRET = "sender-secret"
@@ -68,13 +69,13 @@ def db(tmp_path: Any) -> Iterator[Database]:
 
 
 @pytest.fixture
-async def server(clock: FakeClock) -> AsyncIterator[LocalDingTalk]:
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
+async def server(clock: FakeClock) -> AsyncIterator[FakeDingTalk]:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
         yield dingtalk
 
 
 @pytest.fixture
-async def transport(server: LocalDingTalk, clock: FakeClock) -> AsyncIterator[DingTalkTransport]:
+async def transport(server: FakeDingTalk, clock: FakeClock) -> AsyncIterator[DingTalkTransport]:
     sending = DingTalkTransport(CLIENT_ID, CLIENT_SECRET, CLIENT_ID, server.endpoint, clock=clock)
     yield sending
     await sending.aclose()
@@ -127,12 +128,12 @@ def texts(messages: list[OutboundMessage]) -> list[str]:
     return [m.text for m in messages]
 
 
-def paths(server: LocalDingTalk) -> list[str]:
+def paths(server: FakeDingTalk) -> list[str]:
     return [r.path for r in server.requests_log]
 
 
 async def session_webhook(
-    server: LocalDingTalk, conversation_id: str, sender_staff_id: str = "u7"
+    server: FakeDingTalk, conversation_id: str, sender_staff_id: str = "u7"
 ) -> tuple[str, datetime]:
     """A real session webhook: a bot message pushed over a bare stream connection."""
     async with httpx.AsyncClient() as http:
@@ -155,7 +156,7 @@ async def session_webhook(
 
 
 async def test_group_oto_and_session_deliveries(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     webhook, expires = await session_webhook(server, GROUP_B)
     put(db, clock, channel="group", target=GROUP_A, text="今日待办 3 件")
@@ -209,7 +210,7 @@ async def test_group_oto_and_session_deliveries(
 
 
 async def test_qps_limit_then_success_is_delivered_once(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     row_id = put(db, clock, channel="group", target=GROUP_A, text="通知")
     server.fail_next(GROUP_PATH, 403, QPS_LIMIT)
@@ -231,7 +232,7 @@ async def test_qps_limit_then_success_is_delivered_once(
 
 
 async def test_server_errors_twice_then_success(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     row_id = put(db, clock, channel="oto", target="u1", text="提醒")
     server.fail_next(OTO_PATH, 500, times=2)
@@ -245,7 +246,7 @@ async def test_server_errors_twice_then_success(
 
 
 async def test_connection_refused_for_a_while_then_all_delivered_in_order(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     webhook, expires = await session_webhook(server, GROUP_B)
     plan = [
@@ -287,7 +288,7 @@ async def test_connection_refused_for_a_while_then_all_delivered_in_order(
 
 
 async def test_flow_controlled_user_is_retried(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     throttled = put(db, clock, channel="oto", target="u1", text="给 u1")
     other = put(db, clock, channel="oto", target="u2", text="给 u2")
@@ -304,7 +305,7 @@ async def test_flow_controlled_user_is_retried(
 
 
 async def test_expired_webhook_falls_back_to_the_group_without_calling_it(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     webhook, expires = await session_webhook(server, GROUP_A)
     row_id = put(
@@ -337,7 +338,7 @@ async def test_expired_webhook_falls_back_to_the_group_without_calling_it(
 
 
 async def test_fallback_sends_its_own_text_naming_the_asker(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     """A session reply @-mentions the asker; once its webhook has expired, the group message
     (which cannot @ anyone) carries the fallback text, which names them."""
@@ -365,7 +366,7 @@ async def test_fallback_sends_its_own_text_naming_the_asker(
 
 
 async def test_webhook_unknown_to_dingtalk_falls_back_to_oto_or_fails(
-    server: LocalDingTalk,
+    server: FakeDingTalk,
     sender: Sender,
     db: Database,
     clock: FakeClock,
@@ -398,7 +399,7 @@ async def test_webhook_unknown_to_dingtalk_falls_back_to_oto_or_fails(
 
 
 async def test_permanent_400_fails_with_last_error_and_an_error_log(
-    server: LocalDingTalk,
+    server: FakeDingTalk,
     sender: Sender,
     db: Database,
     clock: FakeClock,
@@ -423,7 +424,7 @@ async def test_permanent_400_fails_with_last_error_and_an_error_log(
 
 
 async def test_gives_up_after_max_attempts(
-    server: LocalDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
+    server: FakeDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
 ) -> None:
     sender = Sender(db, transport, clock=clock, max_attempts=3)
     row_id = put(db, clock, channel="group", target=GROUP_A, text="x")
@@ -437,7 +438,7 @@ async def test_gives_up_after_max_attempts(
 
 
 async def test_21st_group_message_within_a_minute_waits_for_the_window(
-    server: LocalDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
+    server: FakeDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
 ) -> None:
     ids = [put(db, clock, channel="group", target=GROUP_A, text=f"m{i}") for i in range(22)]
     other = put(db, clock, channel="group", target=GROUP_B, text="other group")
@@ -464,7 +465,7 @@ async def test_21st_group_message_within_a_minute_waits_for_the_window(
 
 
 async def test_order_per_chat_when_the_first_message_backs_off(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     first = put(db, clock, channel="group", target=GROUP_A, text="A1")
     second = put(db, clock, channel="group", target=GROUP_A, text="A2")
@@ -486,7 +487,7 @@ async def test_order_per_chat_when_the_first_message_backs_off(
 
 
 async def test_two_senders_never_send_a_message_twice(
-    server: LocalDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
+    server: FakeDingTalk, db: Database, transport: DingTalkTransport, clock: FakeClock
 ) -> None:
     for i in range(4):
         for target in (GROUP_A, GROUP_B):
@@ -503,7 +504,7 @@ async def test_two_senders_never_send_a_message_twice(
 
 
 async def test_revoked_and_expired_tokens_recover(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     put(db, clock, channel="group", target=GROUP_A, text="一")
     assert await sender.send_due() == 1
@@ -524,7 +525,7 @@ async def test_revoked_and_expired_tokens_recover(
 
 
 async def test_bad_credentials_fail_permanently(
-    server: LocalDingTalk, db: Database, clock: FakeClock
+    server: FakeDingTalk, db: Database, clock: FakeClock
 ) -> None:
     wrong = DingTalkTransport(CLIENT_ID, "wrong", CLIENT_ID, server.endpoint, clock=clock)
     try:
@@ -535,7 +536,7 @@ async def test_bad_credentials_fail_permanently(
 
 
 async def test_run_sends_when_woken_and_stops(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(sender.run(stop, wake))

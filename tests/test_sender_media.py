@@ -15,11 +15,11 @@ from bot.dingtalk import client as client_module
 from bot.dingtalk.client import DingTalkTransport
 from bot.dingtalk.errors import PermanentSendError, TransientSendError
 from bot.dingtalk.transport import Media
-from bot.local_dingtalk import LocalDingTalk
 from bot.sender import Sender
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.outbox import enqueue, outbox_row
+from tests.fake_dingtalk import FakeDingTalk
 
 CLIENT_ID = "dingmediaclient"
 CLIENT_SECRET = "media-secret"
@@ -44,13 +44,13 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[LocalDingTalk]:
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=lambda: NOW) as dingtalk:
+async def server() -> AsyncIterator[FakeDingTalk]:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=lambda: NOW) as dingtalk:
         yield dingtalk
 
 
 @pytest.fixture
-async def transport(server: LocalDingTalk) -> AsyncIterator[DingTalkTransport]:
+async def transport(server: FakeDingTalk) -> AsyncIterator[DingTalkTransport]:
     sending = DingTalkTransport(
         CLIENT_ID,
         CLIENT_SECRET,
@@ -86,7 +86,7 @@ def states(db: Database) -> list[tuple[str, str | None]]:
 
 
 async def test_pictures_and_files_to_groups_and_users(
-    server: LocalDingTalk, transport: DingTalkTransport, db: Database, files: Path
+    server: FakeDingTalk, transport: DingTalkTransport, db: Database, files: Path
 ) -> None:
     sender = Sender(db, transport, clock=lambda: NOW, files_dir=files)
     put(db, channel="group", target="cidA", text="#4 图片1", kind="picture", media_path="4/9.png")
@@ -114,7 +114,7 @@ async def test_pictures_and_files_to_groups_and_users(
 
 
 async def test_a_revoked_token_is_refetched_for_the_upload(
-    server: LocalDingTalk, transport: DingTalkTransport, files: Path
+    server: FakeDingTalk, transport: DingTalkTransport, files: Path
 ) -> None:
     first = await transport.upload_media(Media("picture", files / "4" / "9.png", "9.png"))
     server.expire_tokens()
@@ -127,7 +127,7 @@ async def test_a_revoked_token_is_refetched_for_the_upload(
 
 
 async def test_what_cannot_be_sent_fails_with_the_reason(
-    server: LocalDingTalk,
+    server: FakeDingTalk,
     transport: DingTalkTransport,
     db: Database,
     files: Path,
@@ -150,7 +150,7 @@ async def test_what_cannot_be_sent_fails_with_the_reason(
 
 
 async def test_upload_errors_are_classified(
-    server: LocalDingTalk, transport: DingTalkTransport, files: Path
+    server: FakeDingTalk, transport: DingTalkTransport, files: Path
 ) -> None:
     png = Media("picture", files / "4" / "9.png", "9.png")
     server.fail_next("/media/upload", 503, {"errcode": -1})
@@ -165,7 +165,7 @@ async def test_upload_errors_are_classified(
 
 
 async def test_the_message_file_download(
-    server: LocalDingTalk, transport: DingTalkTransport
+    server: FakeDingTalk, transport: DingTalkTransport
 ) -> None:
     code = server.add_message_file(DOCX, "方案.docx")
     assert await transport.download_message_file(code) == DOCX

@@ -33,11 +33,11 @@ from test_sender import (
 )
 
 from bot.dingtalk.client import DingTalkTransport
-from bot.local_dingtalk import LocalDingTalk
 from bot.sender import Outcome, Sender
 from handlers import texts as texts_mod
 from storage.db import Database
 from storage.models import Flag
+from tests.fake_dingtalk import FakeDingTalk
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +53,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def server(clock: FakeClock) -> AsyncIterator[LocalDingTalk]:
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
+async def server(clock: FakeClock) -> AsyncIterator[FakeDingTalk]:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock) as dingtalk:
         yield dingtalk
 
 
 @pytest.fixture
-async def transport(server: LocalDingTalk, clock: FakeClock) -> AsyncIterator[DingTalkTransport]:
+async def transport(server: FakeDingTalk, clock: FakeClock) -> AsyncIterator[DingTalkTransport]:
     sending = DingTalkTransport(CLIENT_ID, CLIENT_SECRET, CLIENT_ID, server.endpoint, clock=clock)
     yield sending
     await sending.aclose()
@@ -108,7 +108,7 @@ def tracked(**fields: Any) -> dict[str, Any]:
     ids=["400", "403"],
 )
 async def test_a_refused_tracked_message_reports_its_failure(
-    server: LocalDingTalk,
+    server: FakeDingTalk,
     transport: DingTalkTransport,
     db: Database,
     clock: FakeClock,
@@ -139,7 +139,7 @@ async def test_a_refused_tracked_message_reports_its_failure(
 
 
 async def test_webhook_expiring_mid_retry_then_the_group_refusing_reports_a_failure(
-    server: LocalDingTalk, transport: DingTalkTransport, db: Database, clock: FakeClock
+    server: FakeDingTalk, transport: DingTalkTransport, db: Database, clock: FakeClock
 ) -> None:
     webhook, expires = await session_webhook(server, GROUP_A)
     hook = Recorder()
@@ -174,7 +174,7 @@ async def test_webhook_expiring_mid_retry_then_the_group_refusing_reports_a_fail
 
 
 async def test_a_delivered_tracked_message_reports_once(
-    server: LocalDingTalk, transport: DingTalkTransport, db: Database, clock: FakeClock
+    server: FakeDingTalk, transport: DingTalkTransport, db: Database, clock: FakeClock
 ) -> None:
     hook = Recorder()
     sender = Sender(db, transport, clock=clock, on_outcome=hook)
@@ -188,7 +188,7 @@ async def test_a_delivered_tracked_message_reports_once(
 
 
 async def test_a_broken_hook_never_makes_a_message_go_twice(
-    server: LocalDingTalk,
+    server: FakeDingTalk,
     transport: DingTalkTransport,
     db: Database,
     clock: FakeClock,
@@ -228,7 +228,7 @@ def numbers_in(text: str) -> list[int]:
 
 
 async def test_a_burst_to_a_group_goes_as_one_digest(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     ids = notices(db, clock, 37)
     other = put(db, clock, channel="group", target=GROUP_A, text="约谈通知")  # no digest lines
@@ -248,7 +248,7 @@ async def test_a_burst_to_a_group_goes_as_one_digest(
 
 
 async def test_a_long_burst_is_cut_into_digests_with_a_count(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     notices(db, clock, 85)
     assert await sender.send_due() == 3
@@ -264,7 +264,7 @@ async def test_a_long_burst_is_cut_into_digests_with_a_count(
 
 
 async def test_what_the_rate_lets_out_goes_as_it_is(
-    server: LocalDingTalk, sender: Sender, db: Database, clock: FakeClock
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
 ) -> None:
     notices(db, clock, 20)
     assert await sender.send_due() == 20

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot.cli import main
-from bot.local_dingtalk import LocalDingTalk
 from bot.startup import FileClock
 from bot.stream import Backoff, CredentialsRejected, StreamRunner
 from tests.conftest import EXAMPLE_ROSTER, POSTGRES_URL, postgres_unreachable
+from tests.fake_dingtalk import FakeDingTalk
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s3cr3t-pw"
@@ -217,7 +217,7 @@ class Recorder:
 
 
 async def run_stream(
-    server: LocalDingTalk, secret: str, sleep: Recorder, *, connected: int = 0
+    server: FakeDingTalk, secret: str, sleep: Recorder, *, connected: int = 0
 ) -> list[Exception]:
     """Start a StreamRunner; return the failures it reported once it connected (``connected``
     > 0) or failed."""
@@ -264,7 +264,7 @@ async def test_wrong_credentials_stop_at_once_naming_them(
     fault: tuple[int, dict[str, str]] | None,
 ) -> None:
     sleep = Recorder()
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
         if fault is not None:
             server.fail_next("/v1.0/gateway/connections/open", *fault)
         secret = CLIENT_SECRET if fault else "wrong-secret"
@@ -279,7 +279,7 @@ async def test_wrong_credentials_stop_at_once_naming_them(
 
 async def test_network_failure_is_retried_with_a_growing_back_off() -> None:
     sleep = Recorder()
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
         # DingTalk busy, then a rate limit, then briefly unreachable: all pass
         server.fail_next("/v1.0/gateway/connections/open", 503, times=2)
         server.fail_next(
@@ -297,7 +297,7 @@ async def test_network_failure_is_retried_with_a_growing_back_off() -> None:
 
 async def test_refused_then_back_resets_the_back_off() -> None:
     sleep = Recorder()
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
         loop = asyncio.get_running_loop()
         refused = asyncio.Event()
 
@@ -329,7 +329,7 @@ async def test_refused_then_back_resets_the_back_off() -> None:
 
 
 async def test_run_with_wrong_credentials_exits_2_in_one_line(tmp_path: Path) -> None:
-    async with LocalDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET) as server:
         env = clean_env(tmp_path) | {
             "DINGTALK_CLIENT_ID": CLIENT_ID,
             "DINGTALK_CLIENT_SECRET": "wrong-secret",
