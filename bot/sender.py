@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from typing import Final, Literal
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from bot.bursts import GroupWindow, Merge, plan_merges
 from bot.dingtalk.errors import (
     PermanentSendError,
     SendError,
@@ -37,7 +37,6 @@ from bot.dingtalk.errors import (
     clip,
 )
 from bot.dingtalk.transport import SESSION_MARGIN, Media, Transport
-from handlers import texts
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
@@ -53,10 +52,6 @@ Clock = Callable[[], datetime]
 # A crash within it sends them again once their lease runs out (at least once).
 MARK_DELAY: Final = 0.005
 HURRY: Final = 20  # deliveries in a row after the sender waited its longest for calm
-# A burst digest holds at most this many lines and characters a message (DingTalk's text
-# messages take a few thousand characters; a phone screen far fewer)
-DIGEST_MAX_LINES: Final = 40
-DIGEST_MAX_CHARS: Final = 3000
 
 
 def utc_now() -> datetime:
@@ -80,15 +75,6 @@ class Outcome:
 OutcomeHook = Callable[[Session, Outcome], None]
 
 
-@dataclass(frozen=True)
-class _Merge:
-    """Rows of one group chat sent as one digest: ``rows[0]`` becomes it."""
-
-    rows: tuple[PendingRow, ...]
-    text: str
-    digest: tuple[tuple[str, str], ...]
-
-
 class _Contended(Exception):
     """Another sender claimed some of the rows first."""
 
@@ -97,26 +83,6 @@ class _RateLimited(Exception):
     def __init__(self, until: datetime) -> None:
         super().__init__(until)
         self.until = until
-
-
-def _chunks(rows: list[PendingRow]) -> list[list[PendingRow]]:
-    """Consecutive rows in digests of at most DIGEST_MAX_LINES lines and about
-    DIGEST_MAX_CHARS characters; a row is never split (a longer one goes alone)."""
-    chunks: list[list[PendingRow]] = []
-    lines = chars = 0
-    for row in rows:
-        size = sum(len(line) + 4 for _, line in row.digest)
-        if chunks and (
-            lines + len(row.digest) > DIGEST_MAX_LINES or chars + size > DIGEST_MAX_CHARS
-        ):
-            chunks.append([])
-            lines = chars = 0
-        if not chunks:
-            chunks.append([])
-        chunks[-1].append(row)
-        lines += len(row.digest)
-        chars += size
-    return chunks
 
 
 async def _wait_any(events: Sequence[asyncio.Event], timeout: float) -> None:
@@ -156,8 +122,7 @@ class Sender:
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
-        self._group_limit = group_rate[0]
-        self._group_period = timedelta(seconds=group_rate[1])
+        self._window = GroupWindow(group_rate[0], timedelta(seconds=group_rate[1]))
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._max_attempts = max_attempts
@@ -165,7 +130,6 @@ class Sender:
         self._max_wait = max_wait
         self._batch = batch
         self._random = rng or random.Random()
-        self._sent_to_group: dict[str, deque[datetime]] = {}
         self._seeded = False
         # Rows delivered but not yet marked sent: written in batches by _write_marks. Until
         # then their lease keeps them from being sent again.
@@ -188,7 +152,7 @@ class Sender:
                 if not chats:
                     self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
                     break
-                merges = self._plan_merges(chats, self._clock())
+                merges = plan_merges(chats, self._window, self._clock())
                 if merges:
                     merged = await asyncio.to_thread(self._merge, merges)
                     if merged:
@@ -339,14 +303,14 @@ class Sender:
             raise PermanentSendError(f"unknown channel {row.channel!r}")
 
     async def _to_group(self, group: str, row: PendingRow) -> None:
-        until = self._group_slot(group, self._clock())
+        until = self._window.slot(group, self._clock())
         if until is not None:
             raise _RateLimited(until)
         if row.kind != "text":
             await self._transport.send_group_media(group, self._media(row))
         else:
             await self._transport.send_group(group, row.text, title=row.title)
-        self._sent_to_group.setdefault(group, deque()).append(self._clock())
+        self._window.note(group, self._clock())
 
     async def _to_user(self, user_id: str, row: PendingRow) -> None:
         if row.kind != "text":
@@ -368,61 +332,9 @@ class Sender:
         name = row.text if kind == "file" else PurePosixPath(row.media_path).name
         return Media(kind, path, name)
 
-    # Group rate limit: a sliding window of send times per group
-
-    def _group_slot(self, group: str, now: datetime) -> datetime | None:
-        """None if a message may go to ``group`` now, else when the next one may."""
-        times = self._sent_to_group.get(group)
-        if not times:
-            return None
-        while times and times[0] <= now - self._group_period:
-            times.popleft()
-        if len(times) < self._group_limit:
-            return None
-        return times[-self._group_limit] + self._group_period
-
-    def _free_slots(self, group: str, now: datetime) -> int:
-        """How many messages may go to ``group`` now."""
-        times = self._sent_to_group.get(group)
-        if not times:
-            return self._group_limit
-        while times and times[0] <= now - self._group_period:
-            times.popleft()
-        return max(0, self._group_limit - len(times))
-
     # Burst digests: a group chat with more waiting than its rate limit lets out
 
-    def _plan_merges(self, chats: list[list[PendingRow]], now: datetime) -> list[_Merge]:
-        """For each group chat holding more due messages than may go to it now, its messages
-        that read as digest lines, as few digests as the length limits allow; every row is in
-        exactly one of them."""
-        merges: list[_Merge] = []
-        for rows in chats:
-            if rows[0].channel != "group" or len(rows) <= self._free_slots(rows[0].target, now):
-                continue
-            digestible = [r for r in rows if r.digest]
-            chunks = _chunks(digestible)
-            if len(chunks) >= len(digestible):
-                continue  # merging would not save a message
-            totals: dict[str, int] = {}
-            for row in digestible:
-                for title, _ in row.digest:
-                    totals[title] = totals.get(title, 0) + 1
-            done: dict[str, int] = {}
-            for chunk in chunks:
-                pairs = tuple(pair for row in chunk for pair in row.digest)
-                by_title: dict[str, list[str]] = {}
-                for title, line in pairs:
-                    by_title.setdefault(title, []).append(line)
-                sections = []
-                for title, lines in by_title.items():
-                    sections.append((title, lines, done.get(title, 0) + 1, totals[title]))
-                    done[title] = done.get(title, 0) + len(lines)
-                if len(chunk) > 1:
-                    merges.append(_Merge(tuple(chunk), texts.burst_digest(sections), pairs))
-        return merges
-
-    def _merge(self, merges: list[_Merge]) -> bool:
+    def _merge(self, merges: list[Merge]) -> bool:
         """Turn each merge's first row into its digest and mark the others merged into it, in
         one transaction; False (nothing changed) if another sender took any row meanwhile."""
         try:
@@ -444,7 +356,7 @@ class Sender:
 
     def _seed_window(self, now: datetime) -> None:
         """Count what went to each group within the last period, so a restart cannot burst."""
-        since = now - self._group_period
+        since = now - self._window.period
         with self._connection() as connection:
             rows = outbox.sent_to_groups_since(connection, since)
         for channel, target, fallback_channel, fallback_target, expires, sent_at in rows:
@@ -461,7 +373,7 @@ class Sender:
                 group = fallback_target  # a session reply sent after its webhook expired
             else:
                 continue
-            self._sent_to_group.setdefault(group, deque()).append(sent_at)
+            self._window.note(group, sent_at)
 
     # Database, each call one short transaction (run in a thread)
 
