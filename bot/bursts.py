@@ -5,11 +5,12 @@ than the window lets out gets (the sender writes and sends them)."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from bot.dingtalk.transport import SESSION_MARGIN
 from handlers import texts
 from storage.outbox import PendingRow
 
@@ -17,6 +18,8 @@ from storage.outbox import PendingRow
 # messages take a few thousand characters; a phone screen far fewer)
 DIGEST_MAX_LINES: Final = 40
 DIGEST_MAX_CHARS: Final = 3000
+# A row sent: channel, target, fallback_channel, fallback_target, webhook_expires, sent_at
+Sent = tuple[str, str, str | None, str | None, datetime | None, datetime | None]
 
 
 class GroupWindow:
@@ -30,6 +33,24 @@ class GroupWindow:
     def note(self, group: str, at: datetime) -> None:
         """A message went to ``group`` at ``at``."""
         self._times.setdefault(group, deque()).append(at)
+
+    def seed(self, sent: Iterable[Sent]) -> None:
+        """Note what went to groups, oldest first (``storage.outbox.sent_to_groups_since``)."""
+        for channel, target, fallback_channel, fallback_target, expires, sent_at in sent:
+            if sent_at is None:
+                continue
+            if channel == "group":
+                group = target
+            elif (
+                fallback_channel == "group"
+                and fallback_target
+                and expires is not None
+                and sent_at >= expires - SESSION_MARGIN
+            ):
+                group = fallback_target  # a session reply sent after its webhook expired
+            else:
+                continue
+            self.note(group, sent_at)
 
     def slot(self, group: str, now: datetime) -> datetime | None:
         """None if a message may go to ``group`` now, else when the next one may."""

@@ -36,7 +36,7 @@ from bot.dingtalk.errors import (
     WebhookExpired,
     clip,
 )
-from bot.dingtalk.transport import SESSION_MARGIN, Media, Transport
+from bot.dingtalk.transport import Media, Transport
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
@@ -356,24 +356,8 @@ class Sender:
 
     def _seed_window(self, now: datetime) -> None:
         """Count what went to each group within the last period, so a restart cannot burst."""
-        since = now - self._window.period
         with self._connection() as connection:
-            rows = outbox.sent_to_groups_since(connection, since)
-        for channel, target, fallback_channel, fallback_target, expires, sent_at in rows:
-            if sent_at is None:
-                continue
-            if channel == "group":
-                group = target
-            elif (
-                fallback_channel == "group"
-                and fallback_target
-                and expires is not None
-                and sent_at >= expires - SESSION_MARGIN
-            ):
-                group = fallback_target  # a session reply sent after its webhook expired
-            else:
-                continue
-            self._window.note(group, sent_at)
+            self._window.seed(outbox.sent_to_groups_since(connection, now - self._window.period))
 
     # Database, each call one short transaction (run in a thread)
 
