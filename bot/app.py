@@ -157,6 +157,7 @@ class App:
         self._swept_at: dt.datetime | None = None  # the clock at the last sweep
         self._day: dt.date | None = None  # the local day whose daily work is done
         self._warning_at: dt.datetime | None = None  # today's calendar warning, when due
+        self._kicked: set[asyncio.Task[None]] = set()  # sweeps the due job started
         self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,6 +211,9 @@ class App:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        for kicked in list(self._kicked):
+            kicked.cancel()
+        await asyncio.gather(*self._kicked, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -420,6 +424,13 @@ class App:
         except Exception:
             logger.exception("sweeper: sweep failed")
 
+    async def _kick(self) -> None:
+        """The due job: start a sweep and return, so that the job is never still running
+        when the sweep plans the next one (APScheduler would skip that one)."""
+        task = asyncio.create_task(self._sweep_job(), name="sweep")
+        self._kicked.add(task)
+        task.add_done_callback(self._kicked.discard)
+
     def _sweep(self) -> tuple[int, dt.datetime | None]:
         """One sweep. The day's work (this and next month's filing rows, today's calendar
         warning planned) is done by the first sweep of each local day of ``clock``: the
@@ -461,7 +472,7 @@ class App:
             return
         delay = max(0.0, (wake - self.clock()).total_seconds())
         self._scheduler.add_job(
-            self._sweep_job,
+            self._kick,
             DateTrigger(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)),
             id="due",
             misfire_grace_time=None,
