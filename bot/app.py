@@ -158,6 +158,8 @@ class App:
         self._day: dt.date | None = None  # the local day whose daily work is done
         self._warning_at: dt.datetime | None = None  # today's calendar warning, when due
         self._kicked: set[asyncio.Task[None]] = set()  # sweeps the due job started
+        self._replanning: asyncio.Task[None] | None = None
+        self._replan_wanted = False
         self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -211,9 +213,10 @@ class App:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        for kicked in list(self._kicked):
-            kicked.cancel()
-        await asyncio.gather(*self._kicked, return_exceptions=True)
+        others = [*self._kicked, *([self._replanning] if self._replanning else [])]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -316,7 +319,7 @@ class App:
                 count = await asyncio.to_thread(self.process_inbox, BATCH)
                 if count:
                     self._wake_sender.set()
-                    await self.replan()  # the batch may have made or moved deadlines
+                    self._replan_soon()  # the batch may have made or moved deadlines
                 if self._files_came:
                     self._files_came = False
                     self._wake_fetcher.set()
@@ -415,6 +418,21 @@ class App:
         deadline row: the processor calls it after each batch)."""
         async with self._sweeping:
             self._plan(await asyncio.to_thread(self._read_plan))
+
+    def _replan_soon(self) -> None:
+        """Replan without holding up the caller (the processor: a sweep may be running);
+        requests that come meanwhile make one more replan, after."""
+        self._replan_wanted = True
+        if self._replanning is None or self._replanning.done():
+            self._replanning = asyncio.create_task(self._replans(), name="replan")
+
+    async def _replans(self) -> None:
+        while self._replan_wanted:
+            self._replan_wanted = False
+            try:
+                await self.replan()
+            except Exception:
+                logger.exception("sweeper: reading the next due moment failed")
 
     async def _sweep_job(self) -> None:
         """The scheduler's job: an error goes to the log, with its traceback, and the next

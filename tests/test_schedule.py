@@ -147,6 +147,33 @@ async def test_rows_held_for_working_time_wake_the_sweeper_when_it_starts(world:
     assert await app.sweep_now() > 0
 
 
+async def test_a_processed_inbox_batch_plans_the_wake_up_again(
+    world: World, running: list[App]
+) -> None:
+    app = make_app(world, lambda: world.now, sweep_every=3600)
+    await app.start()
+    running.append(app)
+    assert app.next_wake is None  # nothing pending
+    town_message = {
+        "msgId": "schedule-1",
+        "conversationId": "cid-town-chuansha",
+        "conversationType": "2",
+        "senderNick": "川沙小王",
+        "msgtype": "text",
+        "text": {"content": " 请问工地扬尘管控有哪些新要求？"},
+    }
+    await app.ingest(town_message)  # an @件 with its triage clock
+    await wait_for(lambda: app.next_wake is not None)
+    with world.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Timer)) > 0
+    assert app.next_wake == earliest_timer(world) > world.now
+
+
+def earliest_timer(world: World) -> dt.datetime | None:
+    with world.db.sessions() as session:
+        return session.scalar(select(func.min(Timer.fire_at)).where(Timer.state == "pending"))
+
+
 # --- on time, on a real clock ------------------------------------------------------------------
 
 
