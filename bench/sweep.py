@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text
 
 from bot.app import App
 from config.roster import Roster, load_roster
@@ -148,6 +148,10 @@ def fill(db: Database, roster: Roster, cal: WorkCalendar, n_items: int, n_matter
             ],
         )
         matters.ensure_filings(session, roster, cal, START)
+    if db.engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
 
 
 # Measurements -------------------------------------------------------------------------------
