@@ -194,7 +194,7 @@ class App:
             coalesce=True,
             replace_existing=True,
         )
-        if self.timed:  # the day's work (see sweep_once), just after midnight
+        if self.timed:  # the day's work (see _sweep), just after midnight
             self._scheduler.add_job(
                 self._sweep_job,
                 CronTrigger(hour=0, minute=0, second=30, timezone=self.cal.tz),
@@ -411,6 +411,7 @@ class App:
         return count
 
     def sweep_once(self) -> int:
+        """One sweep on the caller's thread (no wake-up planned); how many messages."""
         return self._sweep()[0]
 
     async def replan(self) -> None:
