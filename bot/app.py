@@ -3,7 +3,10 @@
 Every incoming message is written to the inbox (deduplicated by msgId) before DingTalk gets
 its ACK; the processor handles inbox rows one transaction each, writing outgoing messages to
 the outbox in the same transaction; the sender delivers the outbox after the commit. Timers
-are rows; APScheduler only wakes the sweeper. A restart loses nothing and repeats nothing.
+are rows; APScheduler only wakes the sweeper: at the next due moment (read from the database
+after each sweep and each processed inbox batch), just after midnight for the day's work,
+and every ``sweep_every`` seconds in case another instance changed something. A restart
+loses nothing and repeats nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,11 +35,12 @@ from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
+from config.hours import CalendarError
 from config.roster import Roster
 from handlers import delivery, texts
 from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group, to_user
-from handlers.sweep import sweep
+from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
@@ -107,13 +113,17 @@ class App:
         *,
         clock: Clock = utc_now,
         sender_clock: Clock = utc_now,
-        sweep_every: float = 30.0,
+        sweep_every: float = 60.0,
+        timed: bool = True,
         sender_options: dict[str, Any] | None = None,
         files_dir: Path | None = None,
         fetcher_options: dict[str, Any] | None = None,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
-        None: they are recorded but not fetched nor forwarded."""
+        None: they are recorded but not fetched nor forwarded. ``timed``: the scheduler wakes
+        the sweeper at each due moment of ``clock`` and just after midnight; False for a clock
+        moved by hand (the sandbox, tests), whose owner calls :meth:`sweep_now`.
+        ``sweep_every``: the safety sweep, for changes made by another instance."""
         self.roster, self.cal, self.db = roster, cal, db
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
@@ -143,6 +153,15 @@ class App:
                 **(fetcher_options or {}),
             )
         self.sweep_every = sweep_every
+        self.timed = timed
+        self.next_wake: dt.datetime | None = None  # when the sweeper is due next (clock time)
+        self._sweeping = asyncio.Lock()  # one sweep or plan at a time
+        self._swept_at: dt.datetime | None = None  # the clock at the last sweep
+        self._day: dt.date | None = None  # the local day whose daily work is done
+        self._warning_at: dt.datetime | None = None  # today's calendar warning, when due
+        self._kicked: set[asyncio.Task[None]] = set()  # sweeps the due job started
+        self._replanning: asyncio.Task[None] | None = None
+        self._replan_wanted = False
         self._inbox: queue.SimpleQueue[_Incoming | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -170,22 +189,36 @@ class App:
             self._tasks.append(asyncio.create_task(fetching, name="fetch"))
         self._scheduler = AsyncIOScheduler(timezone=self.cal.tz)
         self._scheduler.add_job(
-            self.sweep_now,
+            self._sweep_job,
             IntervalTrigger(seconds=self.sweep_every),
             id="sweep",
             max_instances=1,
             coalesce=True,
             replace_existing=True,
         )
+        if self.timed:  # the day's work (see _sweep), just after midnight
+            self._scheduler.add_job(
+                self._sweep_job,
+                CronTrigger(hour=0, minute=0, second=30, timezone=self.cal.tz),
+                id="daily",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                replace_existing=True,
+            )
         self._scheduler.start()
         self._wake_processor.set()  # whatever the inbox kept from before a crash
-        await self.sweep_now()  # whatever fell due while the bot was down
+        await self._sweep_job()  # whatever fell due while the bot was down; plans the next
 
     async def stop(self) -> None:
         self._stop.set()
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        others = [*self._kicked, *([self._replanning] if self._replanning else [])]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -288,6 +321,7 @@ class App:
                 count = await asyncio.to_thread(self.process_inbox, BATCH)
                 if count:
                     self._wake_sender.set()
+                    self._replan_soon()  # the batch may have made or moved deadlines
                 if self._files_came:
                     self._files_came = False
                     self._wake_fetcher.set()
@@ -369,26 +403,127 @@ class App:
     # -- timers --
 
     async def sweep_now(self) -> int:
-        count = await asyncio.to_thread(self.sweep_once)
+        """Sweep at once; the scheduler then wakes the sweeper at the next due moment.
+        Returns how many messages went into the outbox."""
+        async with self._sweeping:
+            count, wake = await asyncio.to_thread(self._sweep)
+            self._plan(wake)
         if count:
             self._wake_sender.set()
         return count
 
     def sweep_once(self) -> int:
+        """One sweep on the caller's thread (no wake-up planned); how many messages."""
+        return self._sweep()[0]
+
+    async def replan(self) -> None:
+        """Read the next due moment again (after a write that may have made or moved a
+        deadline row: the processor calls it after each batch)."""
+        async with self._sweeping:
+            self._plan(await asyncio.to_thread(self._read_plan))
+
+    def _replan_soon(self) -> None:
+        """Replan without holding up the caller (the processor: a sweep may be running);
+        requests that come meanwhile make one more replan, after."""
+        self._replan_wanted = True
+        if self._replanning is None or self._replanning.done():
+            self._replanning = asyncio.create_task(self._replans(), name="replan")
+
+    async def _replans(self) -> None:
+        while self._replan_wanted:
+            self._replan_wanted = False
+            try:
+                await self.replan()
+            except Exception:
+                logger.exception("sweeper: reading the next due moment failed")
+
+    async def _sweep_job(self) -> None:
+        """The scheduler's job: an error goes to the log, with its traceback, and the next
+        wake-up stays planned (the safety sweep, at the latest)."""
+        try:
+            await self.sweep_now()
+        except Exception:
+            logger.exception("sweeper: sweep failed")
+
+    async def _kick(self) -> None:
+        """The due job: start a sweep and return, so that the job is never still running
+        when the sweep plans the next one (APScheduler would skip that one)."""
+        task = asyncio.create_task(self._sweep_job(), name="sweep")
+        self._kicked.add(task)
+        task.add_done_callback(self._kicked.discard)
+
+    def _sweep(self) -> tuple[int, dt.datetime | None]:
+        """One sweep. The day's work (this and next month's filing rows, today's calendar
+        warning planned) is done by the first sweep of each local day of ``clock``: the
+        midnight job in production, the first step of a new day in the sandbox."""
         now = self.clock()
+        day = now.astimezone(self.cal.tz).date()
         self.gate.wait_calm()
         with self.gate.hold(), self.db.transaction() as session:
+            warning_at = self._warning_at
+            if day != self._day:
+                daily(session, self.roster, self.cal, now)
+                warning_at = self._warning_moment(session, now)
             out = sweep(session, self.roster, self.cal, now)
-            out += self._calendar_warning(session, now)
-            return write_outbox(session, out, self.sender_clock())
+            if warning_at is not None and now >= warning_at:
+                out += self._calendar_warning(session, now)
+                warning_at = self._warning_moment(session, now)
+            count = write_outbox(session, out, self.sender_clock())
+            wake = next_due(session, self.cal, now)
+        # kept once committed: a failed sweep does the day's work again
+        self._day, self._warning_at, self._swept_at = day, warning_at, now
+        return count, self._earliest(wake)
+
+    def _read_plan(self) -> dt.datetime | None:
+        swept_at = self._swept_at or self.clock()
+        with self.gate.hold(), self.db.sessions() as session:
+            return self._earliest(next_due(session, self.cal, swept_at))
+
+    def _earliest(self, wake: dt.datetime | None) -> dt.datetime | None:
+        return min((m for m in (wake, self._warning_at) if m is not None), default=None)
+
+    def _plan(self, wake: dt.datetime | None) -> None:
+        """Have the scheduler wake the sweeper at ``wake`` (a moment of ``clock``)."""
+        self.next_wake = wake
+        if self._scheduler is None or not self.timed:
+            return
+        if wake is None:
+            if self._scheduler.get_job("due") is not None:
+                self._scheduler.remove_job("due")
+            return
+        delay = max(0.0, (wake - self.clock()).total_seconds())
+        self._scheduler.add_job(
+            self._kick,
+            DateTrigger(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)),
+            id="due",
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
+
+    def _missing_years(self, now: dt.datetime) -> list[int]:
+        """The years the office must be told the calendar lacks (next year from 1 December)."""
+        local = now.astimezone(self.cal.tz)
+        missing = [y for y in (local.year, local.year + 1) if not self.cal.is_covered(y)]
+        return missing if local.month == 12 else [y for y in missing if y == local.year]
+
+    def _warning_moment(self, session: Session, now: dt.datetime) -> dt.datetime | None:
+        """When today's calendar warning is due; None: nothing to say today, or said."""
+        local = now.astimezone(self.cal.tz)
+        if not self._missing_years(now):
+            return None
+        if session.get(Flag, f"calendar-warning:{local.date().isoformat()}") is not None:
+            return None
+        try:
+            at = now if self.cal.is_working_time(now) else self.cal.next_working_moment(now)
+        except (CalendarError, OverflowError):
+            return None
+        return at if at.astimezone(self.cal.tz).date() == local.date() else None
 
     def _calendar_warning(self, session: Session, now: dt.datetime) -> list[Outgoing]:
         """Once a working day: the office is told when this or next year has no official data
         (next year from 1 December on)."""
         local = now.astimezone(self.cal.tz)
-        missing = [y for y in (local.year, local.year + 1) if not self.cal.is_covered(y)]
-        if local.month != 12:
-            missing = [y for y in missing if y == local.year]
+        missing = self._missing_years(now)
         if not missing or not self.cal.is_working_time(now):
             return []
         key = f"calendar-warning:{local.date().isoformat()}"

@@ -111,6 +111,7 @@ class Sandbox:
             clock=self.clock,
             sender_clock=self.clock,
             sweep_every=self.sweep_every,
+            timed=False,  # the clock moves when told: advance() sweeps on the way
             sender_options={"lease": LEASE.total_seconds(), **(self.sender_options or {})},
             files_dir=self.files_dir,
             fetcher_options={"lease": LEASE.total_seconds(), **(self.fetcher_options or {})},

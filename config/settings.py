@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     bot_calendar_file: Path = Path("config/calendar.txt")
     bot_timezone: str = "Asia/Shanghai"
     bot_office_hours: str = Field(default="mon-fri 09:00-12:00 13:00-17:00")
-    bot_sweep_seconds: float = Field(default=30.0, gt=0)
+    bot_sweep_seconds: float = Field(default=60.0, gt=0)
     bot_log_level: str = "INFO"
     bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
 

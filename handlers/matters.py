@@ -630,6 +630,7 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
     ctx.session.flush()
     log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{INSTRUCTION}·{dept_name}")
     setup_instruction(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
+    ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])  # next month's report
     assert matter.sign_due is not None and matter.feedback_due is not None
     sign_due, feedback_due = matter.sign_due, matter.feedback_due
     text = texts.instruction_new(
@@ -973,9 +974,9 @@ def check_ladder(
 def sweep_matters(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, digest: Digest
 ) -> list[Outgoing]:
-    """Make the month's filing rows, then send every due reminder and escalation once.
-    Returns the ladder notices that 超限 records opened (not digested: each names one item)."""
-    ensure_filings(session, roster, cal, now)
+    """Send every due reminder and escalation once (the rows are made by ensure_filings: once
+    a day, and by the commands that change a matter). Returns the ladder notices that 超限
+    records opened (not digested: each names one item)."""
     out: list[Outgoing] = []
     due = session.scalars(
         select(Filing)

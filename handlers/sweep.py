@@ -1,18 +1,25 @@
-"""Due timers become reminders and escalations: once each, in working time, as digests."""
+"""Due timers become reminders and escalations: once each, in working time, as digests.
+
+The caller wakes the sweeper at :func:`next_due` and runs :func:`daily` once a day."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
 from handlers import clocks, matters, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.workcal import WorkCalendar
 from storage import repo
-from storage.models import Item, Timer
+from storage.models import Filing, Item, Timer
+
+# Rows still due after a sweep in working time (more than one sweep's batch): look again soon.
+HELD_RETRY = dt.timedelta(seconds=1)
 
 # The states in which a clock still waits for someone.
 WAITING = {
@@ -53,6 +60,40 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         _fire(session, roster, cal, now, timer, item, digest, to_office=not superseded)
     notices = matters.sweep_matters(session, roster, cal, now, digest)
     return digest.messages() + notices
+
+
+def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:
+    """The sweeper's work once a day: this and next month's filing rows (a matter created or
+    edited makes its own at once). Returns how many rows were made."""
+    return matters.ensure_filings(session, roster, cal, now)
+
+
+def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:
+    """When the sweeper next has work, after a sweep at ``swept_at``: the earliest pending
+    timer or deadline row after it; rows it left due (held for working time) at the next
+    working moment. None: nothing pending."""
+    timers = select(func.min(Timer.fire_at)).where(Timer.state == "pending")
+    rows = select(func.min(Filing.next_at)).where(
+        Filing.done_at.is_(None), Filing.next_at.is_not(None)
+    )
+    ahead_t, ahead_f, first_t, first_f = session.execute(
+        select(
+            timers.where(Timer.fire_at > swept_at).scalar_subquery(),
+            rows.where(Filing.next_at > swept_at).scalar_subquery(),
+            timers.scalar_subquery(),
+            rows.scalar_subquery(),
+        )
+    ).one()
+    moments = [m for m in (ahead_t, ahead_f) if m is not None]
+    if any(m is not None and m <= swept_at for m in (first_t, first_f)):
+        try:
+            if cal.is_working_time(swept_at):
+                moments.append(swept_at + HELD_RETRY)
+            else:
+                moments.append(cal.next_working_moment(swept_at))
+        except (CalendarError, OverflowError):
+            pass  # past the calendar's end: nothing more goes out
+    return min(moments, default=None)
 
 
 def _fire(

@@ -276,7 +276,10 @@ class Filing(Base):
     超限 record, set when the deadline passed with nothing done."""
 
     __tablename__ = "filings"
-    __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_filings_period"),)
+    __table_args__ = (
+        UniqueConstraint("matter_id", "period", name="uq_filings_period"),
+        Index("ix_filings_due", "done_at", "next_at"),  # the sweeper's range
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
