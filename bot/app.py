@@ -30,9 +30,10 @@ from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, Transport, enqueue_rows, outbox_row, utc_now
 from config.roster import Roster
-from handlers import delivery, texts
+from handlers import texts
 from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group, to_user
+from handlers.items import delivery
 from handlers.sweep import sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database

@@ -7,9 +7,10 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from config.roster import ROLE_NAMES, Roster
-from handlers import clocks, matters, texts
+from handlers import clocks, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
+from handlers.filings.sweep import sweep_matters
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Item, Timer
@@ -51,7 +52,7 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if timer.kind == "nag" and timer.due_at <= now:
             continue  # a reminder after its deadline is moot: the escalation says it
         _fire(session, roster, cal, now, timer, item, digest, to_office=not superseded)
-    notices = matters.sweep_matters(session, roster, cal, now, digest)
+    notices = sweep_matters(session, roster, cal, now, digest)
     return digest.messages() + notices
 
 
