@@ -30,7 +30,6 @@ CLOSURE_STEPS = {  # attachment 1, 形成专报: the step and who records it
     "抄报区委督查室": "office",
 }
 NAME_LIMIT = 200  # Matter.name
-STATUSES = ("open", "closed")  # Matter.status
 
 
 def label(matter: Matter) -> str:
