@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.commands import LEADERS, Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.items import delivery, intake
 from handlers.items.common import LEVELS, find_item, review_level
@@ -102,10 +102,7 @@ def show_item(ctx: Ctx, cmd: Command) -> str:
     return "\n".join(lines)
 
 
-LIST_ROLES = ["office_admin", "office_head", "dept_head", "deputy", "director"]
-
-
-@router.command("列表", ["state?"], "列表 [状态]", "未办结的@件", LIST_ROLES)
+@router.command("列表", ["state?"], "列表 [状态]", "未办结的@件", LEADERS)
 def list_items(ctx: Ctx, cmd: Command) -> str:
     wanted = None
     if cmd.text:

@@ -21,7 +21,6 @@ from handlers.filings import schedule
 from storage.models import Filing, Matter, MatterEvent
 
 OFFICE = ["office_admin"]
-LEADERS = ["office_admin", "office_head", "dept_head", "deputy", "director"]
 DEPT = ["clerk", "dept_head"]
 INSTRUCTION = "领导批示件"  # the category of a 领导批示件
 CLOSURE_STEPS = {  # attachment 1, 形成专报: the step and who records it

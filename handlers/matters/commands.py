@@ -6,12 +6,11 @@ from sqlalchemy import select
 
 from config import categories
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.commands import LEADERS, Command, Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings.rows import ensure_filings, reschedule
 from handlers.matters.base import (
     INSTRUCTION,
-    LEADERS,
     OFFICE,
     category_of,
     close,

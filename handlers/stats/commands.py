@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.commands import LEADERS, Command, Registry
 from handlers.context import Ctx
 from handlers.effects import Markdown
-from handlers.matters.base import LEADERS, month_of
+from handlers.matters.base import month_of
 from handlers.stats import figures
 
 router = Registry()
