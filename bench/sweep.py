@@ -46,7 +46,7 @@ from sqlalchemy import Table, insert, select, text
 
 from bot.app import App
 from config.roster import Roster, load_roster
-from handlers import matters
+from handlers.filings.rows import ensure_filings
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Item, Matter, OutboxMessage, Timer
@@ -147,7 +147,7 @@ def fill(db: Database, roster: Roster, cal: WorkCalendar, n_items: int, n_matter
                 for m in range(n_matters)
             ],
         )
-        matters.ensure_filings(session, roster, cal, START)
+        ensure_filings(session, roster, cal, START)
     if db.engine.dialect.name == "postgresql":  # the statistics autovacuum would gather
         with db.engine.connect() as conn:
             conn.execute(text("ANALYZE"))
@@ -172,7 +172,7 @@ def idle(
     for _ in range(5):
         with db.transaction() as session:
             t0 = time.perf_counter()
-            matters.ensure_filings(session, roster, cal, START)
+            ensure_filings(session, roster, cal, START)
             old.append((time.perf_counter() - t0) * 1000)
     return statistics.median(samples), pct(samples, 0.99), statistics.median(old)
 

@@ -37,9 +37,10 @@ from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
 from config.hours import CalendarError
 from config.roster import Roster
-from handlers import delivery, texts
+from handlers import texts
 from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group, to_user
+from handlers.items import delivery
 from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database

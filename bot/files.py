@@ -1,6 +1,6 @@
 """The fetcher: pictures and files towns sent, from DingTalk to BOT_FILES_DIR.
 
-An item is made at once with its attachments pending (handlers.intake); this fetches each one
+An item is made at once with its attachments pending (handlers.items.intake); this fetches each one
 (DingTalk's robot message-file download, DINGTALK.md §10), writes it under the files
 directory, marks it stored and lets handlers.intake forward it, in one transaction. A failed
 download is retried with backoff; a claim is a lease, so a crash mid-download is retried
@@ -29,9 +29,9 @@ from bot.dingtalk.errors import PermanentSendError, SendError, TransientSendErro
 from bot.sender import utc_now
 from config.roster import Roster
 from config.settings import SettingsError
-from handlers import intake
 from handlers.context import Ctx
 from handlers.effects import Outgoing
+from handlers.items import intake
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
@@ -287,7 +287,7 @@ class Fetcher:
 
     def _settle(self, session: Session, one: _Claimed, **values: object) -> Item | None:
         """Lock the item's row (so an assignment in flight either sees this change or is
-        seen by it: handlers.intake.of), then change the attachment if still pending."""
+        seen by it: handlers.items.intake.of), then change the attachment if still pending."""
         item = session.get(Item, one.item_id, with_for_update=True, populate_existing=True)
         attachment = session.get(Attachment, one.id, populate_existing=True)
         if item is None or attachment is None or attachment.state != "pending":

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.intake import Attached
+from handlers.items.intake import Attached
 
 
 @dataclass(frozen=True)

@@ -34,17 +34,16 @@ from sqlalchemy.orm import Session
 
 from config.categories import Category, category, platform
 from config.roster import Roster, normalize_name
-from handlers import matters
+from handlers import texts
+from handlers.filings.rows import sync_matter
+from handlers.matters.base import INSTRUCTION, NAME_LIMIT
 from handlers.workcal import WorkCalendar
 from storage.models import Matter, MatterEvent
 
 ACTOR = "import"
 SHEET_TITLE = "督办事项"
-NOTICE_CATEGORY = "领导批示件"
-NAME_MAX = 200  # Matter.name is String(200)
 HEADER_SCAN_ROWS = 10  # a title row or two above the header is common in the office's sheets
 
-STATUS_LABELS = {"open": "进行中", "closed": "已办结"}
 _STATUS_WORDS = {
     "进行中": "open",
     "在办": "open",
@@ -161,7 +160,7 @@ def _row_values(matter: Matter, people: _People) -> dict[str, object]:
         "department": matter.department,
         "owner": people.display(matter.owner),
         "deputy": people.display(matter.deputy),
-        "status": STATUS_LABELS.get(matter.status, matter.status),
+        "status": texts.MATTER_STATUS.get(matter.status, matter.status),
         "notice_due": matter.notice_due,
         "note": matter.note,
     }
@@ -332,7 +331,7 @@ def _show(name: str, value: object, people: _People) -> str:
     if name == "star":
         return "是" if value else "否"
     if name == "status":
-        return STATUS_LABELS.get(str(value), str(value))
+        return texts.MATTER_STATUS.get(str(value), str(value))
     if name in ("owner", "deputy"):
         return people.display(str(value))
     if isinstance(value, dt.date):
@@ -408,10 +407,10 @@ def import_registry(
     created = updated = unchanged = 0
     for plan in plans:
         if plan.matter is None:
-            matters.sync_matter(session, roster, cal, now, _create(session, plan, now))
+            sync_matter(session, roster, cal, now, _create(session, plan, now))
             created += 1
         elif _update(session, plan, now, people):
-            matters.sync_matter(session, roster, cal, now, plan.matter)
+            sync_matter(session, roster, cal, now, plan.matter)
             updated += 1
         else:
             unchanged += 1
@@ -443,8 +442,8 @@ def _plan_row(
     name = text("name")
     if not name:
         problem("name", "未填写")
-    elif len(name) > NAME_MAX:
-        problem("name", f"超过{NAME_MAX}字")
+    elif len(name) > NAME_LIMIT:
+        problem("name", f"超过{NAME_LIMIT}字")
     else:
         values["name"] = name
 
@@ -540,11 +539,11 @@ def _plan_row(
         due = _parse_date(cell("notice_due"))
         if due is None:
             problem("notice_due", f"「{raw}」不是日期（如2026-12-31）")
-        elif cat is not None and cat.name != NOTICE_CATEGORY:
-            problem("notice_due", f"只有{NOTICE_CATEGORY}填写反馈期限")
+        elif cat is not None and cat.name != INSTRUCTION:
+            problem("notice_due", f"只有{INSTRUCTION}填写反馈期限")
     elif present("notice_due"):
         due = None
-    if cat is not None and cat.name != NOTICE_CATEGORY:
+    if cat is not None and cat.name != INSTRUCTION:
         due = None
     values["notice_due"] = due
 

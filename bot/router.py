@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
 from config.roster import Roster
-from handlers import intake, items, texts
+from handlers import texts
 from handlers.context import Ctx
 from handlers.dispatch import is_command, run_command
 from handlers.effects import Fallback, Markdown, Outgoing, to_user
+from handlers.items import intake, office
 from handlers.workcal import WorkCalendar
 from storage.models import Item
 
@@ -86,7 +87,7 @@ def handle(
         if not msg.attachments and intake.blank(msg.text or ""):
             ctx.send(reply_to(msg, texts.EMPTY_ITEM))  # nothing to file: no item
             return ctx.out
-        items.receive(
+        office.receive(
             ctx,
             town=town.name,
             text=msg.text or "",

@@ -1,6 +1,6 @@
 """The statistics workbook for the office (xlsx): 汇总, @件明细, 填报.
 
-The figures and their definitions are handlers.stats'; this module only lays them out.
+The figures and their definitions are handlers.stats.figures'; this module only lays them out.
 Times are written as local times of ``tz`` (Excel has no time zones).
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from config.roster import Roster, load_roster
 from config.settings import Settings
 from handlers import texts
-from handlers.stats import (
+from handlers.stats.figures import (
     CLOCKS,
     COLORS,
     DEPARTMENT_CLOCKS,

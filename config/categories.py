@@ -2,8 +2,8 @@
 
 Section 一 lists seven scopes; scope (一) has seven kinds of its own, scope (二) two. The ones
 marked ★ (*区委区政府重点工作, *实事项目和民心工程, *大调研工作) count in the district's
-performance assessment: the 约谈问询 ladder applies to them. A category gives an item's
-defaults (★, platform); each item may differ. Which categories have a monthly filing node is
+performance assessment: the 约谈问询 ladder applies to them. A category gives a matter's
+defaults (★, platform); each matter may differ. Which categories have a monthly filing node is
 configuration (``[filings]`` in the roster), not this table.
 """
 

@@ -35,7 +35,7 @@ class FilingRules(BaseModel):
     nodes: dict[str, StrictInt] = DEFAULT_NODES
     # A node on a non-working day moves to the previous ("before") or next working day.
     move: Literal["before", "after"] = "before"
-    # Items not on the three district platforms (platform "无") are due at the office earlier.
+    # Matters not on the three district platforms (platform "无") are due at the office earlier.
     office_lead_workdays: StrictInt = 1
     # Reminders this many working days before the due day (0: on the day), sorted descending.
     remind_workdays_before: list[StrictInt] = [3, 1, 0]

@@ -229,7 +229,7 @@ class Roster:
 
     def owner_elsewhere(self, user_id: str, department: str) -> list[str]:
         """The other departments of someone who works in departments but not in this one
-        (empty when they may own its items: its own people and those of no department)."""
+        (empty when they may own its matters: its own people and those of no department)."""
         mine = self.works_in(user_id)
         return [] if department in mine else mine
 

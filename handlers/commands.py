@@ -30,6 +30,8 @@ Arg = Literal[
     "word?",
 ]
 CATEGORIES = ("政策咨询", "问题沟通")
+# Who may see every department's work (lists, statistics)
+LEADERS = ("office_admin", "office_head", "dept_head", "deputy", "director")
 
 
 @dataclass(frozen=True)

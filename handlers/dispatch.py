@@ -5,26 +5,64 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from handlers import delivery, items, matters, texts
+from handlers import texts
 from handlers.commands import Command, ParseError, Registry, normalize
 from handlers.context import CommandError, Ctx
+from handlers.filings import commands as filing_commands
+from handlers.instructions import commands as instruction_commands
+from handlers.items import commands as item_commands
+from handlers.items import views as item_views
+from handlers.lights import commands as light_commands
+from handlers.matters import commands as matter_commands
+from handlers.matters import view as matter_view
+from handlers.stats import commands as stats_commands
 
 logger = logging.getLogger(__name__)
 
-help_router = Registry()
+# What concerns every family: 待办 and 查看 gather the families' views, 帮助 lists all.
+general_router = Registry()
+
+ROUTERS = (  # one per feature family, in the order 帮助 lists them
+    item_commands.router,
+    matter_commands.router,
+    filing_commands.router,
+    instruction_commands.router,
+    light_commands.router,
+    stats_commands.router,
+    general_router,
+)
+TODO_SOURCES = (  # who contributes to 待办, in its order
+    item_views.todo_lines,
+    filing_commands.todo_lines,
+    light_commands.todo_lines,
+)
 
 
 def build_registry() -> Registry:
-    """Every command family, included in one visible place; duplicates fail here."""
+    """Every family's router, included in one visible place; duplicates fail here."""
     registry = Registry()
-    registry.include(items.router)
-    registry.include(delivery.router)
-    registry.include(matters.router)
-    registry.include(help_router)
+    for router in ROUTERS:
+        registry.include(router)
     return registry
 
 
-@help_router.command("帮助", ["word?"], "帮助 [命令]", "可用命令，或一条命令的用法")
+@general_router.command("待办", [], "待办", "我需要办理的@件、填报、批示件和约谈，及时限")
+def todo(ctx: Ctx, cmd: Command) -> str:
+    lines = [line for source in TODO_SOURCES for line in source(ctx)]
+    if not lines:
+        return texts.nothing_to_do()
+    return "待办：\n" + "\n".join(lines)
+
+
+@general_router.command("查看", ["view"], "查看 <编号>", "查看@件或督办事项（督3）的详情和记录")
+def show(ctx: Ctx, cmd: Command) -> str:
+    """The argument's form chooses the view: 督3 a 督办事项, 3 or #3 an @件."""
+    if cmd.ref is not None:
+        return matter_view.show_matter(ctx, cmd)
+    return item_views.show_item(ctx, cmd)
+
+
+@general_router.command("帮助", ["word?"], "帮助 [命令]", "可用命令，或一条命令的用法")
 def help_command(ctx: Ctx, cmd: Command) -> str:
     registry = REGISTRY
     if cmd.text:

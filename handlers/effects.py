@@ -30,7 +30,7 @@ class Outgoing:
     fallback_text: str | None = None  # the fallback's text, when it differs from ``text``
     kind: Kind = "text"
     media_path: str | None = None
-    # An item records this message's outcome (see handlers.delivery): the item, what the
+    # An item records this message's outcome (see handlers.items.delivery): the item, what the
     # message is (reply | reject | placeholder) and who caused it
     item_id: int | None = None
     purpose: str | None = None

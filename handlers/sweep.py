@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
-from handlers import clocks, matters, texts
+from handlers import clocks, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
+from handlers.filings.rows import ensure_filings
+from handlers.filings.sweep import sweep_matters
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Filing, Item, Timer
@@ -58,14 +60,14 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if timer.kind == "nag" and timer.due_at <= now:
             continue  # a reminder after its deadline is moot: the escalation says it
         _fire(session, roster, cal, now, timer, item, digest, to_office=not superseded)
-    notices = matters.sweep_matters(session, roster, cal, now, digest)
+    notices = sweep_matters(session, roster, cal, now, digest)
     return digest.messages() + notices
 
 
 def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:
     """The sweeper's work once a day: this and next month's filing rows (a matter created or
     edited makes its own at once). Returns how many rows were made."""
-    return matters.ensure_filings(session, roster, cal, now)
+    return ensure_filings(session, roster, cal, now)
 
 
 def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:

@@ -18,7 +18,6 @@ STATE_LABELS = {
     "rejected": "已退回",
     "offline": "已线下答复",
 }
-OPEN_STATES = ("new", "assigned", "claimed", "review", "hard")
 LEVEL_LABELS = {"dept_head": "处室负责人", "deputy": "分管局领导", "director": "局主要领导"}
 CLOCK_LABELS = {
     "triage": "甄别",
@@ -476,7 +475,7 @@ LADDER_ROLE_LABELS = {
     "director": "局主要领导",
 }
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
-# The document's words for each condition kind of handlers.ladder.
+# The document's words for each condition kind of handlers.lights.ladder.
 LADDER_RULES = {
     "yellow2": "连续二次亮黄灯",
     "late2": "超限报告二次",
@@ -636,7 +635,33 @@ XLSX_FILING_STEPS = {"sign": "签收", "feedback": "反馈"}  # a 批示件's fi
 XLSX_YES, XLSX_NO = "是", "否"
 
 
+ITEM_EVENTS = {  # an @件's record, by action
+    "received": "@件收到",
+    "registered": "登记",
+    "assigned": "分派",
+    "rejected": "退回",
+    "reassigned": "改派",
+    "claimed": "认领",
+    "drafted": "提交答复稿",
+    "passed_up": "报上级审核",
+    "approved": "同意",
+    "replied": "答复已发送",
+    "reply_failed": "答复未送达",
+    "reject_sent": "退回答复已发送",
+    "reject_failed": "退回答复未送达",
+    "resent": "重发",
+    "sent_back": "退改",
+    "hard": "标记疑难",
+    "placeholder_sent": "先行回复已发送",
+    "placeholder_failed": "先行回复未送达",
+    "offline_answered": "已线下答复",
+    "nagged": "提醒",
+    "escalated": "超时督办",
+}
+
+
 # --- 督办事项: registry, filings, 批示件, lights, interviews ---
+
 
 MATTER_STATUS = {"open": "进行中", "closed": "已办结"}
 CRITICISM_LEVELS = {

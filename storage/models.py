@@ -300,7 +300,7 @@ class Filing(Base):
 
 
 class Light(Base):
-    """The district platform's light for a ★ item in a month (the office records it)."""
+    """The district platform's light for a ★ matter in a month (the office records it)."""
 
     __tablename__ = "lights"
     __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_lights_period"),)
@@ -327,7 +327,7 @@ class Criticism(Base):
 
 
 class Interview(Base):
-    """A 约谈问询 opened by the ladder; ``condition`` is unique per item: never fires twice."""
+    """A 约谈问询 opened by the ladder; ``condition`` is unique per matter: never fires twice."""
 
     __tablename__ = "interviews"
     __table_args__ = (UniqueConstraint("matter_id", "condition", name="uq_interviews_condition"),)

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster, load_roster
-from handlers import items
 from handlers.context import Ctx
 from handlers.dispatch import Outcome, run_command
 from handlers.effects import Outgoing
+from handlers.items import office
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Base, Event, Item, Timer
@@ -230,7 +230,7 @@ class World:
         """A town's @ in its 直通车 group, as the router hands it over."""
         with self.db.transaction() as session:
             ctx = Ctx(session, self.roster, self.cal, self.now, msg_id=self._msg_id())
-            item = items.receive(
+            item = office.receive(
                 ctx,
                 town=TOWN,
                 text=text,

@@ -23,7 +23,7 @@ from config.settings import SettingsError
 from handlers import texts
 from handlers.context import Ctx
 from handlers.dispatch import run_command
-from handlers.intake import Attached, blank
+from handlers.items.intake import Attached, blank
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Attachment, Item, OutboxMessage

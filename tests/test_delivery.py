@@ -23,7 +23,6 @@ from config.roster import ROLE_NAMES
 from handlers import texts
 from handlers.context import Ctx
 from handlers.dispatch import Outcome, run_command
-from handlers.items import EVENT_LABELS
 from storage.models import OutboxMessage
 
 PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
@@ -164,7 +163,7 @@ async def test_sent_only_once_dingtalk_took_it(
     assert dingtalk.to("cid-office") == []
     shown = say(world, "office_admin", f"查看 {n}").reply
     assert "发送中" not in shown and "未送达" not in shown
-    assert f"系统 {EVENT_LABELS[SENT[purpose]]}" in shown
+    assert f"系统 {texts.ITEM_EVENTS[SENT[purpose]]}" in shown
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ async def test_a_second_yellow_opens_a_tier_one_interview(box: Sandbox) -> None:
     out = await box.person_says("u-admin", "亮灯 督1 黄 10月")
     assert [m for m in out if "约谈" in m.text] == []
     out = await box.person_says("u-admin", "亮灯 督1 黄灯 11月", group="cid-office")
-    notice = only(out, "oto", "u-air-clerk")  # the item's owner
+    notice = only(out, "oto", "u-air-clerk")  # the matter's owner
     assert notice.startswith("【第一层级约谈问询】督1")
     assert "连续二次亮黄灯：2026年10月黄灯、11月黄灯" in notice
     assert only(out, "oto", "u-air-head") == notice

@@ -17,7 +17,7 @@ from conftest import CAL, EXAMPLE_ROSTER
 from config.filings import FilingRules
 from config.hours import WeekTemplate
 from config.roster import RosterError, build_roster, load_roster
-from handlers.filings import (
+from handlers.filings.schedule import (
     instruction_feedback_due,
     instruction_sign_due,
     next_period,

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from handlers import texts
-from handlers.ladder import TIER_ROLES, Criticism, Decision, Firing, decide, evaluate
+from handlers.lights.ladder import TIER_ROLES, Criticism, Decision, Firing, decide, evaluate
 
 Y, R, G = "yellow", "red", "green"
 DEPUTY = Criticism(17, "district_deputy", dt.date(2026, 4, 15), "黄浦江沿岸整治推进滞后")

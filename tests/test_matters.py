@@ -165,7 +165,7 @@ def test_filing_reminders_digest_escalation_and_overdue(world: World) -> None:
     out = sweep_at(world, 2026, 11, 17, 9, 0)  # 3 working days before Friday
     assert {(m.channel, m.target) for m in out} == {("group", AIR_GROUP), ("oto", "u-air-clerk")}
     group = next(m for m in out if m.target == AIR_GROUP)
-    assert group.text.count("11月20日(周五) 17:00") == 2  # both items in one digest
+    assert group.text.count("11月20日(周五) 17:00") == 2  # both matters in one digest
     assert f"督{first}" in group.text and f"督{second}" in group.text
     assert sweep_at(world, 2026, 11, 17, 9, 30) == []  # once
     assert len(sweep_at(world, 2026, 11, 19, 9, 0)) == 2

@@ -1,5 +1,5 @@
-"""Edge cases of the supervision registry (督办事项), found by review against DESIGN.md §2, §3,
-§5 and the source document (三(二), 三(六), attachments 1 and 6). Each test states the expected
+"""Edge cases of the supervision registry (督办事项), found by review against the design
+and the source document (三(二), 三(六), attachments 1 and 6). Each test states the expected
 behaviour and where it comes from."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def test_filing_twice_does_not_silently_file_next_month(world: World) -> None:
     """`已填报 <事项> [月份]` — "本月（或所写月份）已在平台填报" (the command's own help). A clerk
     who sends 已填报 twice (or two clerks each send it) must be told it is already recorded;
     today the second message marks December's filing done on 19 November, so December is
-    never reminded nor escalated. Where: handlers/matters.py _monthly_row (earliest undone
+    never reminded nor escalated. Where: handlers/filings/done.py monthly_row (earliest undone
     row, even a future month's)."""
     world.at(2026, 11, 19, 10, 0)
     add(world)
@@ -46,7 +46,7 @@ def test_filing_twice_does_not_silently_file_next_month(world: World) -> None:
 
 
 def test_changing_the_platform_reschedules_the_open_filing(world: World) -> None:
-    """DESIGN §2 / 三(二): items not on the three platforms are due at the office 1 working day
+    """三(二): matters not on the three platforms are due at the office 1 working day
     before the node. After `修改事项 督1 平台 无` the open November row keeps due_at 20 Nov 17:00
     while moments_of() recomputes the schedule for 19 Nov, so at 09:00 on the 20th the bot
     records 超限 and tells the head and the office the deadline "20日17:00" has passed — hours
@@ -80,12 +80,12 @@ def test_changing_to_a_category_without_a_node_stops_the_reminders(world: World)
 
 
 def test_a_node_gained_after_it_passed_is_not_an_immediate_overdue(world: World) -> None:
-    """An item registered as 市委市政府重点工作 (no node) on 2 November is changed to
+    """A matter registered as 市委市政府重点工作 (no node) on 2 November is changed to
     区委区政府重点工作 on 24 November, after the 20 November node. The next sweep makes the
     November row (its eligibility and step are judged from Matter.created_at, not from when
     the node applied) and at once escalates a 超限 — which also counts toward the 约谈 ladder
     (三(六): 超限报告二次). It never had a November node to miss. Same cause when import
-    reopens a closed item. Where: ensure_filings (compare with now / the change time)."""
+    reopens a closed matter. Where: ensure_filings (compare with now / the change time)."""
     world.at(2026, 11, 2, 10, 0)
     add(world, "市委市政府重点工作 大气处 孙内勤 市重点项目")
     world.at(2026, 11, 24, 10, 0)
@@ -118,7 +118,7 @@ def test_instruction_registered_on_the_october_node_owes_no_same_day_tracking(
 
 
 def test_instruction_tracking_reminder_asks_for_the_report(world: World) -> None:
-    """DESIGN §5 / attachment 1: the monthly tracking report follows the template (目前进展 ≤500,
+    """Attachment 1: the monthly tracking report follows the template (目前进展 ≤500,
     难点问题 ≤300, 下一步打算 ≤200) and `进展` checks it; the registration notice says so
     ("进展 编号 报告"). But the tracking reminder tells the clerk to send 「已填报 督1」, which
     closes the row with no report and no length check. Where: texts.filing_reminder_line
@@ -133,7 +133,7 @@ def test_instruction_tracking_reminder_asks_for_the_report(world: World) -> None
 
 
 def test_a_huge_notice_deadline_is_refused_not_a_crash(world: World) -> None:
-    """Free chat text must never crash (DESIGN: a malformed command gets its usage line). `批示件
+    """Free chat text must never crash (a malformed command gets its usage line). `批示件
     大气处 9999-12-31 X` raises ValueError("year 10000 is out of range") after ~4 s of CPU,
     and it leaves the calendar's window half-extended (_hours extended, _cum not rebuilt), so
     later computations past the old window raise IndexError until a restart. Fix: refuse a
@@ -146,11 +146,11 @@ def test_a_huge_notice_deadline_is_refused_not_a_crash(world: World) -> None:
 
 
 def test_an_imported_instruction_can_be_signed(world: World, tmp_path: Path) -> None:
-    """The registry import (DESIGN §2: import and export) creates a 领导批示件 with its 反馈期限
+    """The registry import creates a 领导批示件 with its 反馈期限
     but no sign_due/feedback_due and no 签收/反馈 rows; `签收 督1` by its clerk then dies on
     `assert row is not None` in _deadline_row (the user gets the apology), as does `已反馈`.
     Expected: the import sets up the 批示件 clocks as `批示件` does (or the commands cope).
-    Where: bot/registry_xlsx.py _create/_update; handlers/matters.py _deadline_row."""
+    Where: bot/registry_xlsx.py _create/_update; handlers/instructions/commands.py _deadline_row."""
     world.at(2026, 11, 16, 10, 0)
     path = write(
         tmp_path / "registry.xlsx",
@@ -204,7 +204,7 @@ def test_an_item_closed_by_import_owes_no_more_filings(world: World, tmp_path: P
     """`办结事项` (close()) deletes filings not yet due ("停止填报提醒"). Closing by import
     (状态 已办结) only flips the status: November's and December's rows stay, and once their
     deadlines pass the statistics (§5: late filings per department) count them as 超限 for an
-    item closed on 10 November. Where: bot/registry_xlsx.py _update should call
+    matter closed on 10 November. Where: bot/registry_xlsx.py _update should call
     matters.close() (and reopening should go through the same path)."""
     world.at(2026, 11, 2, 10, 0)
     add(world)
@@ -258,7 +258,7 @@ def test_history_of_a_reopened_item_reads_in_chinese(world: World, tmp_path: Pat
 
 
 def test_one_interview_counts_once_in_the_statistics(world: World) -> None:
-    """三(六) / DESIGN §3: one interview notice per firing tier. Lights 9月黄 10月红 11月红 meet
+    """三(六): one interview notice per firing tier. Lights 9月黄 10月红 11月红 meet
     two tier-2 conditions at once (连续三次黄含红, 连续二次红); the bot sends one notice — one
     interview — but stores two open Interview rows, so `统计` says 约谈2 and 查看 lists two
     待约谈 entries for the one interview. Where: check_ladder (one row per notice, the
@@ -289,7 +289,7 @@ def test_a_huge_item_number_is_not_found_not_a_crash(world: World) -> None:
 
 def test_statistics_for_an_absurd_month_is_refused_not_a_crash(world: World) -> None:
     """`统计 9999-12` passes parse_month (years 2000–9999) and stats.month_window builds
-    datetime(10000, 1, 1): ValueError. Expected: the bad-month reply. Where: _period /
+    datetime(10000, 1, 1): ValueError. Expected: the bad-month reply. Where: month_of /
     parse_month (bound the year) or month_window."""
     world.at(2026, 11, 2, 10, 0)
     outcome, _ = world.run("director", "统计 9999-12")

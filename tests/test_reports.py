@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.filings import FilingRules
-from handlers.reports import check_report, count_chars
+from handlers.instructions.reports import check_report, count_chars
 
 LIMITS = FilingRules().report_limits
 PROGRESS, PROBLEMS, NEXT = "目前进展", "难点问题", "下一步打算"

@@ -26,7 +26,7 @@ from bot.app import App
 from bot.dingtalk.transport import OtoResult
 from bot.sandbox import Sandbox
 from config.roster import Roster
-from handlers import matters
+from handlers import sweep as sweeper
 from handlers.sweep import next_due
 from storage.models import Filing, OutboxMessage, Timer
 
@@ -257,14 +257,14 @@ def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[dt.datetime]:
     """The moments ensure_filings ran for every matter (a command's own call for one matter
     is not counted)."""
     calls: list[dt.datetime] = []
-    real = matters.ensure_filings
+    real = sweeper.ensure_filings
 
     def counting(session: Any, roster: Any, cal: Any, now: dt.datetime, some: Any = None) -> int:
         if some is None:
             calls.append(now)
         return real(session, roster, cal, now, some)
 
-    monkeypatch.setattr(matters, "ensure_filings", counting)
+    monkeypatch.setattr(sweeper, "ensure_filings", counting)
     return calls
 
 

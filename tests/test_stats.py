@@ -1,4 +1,4 @@
-"""Statistics per department: handlers.stats, the workbook, the CLI."""
+"""Statistics per department: handlers.stats.figures, the workbook, the CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.stats_xlsx import export_stats
 from config.roster import Roster
-from handlers.stats import (
+from handlers.stats.figures import (
     Stats,
     clock_outcome,
     department_stats,

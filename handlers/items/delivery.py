@@ -29,7 +29,7 @@ FAILED = {
     "reject": "reject_failed",
     "placeholder": "placeholder_failed",
 }
-OFFICE = ["office_admin", "office_head"]
+OFFICE_STAFF = ["office_admin", "office_head"]  # the office admin and its head
 LIST_LIMIT = 20
 
 
@@ -125,7 +125,7 @@ def resend(ctx: Ctx, cmd: Command) -> str:
     return texts.resending_reply(item.id, labels)
 
 
-@router.command("发送失败", [], "发送失败", "发送失败的消息：发给谁、为什么、怎么办", OFFICE)
+@router.command("发送失败", [], "发送失败", "发送失败的消息：发给谁、为什么、怎么办", OFFICE_STAFF)
 def failed_messages(ctx: Ctx, cmd: Command) -> str:
     rows, count = repo.failed_messages(ctx.session, LIST_LIMIT)
     if not rows:

@@ -1,4 +1,4 @@
-"""What a town's @ carries besides its words: pictures and files (DINGTALK.md §2.1, §10).
+"""What a town's @ carries besides its words: pictures and files.
 
 They are recorded with the item, pending; bot/files.py fetches each from DingTalk and keeps it
 under BOT_FILES_DIR, then calls :func:`settled`. Once none of an item's attachments is
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from handlers import texts
 from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group
+from handlers.items.states import ItemState
 from storage.models import Attachment, Item
 
 Kind = Literal["picture", "file"]
@@ -115,5 +116,5 @@ def settled(ctx: Ctx, item: Item) -> None:
         return
     forward(ctx, item, ctx.roster.office.group)
     dept = ctx.roster.department(item.department or "")
-    if dept is not None and item.state != "rejected":
+    if dept is not None and item.state != ItemState.REJECTED:
         forward(ctx, item, dept.group)

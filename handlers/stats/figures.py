@@ -1,4 +1,4 @@
-"""Statistics per department for a time window (design §5): @件 clocks, filings, lights,
+"""Statistics per department for a time window: @件 clocks, filings, lights,
 interviews. Plain queries on the caller's session; the clock is passed in.
 
 Definitions (``now`` is the moment the statistics are taken):
@@ -47,12 +47,12 @@ from sqlalchemy.orm import Session
 
 from config.roster import Roster
 from handlers import texts
+from handlers.items.states import CLOSED, ItemState
 from storage.models import Filing, Interview, Item, Light, Matter
 
 Outcome = Literal["on_time", "late", "open_overdue", "pending"]
 CLOCKS = ("triage", "claim", "reply", "placeholder")
 DEPARTMENT_CLOCKS = ("claim", "reply", "placeholder")
-CLOSED_STATES = ("answered", "rejected", "offline")
 COLORS = ("green", "yellow", "red")
 
 
@@ -71,7 +71,7 @@ def clock_outcome(
 
 def item_outcomes(item: Item, now: dt.datetime) -> dict[str, Outcome | None]:
     """The outcome of each clock of an item: triage, claim, reply, placeholder."""
-    closed = item.state in CLOSED_STATES
+    closed = item.state in CLOSED
     reply_done = item.replied_at
     if item.hard and item.placeholder_at is not None:
         reply_done = min(item.placeholder_at, reply_done or item.placeholder_at)
@@ -264,7 +264,7 @@ def department_stats(
         outcomes = item_outcomes(item, now)
         office.items += 1
         office.triage.add(outcomes["triage"])
-        if item.state == "rejected":
+        if item.state == ItemState.REJECTED:
             office.rejected += 1
             continue
         if not item.department:

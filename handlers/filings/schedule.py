@@ -39,10 +39,10 @@ def schedule(
     year: int,
     month: int,
 ) -> Schedule | None:
-    """The filing schedule of one item for one month; None when its category has no node.
+    """The filing schedule of one matter for one month; None when its category has no node.
 
     ``category`` is a name or alias; ``platform`` one of ``config.categories.PLATFORMS``
-    (or an alias): "无" means the item is reported to the office, ``office_lead_workdays``
+    (or an alias): "无" means the matter is reported to the office, ``office_lead_workdays``
     working days before the node.
     """
     found = find_category(category)

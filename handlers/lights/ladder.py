@@ -1,6 +1,6 @@
-"""The 约谈问询 ladder (main text 三(六)): which interview conditions an item meets.
+"""The 约谈问询 ladder (main text 三(六)): which interview conditions a 督办事项 (matter) meets.
 
-Pure rules, no I/O. The caller passes only ★ items and keeps the keys of the conditions
+Pure rules, no I/O. The caller passes only ★ matters and keeps the keys of the conditions
 that already fired, so that the same condition never fires twice.
 
 Readings of the document:
@@ -13,7 +13,7 @@ Readings of the document:
   tier 1, three or more meet tier 2 (once, when the count reaches three).
 - 点名批评 at a district meeting is an event the office records; the caller's id keys it.
 
-Condition keys, stable and unique per item:
+Condition keys, stable and unique per matter:
     yellow2@P  yellowred3@P  yellowred4@P   a run of yellow-or-red lights starting at P
     red2@P  red3@P                          a run of red lights starting at P
     late2@YYYY  late3@YYYY                  late filings of a year

@@ -1,0 +1,62 @@
+"""已填报: a monthly filing done; the filings in 待办."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import texts
+from handlers.commands import Command, Registry
+from handlers.context import CommandError, Ctx
+from handlers.filings.done import mark_done, monthly_row
+from handlers.matters.base import (
+    DEPT,
+    INSTRUCTION,
+    find_matter,
+    label,
+    require_dept,
+)
+from storage.models import Filing, Matter
+
+router = Registry()
+
+
+@router.command(
+    "已填报", ["ref", "opt"], "已填报 <事项> [月份]", "本月（或所写月份）已在平台填报", DEPT
+)
+def filed(ctx: Ctx, cmd: Command) -> str:
+    matter = find_matter(ctx, cmd.ref or "")
+    require_dept(ctx, matter)
+    if matter.category == INSTRUCTION:  # its tracking report has a template to check
+        raise CommandError(texts.instruction_files_by_report(label(matter)))
+    row = monthly_row(ctx, matter, cmd.words[0] if cmd.words else "")
+    if row is None:
+        raise CommandError(texts.nothing_to_file(label(matter)))
+    return mark_done(ctx, matter, row)
+
+
+TODO_HORIZON_WORKDAYS = 5  # filings shown in 待办 this far ahead, and every overdue one
+
+
+def todo_lines(ctx: Ctx) -> list[str]:
+    """The person's filings for 待办: their departments' (or their own matters') filings and
+    批示件 steps due soon or overdue."""
+    roles, session = ctx.roles, ctx.session
+    depts = roles.clerk_of | roles.head_of
+    horizon = ctx.cal.add(ctx.now, TODO_HORIZON_WORKDAYS).at
+    lines: list[str] = []
+    rows = session.execute(
+        select(Filing, Matter)
+        .join(Matter, Filing.matter_id == Matter.id)
+        .where(
+            Matter.status == "open",
+            Filing.done_at.is_(None),
+            Filing.due_at <= horizon,
+            (Matter.department.in_(sorted(depts)) | (Matter.owner == ctx.actor)),
+        )
+        .order_by(Filing.due_at, Filing.id)
+    ).all()
+    for row, matter in rows:
+        what = texts.filing_label(row.kind, row.period, matter.category == INSTRUCTION)
+        due = ctx.when(row.due_at, row.provisional)
+        lines.append(texts.todo_filing(label(matter), what, due, ctx.late(row.due_at)))
+    return lines

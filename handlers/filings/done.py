@@ -1,0 +1,60 @@
+"""A deadline row met: which monthly filing a command means, and recording it done (late:
+超限, which the 约谈 ladder hears of)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import texts
+from handlers.context import CommandError, Ctx
+from handlers.filings import schedule
+from handlers.lights.check import check_ladder
+from handlers.matters.base import label, log, month_of, row_label
+from storage.models import Filing, Matter
+
+
+def monthly_row(ctx: Ctx, matter: Matter, word: str) -> Filing | None:
+    """The month named, or the filing owed now: the earliest one not done of this month or
+    before, or next month's when its node moved into this month (October's 6th is 30
+    September). A month already done answers so, rather than filing next month's."""
+    query = select(Filing).where(Filing.matter_id == matter.id, Filing.kind == "monthly")
+    if word:
+        period = month_of(ctx, word)
+        row = ctx.session.scalars(query.where(Filing.period == period)).first()
+        if row is None:
+            raise CommandError(texts.no_filing(label(matter), texts.period_label(period)))
+        return row
+    today = ctx.now.astimezone(ctx.cal.tz).date()
+    this = schedule.period_of(today, ctx.cal.tz)
+    current = [
+        r
+        for r in ctx.session.scalars(query.order_by(Filing.due_at))
+        if r.period <= this or (r.node.year, r.node.month) == (today.year, today.month)
+    ]
+    open_rows = [r for r in current if r.done_at is None]
+    if open_rows:
+        return open_rows[0]
+    return current[-1] if current else None
+
+
+def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) -> str:
+    if row.done_at is not None:
+        raise CommandError(
+            texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
+        )
+    row.done_at, row.done_by, row.next_at = ctx.now, ctx.actor, None
+    if report is not None:
+        row.report = report
+    late = ctx.now > row.due_at
+    if late and not row.overdue:
+        row.overdue = True  # filed after the deadline, before the sweeper noticed
+        ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
+    log(
+        ctx.session,
+        matter,
+        ctx.now,
+        ctx.actor,
+        "filed",
+        row_label(row) + ("（超限）" if row.overdue else ""),
+    )
+    return texts.filed_reply(label(matter), row_label(row), row.overdue)

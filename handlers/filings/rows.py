@@ -1,0 +1,173 @@
+"""Deadline rows (``Filing``) of a 督办事项: this and next month's filings, a 批示件's 签收 and
+反馈, made, moved and started at the right reminder; the sweeper (handlers.filings.sweep)
+sends them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.roster import Roster
+from handlers.filings import schedule
+from handlers.matters.base import INSTRUCTION, settle_filings
+from handlers.workcal import WorkCalendar
+from storage.models import Filing, Matter
+
+
+def ensure_filings(
+    session: Session,
+    roster: Roster,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    matters: Sequence[Matter] | None = None,
+) -> int:
+    """Make this month's and next month's filing rows of every open matter with a node.
+
+    A row is owed only when the matter was tracked before its deadline: a row made late (a
+    matter added, or given a node, on the node day) starts at its next reminder, or with one
+    reminder at once when only the deadline is left; never with an instant 超限. A 批示件
+    reports its progress from the month after it arrived (attachment 1: 下月). Returns how
+    many rows were made."""
+    rules = roster.filings
+    if matters is None:
+        matters = session.scalars(
+            select(Matter).where(Matter.status == "open", Matter.category.in_(list(rules.nodes)))
+        ).all()
+    this = schedule.period_of(now, cal.tz)
+    periods = [this, schedule.next_period(this)]
+    have = {
+        (f.matter_id, f.period)
+        for f in session.scalars(
+            select(Filing).where(
+                Filing.period.in_(periods), Filing.matter_id.in_([m.id for m in matters])
+            )
+        )
+    }
+    made = 0
+    for matter in matters:
+        if matter.status != "open":
+            continue
+        start = max(matter.created_at, now)
+        for period in periods:
+            if (matter.id, period) in have:
+                continue
+            year, month = int(period[:4]), int(period[5:])
+            sch = schedule.schedule(cal, rules, matter.category, matter.platform, year, month)
+            if sch is None or sch.due_at <= start:
+                continue
+            if matter.category == INSTRUCTION and (
+                period <= schedule.period_of(matter.created_at, cal.tz)
+                or sch.node <= matter.created_at.astimezone(cal.tz).date()
+            ):
+                continue
+            row = Filing(
+                matter_id=matter.id,
+                kind="monthly",
+                period=period,
+                node=sch.node,
+                due_at=sch.due_at,
+                provisional=sch.provisional,
+            )
+            start_row(cal, roster, row, matter, start)
+            session.add(row)
+            made += 1
+    session.flush()
+    return made
+
+
+def start_row(
+    cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter, start: dt.datetime
+) -> None:
+    """The first step still ahead at ``start``; when only the escalation is, one reminder now."""
+    moments = moments_of(cal, roster, row, matter)
+    step = next((i for i, m in enumerate(moments) if m >= start), len(moments) - 1)
+    if step == len(moments) - 1 and step > 0 and row.due_at > start:
+        row.step, row.next_at = step - 1, start
+    else:
+        row.step, row.next_at = step, moments[step]
+
+
+def reschedule(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """After a change of category or platform (or a reopening): the monthly rows not yet due
+    are made again from the new schedule; what is due already stays on the record."""
+    for row in session.scalars(
+        select(Filing).where(
+            Filing.matter_id == matter.id,
+            Filing.kind == "monthly",
+            Filing.done_at.is_(None),
+            Filing.due_at > now,
+        )
+    ):
+        session.delete(row)
+    session.flush()
+    ensure_filings(session, roster, cal, now, [matter])
+
+
+def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -> list[dt.datetime]:
+    """The reminders, then the escalation, of one deadline row, from its own deadline."""
+    rules = roster.filings
+    escalate = cal.next_working_moment(row.due_at + dt.timedelta(microseconds=1))
+    if row.kind == "sign":
+        half = cal.add(matter.created_at, rules.instruction_sign_workdays / 2).at
+        return [min(half, row.due_at), escalate]
+    due_day = row.due_at.astimezone(cal.tz).date()
+    reminders = sorted(
+        schedule.start_of_day(cal, schedule.workday_before(cal, due_day, n))
+        for n in rules.remind_workdays_before
+    )
+    return [*reminders, escalate]
+
+
+def setup_instruction(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """A 批示件's 签收 and 反馈 deadlines and their rows, made or moved to match the matter (by
+    the 批示件 command, or by an import that adds one or corrects its notice's deadline)."""
+    rules = roster.filings
+    if matter.sign_due is None:
+        matter.sign_due = schedule.instruction_sign_due(cal, rules, matter.created_at)
+    matter.feedback_due = (
+        schedule.instruction_feedback_due(cal, rules, matter.notice_due)
+        if matter.notice_due
+        else None
+    )
+    rows = {
+        r.kind: r
+        for r in session.scalars(
+            select(Filing).where(Filing.matter_id == matter.id, Filing.kind != "monthly")
+        )
+    }
+    wanted = [("sign", matter.sign_due, matter.sign_due.astimezone(cal.tz).date())]
+    if matter.feedback_due is not None and matter.notice_due is not None:
+        wanted.append(("feedback", matter.feedback_due, matter.notice_due))
+    elif "feedback" in rows and rows["feedback"].done_at is None:
+        session.delete(rows.pop("feedback"))
+    for kind, due_at, node in wanted:
+        row = rows.get(kind)
+        if row is not None and (row.done_at is not None or row.due_at == due_at):
+            continue
+        if row is None:
+            row = Filing(matter_id=matter.id, kind=kind, period=kind, overdue=False)
+            session.add(row)
+        row.node, row.due_at = node, due_at
+        if row.overdue or due_at <= now:
+            continue  # already on the record as late, or late now: the sweeper tells
+        start_row(cal, roster, row, matter, now)
+    session.flush()
+
+
+def sync_matter(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
+) -> None:
+    """Deadlines made to match a matter changed from outside the commands (an import)."""
+    if matter.status != "open":
+        settle_filings(session, matter, now)
+        return
+    if matter.category == INSTRUCTION:
+        setup_instruction(session, roster, cal, now, matter)
+    reschedule(session, roster, cal, now, matter)

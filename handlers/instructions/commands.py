@@ -1,0 +1,189 @@
+"""领导批示件 (attachment 1): 批示件, 签收, 已反馈, 进展, 闭环."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from handlers import texts
+from handlers.commands import Command, Registry
+from handlers.context import CommandError, Ctx
+from handlers.effects import to_group
+from handlers.filings import schedule
+from handlers.filings.done import mark_done, monthly_row
+from handlers.filings.rows import ensure_filings, setup_instruction
+from handlers.instructions import reports
+from handlers.matters.base import (
+    CLOSURE_STEPS,
+    DEPT,
+    INSTRUCTION,
+    OFFICE,
+    close,
+    ensure_open,
+    find_matter,
+    label,
+    log,
+    notify,
+    require_dept,
+    unique_name,
+)
+from storage.models import Filing, Matter
+
+router = Registry()
+
+
+@router.command(
+    "批示件",
+    ["dept", "word", "text"],
+    "批示件 <处室> <反馈期限如2026-12-10> <名称>",
+    "登记领导批示件：签收、反馈和每月跟踪",
+    OFFICE,
+)
+def register_instruction(ctx: Ctx, cmd: Command) -> str:
+    dept = ctx.department(cmd.dept or "")
+    dept_name = dept.name
+    notice_due = _date(cmd.words[0])
+    if notice_due is None:
+        raise CommandError(texts.bad_date(cmd.words[0]))
+    today = ctx.now.astimezone(ctx.cal.tz).date()
+    if notice_due < today:
+        raise CommandError(texts.date_in_past(cmd.words[0]))
+    if notice_due > today + dt.timedelta(days=3 * 366):
+        raise CommandError(texts.date_too_far(cmd.words[0]))
+    feedback_due = schedule.instruction_feedback_due(ctx.cal, ctx.roster.filings, notice_due)
+    if feedback_due <= ctx.now:
+        raise CommandError(texts.feedback_already_due(cmd.words[0], ctx.when(feedback_due)))
+    name = cmd.text.strip()
+    unique_name(ctx, name, None)
+    matter = Matter(
+        name=name,
+        category=INSTRUCTION,
+        star=False,
+        platform="区网上督查室",
+        department=dept_name,
+        owner=dept.clerks[0],
+        deputy=dept.deputy,
+        status="open",
+        note="",
+        created_at=ctx.now,
+        notice_due=notice_due,
+        checklist={},
+    )
+    ctx.session.add(matter)
+    ctx.session.flush()
+    log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{INSTRUCTION}·{dept_name}")
+    setup_instruction(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
+    ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])  # next month's report
+    assert matter.sign_due is not None and matter.feedback_due is not None
+    sign_due, feedback_due = matter.sign_due, matter.feedback_due
+    text = texts.instruction_new(
+        label(matter), ctx.when(sign_due), ctx.when(feedback_due), notice_due
+    )
+    ctx.send(to_group(dept.group, text))
+    notify(ctx, dept.clerks, text)
+    return texts.instruction_registered(
+        label(matter), dept_name, ctx.when(sign_due), ctx.when(feedback_due)
+    )
+
+
+def _date(word: str) -> dt.date | None:
+    text = (
+        word.strip()
+        .replace("/", "-")
+        .replace(".", "-")
+        .replace("年", "-")
+        .replace("月", "-")
+        .rstrip("日")
+    )
+    try:
+        return dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
+    except ValueError:
+        return None
+
+
+def _instruction(ctx: Ctx, cmd: Command) -> Matter:
+    matter = find_matter(ctx, cmd.ref or "")
+    if matter.category != INSTRUCTION:
+        raise CommandError(texts.not_instruction(label(matter)))
+    ensure_open(ctx, matter)
+    return matter
+
+
+def _deadline_row(ctx: Ctx, matter: Matter, kind: str) -> Filing:
+    row = ctx.session.scalars(
+        select(Filing).where(Filing.matter_id == matter.id, Filing.kind == kind)
+    ).first()
+    if row is None:  # an imported 批示件 without the notice's deadline
+        raise CommandError(texts.no_deadline(label(matter), texts.FILING_KINDS[kind]))
+    return row
+
+
+@router.command("签收", ["ref"], "签收 <事项>", "批示件已在区网上督查室签收", DEPT)
+def sign(ctx: Ctx, cmd: Command) -> str:
+    matter = _instruction(ctx, cmd)
+    require_dept(ctx, matter)
+    matter.signed_at, matter.signed_by = ctx.now, ctx.actor
+    return mark_done(ctx, matter, _deadline_row(ctx, matter, "sign"))
+
+
+@router.command(
+    "已反馈", ["ref"], "已反馈 <事项>", "批示件反馈材料已录入平台（经分管局领导同意）", DEPT
+)
+def feedback(ctx: Ctx, cmd: Command) -> str:
+    matter = _instruction(ctx, cmd)
+    require_dept(ctx, matter)
+    matter.feedback_at = ctx.now
+    return mark_done(ctx, matter, _deadline_row(ctx, matter, "feedback"))
+
+
+@router.command(
+    "进展",
+    ["ref", "text"],
+    "进展 <事项> <1、目前进展… 2、难点问题… 3、下一步打算…>",
+    "批示件每月跟踪办理情况（按模板，检查字数）",
+    DEPT,
+)
+def progress(ctx: Ctx, cmd: Command) -> str:
+    matter = _instruction(ctx, cmd)
+    require_dept(ctx, matter)
+    check = reports.check_report(cmd.text, ctx.roster.filings.report_limits)
+    if check.problems:
+        raise CommandError(texts.report_refused(label(matter), check.problems))
+    row = monthly_row(ctx, matter, "")
+    if row is None or row.done_at is not None:
+        log(ctx.session, matter, ctx.now, ctx.actor, "report", texts.excerpt(cmd.text, 60))
+        return texts.report_kept(label(matter))
+    return mark_done(ctx, matter, row, report=cmd.text)
+
+
+@router.command(
+    "闭环",
+    ["ref", "word"],
+    "闭环 <事项> <报区主要领导/传阅办公室/抄报区委督查室>",
+    "批示件办结闭环的一步；三步齐全即办结",
+    ["clerk", "dept_head", "office_admin"],
+)
+def closure(ctx: Ctx, cmd: Command) -> str:
+    matter = _instruction(ctx, cmd)
+    step = cmd.words[0]
+    if step not in CLOSURE_STEPS:
+        raise CommandError(texts.usage(cmd.spec.usage))
+    if CLOSURE_STEPS[step] == "office":
+        if not ctx.roles.has("office_admin"):
+            raise CommandError(texts.closure_by_office(step))
+    else:
+        require_dept(ctx, matter)
+    checklist = dict(matter.checklist or {})
+    if step in checklist:
+        raise CommandError(texts.closure_done_already(label(matter), step))
+    checklist[step] = ctx.now.isoformat()
+    matter.checklist = checklist
+    log(ctx.session, matter, ctx.now, ctx.actor, "closure", step)
+    missing = [s for s in CLOSURE_STEPS if s not in checklist]
+    if missing:
+        return texts.closure_progress(label(matter), step, missing)
+    close(ctx.session, matter, ctx.now, ctx.actor, "闭环")
+    office = ctx.roster.office
+    ctx.send(to_group(office.group, texts.instruction_closed(label(matter))))
+    return texts.instruction_closed(label(matter))

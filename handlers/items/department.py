@@ -1,0 +1,184 @@
+"""The department's work on an @件: 认领, 答复, review (同意, 退改, 报分管, 集体研判), 疑难 and
+已线下答复 (attachment 3)."""
+
+from __future__ import annotations
+
+from handlers import clocks, texts
+from handlers.commands import Command, Registry
+from handlers.context import CommandError, Ctx
+from handlers.items import delivery
+from handlers.items.common import (
+    LEVELS,
+    answer_town,
+    find_item,
+    log,
+    notify_people,
+    plan,
+    require_department,
+    review_level,
+)
+from handlers.items.states import ItemState, move
+from storage import repo
+from storage.models import Item
+
+router = Registry()
+
+
+@router.command("认领", ["item"], "认领 <编号>", "处室认领@件", ["clerk"])
+def claim(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "claim")
+    require_department(ctx, item, clerk=True)
+    rules = ctx.roster.rules
+    assert item.claim_due is not None
+    # 接件: the claim, but a late claim buys no extra time
+    basis = rules.accept_basis
+    accepted = item.received_at if basis == "receipt" else min(ctx.now, item.claim_due)
+    reply = ctx.cal.add(accepted, rules.reply_workdays)
+    placeholder = ctx.cal.add(accepted, rules.placeholder_workdays)
+    item.state = move(item.state, "claim", ItemState.CLAIMED)
+    item.claimed_at, item.accepted_at = ctx.now, accepted
+    item.reply_due, item.placeholder_due = reply.at, placeholder.at
+    item.provisional = item.provisional or reply.provisional
+    repo.cancel_timers(ctx.session, item, ["claim"])
+    plan(ctx, item, "reply", accepted, reply.at)
+    plan(ctx, item, "placeholder", accepted, placeholder.at)
+    log(ctx, item, "claimed", "late" if ctx.now > item.claim_due else "")
+    return texts.claimed_reply(
+        item.id,
+        ctx.when(reply.at, reply.provisional),
+        ctx.when(placeholder.at, placeholder.provisional),
+    )
+
+
+@router.command(
+    "答复", ["item", "text"], "答复 <编号> <内容>", "提交答复稿，送处室负责人审核", ["clerk"]
+)
+def draft(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "draft")
+    require_department(ctx, item, clerk=True)
+    item.state = move(item.state, "draft", ItemState.REVIEW)
+    item.draft, item.draft_by = cmd.text, ctx.actor
+    item.drafted_at, item.review_level = ctx.now, "dept_head"
+    log(ctx, item, "drafted", cmd.text)
+    _ask_review(ctx, item)
+    return texts.draft_reply(item.id, texts.LEVEL_LABELS["dept_head"])
+
+
+def _ask_review(ctx: Ctx, item: Item) -> None:
+    level = item.review_level or "dept_head"
+    text = texts.review_request(
+        item.id, item.town, item.draft or "", ctx.when(item.reply_due, item.provisional)
+    )
+    notify_people(ctx, ctx.roster.people_for(level, item.department), text)
+
+
+@router.command(
+    "同意", ["item"], "同意 <编号>", "同意答复稿，发送给街镇", ["dept_head", "deputy", "director"]
+)
+def approve(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "approve")
+    _require_review_level(ctx, item)
+    if item.draft_by and item.draft_by == ctx.actor:
+        raise CommandError(texts.own_draft(item.id))
+    item.state = move(item.state, "approve", ItemState.ANSWERED)
+    item.reply, item.replied_at = item.draft, ctx.now
+    item.closed_at, item.review_level = ctx.now, None
+    repo.cancel_timers(ctx.session, item, ["reply", "placeholder", "followup"])
+    log(ctx, item, "approved", item.draft or "")
+    # "replied" is the sender's to record, once DingTalk took it (handlers.items.delivery)
+    message = answer_town(ctx, item, "reply", item.reply or "")
+    ctx.send(delivery.tracked(message, item, "reply", ctx.actor))
+    return texts.approved_reply(item.id)
+
+
+def _require_review_level(ctx: Ctx, item: Item) -> None:
+    level = review_level(ctx, item)
+    if level < 0:
+        raise CommandError(texts.not_your_department(item.id, item.department))
+    needed = LEVELS.index(item.review_level or "dept_head")
+    if level < needed:
+        raise CommandError(texts.not_your_level(item.id, item.review_level or "dept_head"))
+
+
+@router.command(
+    "退改",
+    ["item", "text"],
+    "退改 <编号> <意见>",
+    "退回答复稿修改",
+    ["dept_head", "deputy", "director"],
+)
+def send_back(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "send_back")
+    _require_review_level(ctx, item)
+    back = ItemState.HARD if item.hard else ItemState.CLAIMED
+    item.state, item.review_level = move(item.state, "send_back", back), None
+    log(ctx, item, "sent_back", cmd.text)
+    clerks = [item.draft_by] if item.draft_by else ctx.roster.people_for("clerk", item.department)
+    notify_people(ctx, clerks, texts.returned_notice(item.id, ctx.roster.name(ctx.actor), cmd.text))
+    return texts.returned_reply(item.id)
+
+
+@router.command("报分管", ["item"], "报分管 <编号>", "答复稿报分管局领导审核", ["dept_head"])
+def to_deputy(ctx: Ctx, cmd: Command) -> str:
+    return _pass_up(ctx, cmd, "deputy", "dept_head", head=True)
+
+
+@router.command("集体研判", ["item"], "集体研判 <编号>", "报局主要领导集体研判", ["deputy"])
+def to_director(ctx: Ctx, cmd: Command) -> str:
+    return _pass_up(ctx, cmd, "director", "deputy", deputy=True)
+
+
+def _pass_up(ctx: Ctx, cmd: Command, level: str, lowest: str, **who: bool) -> str:
+    item = find_item(ctx, cmd, "pass_up")
+    require_department(ctx, item, **who)
+    if LEVELS.index(item.review_level or "dept_head") > LEVELS.index(lowest):
+        raise CommandError(texts.not_your_level(item.id, item.review_level or "dept_head"))
+    item.review_level = level
+    log(ctx, item, "passed_up", level)
+    _ask_review(ctx, item)
+    return texts.passed_up_reply(item.id, texts.LEVEL_LABELS[level])
+
+
+@router.command(
+    "疑难",
+    ["item", "text?"],
+    "疑难 <编号> [原因]",
+    "标记疑难件，自动先行回复街镇",
+    ["dept_head", "deputy"],
+)
+def mark_hard(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "mark_hard")
+    require_department(ctx, item, head=True, deputy=True)
+    if item.hard:
+        raise CommandError(texts.already_hard(item.id))
+    late = item.placeholder_due is not None and ctx.now > item.placeholder_due
+    item.state = move(item.state, "mark_hard", ItemState.HARD)
+    item.hard, item.hard_reason = True, cmd.text or None
+    item.placeholder_at, item.review_level = ctx.now, None
+    repo.cancel_timers(ctx.session, item, ["reply", "placeholder"])
+    plan = clocks.followup(ctx.cal, ctx.roster.rules, ctx.now, 0)
+    repo.add_timers(
+        ctx.session, item, [(plan.clock, plan.kind, plan.step, plan.due_at, plan.fire_at)]
+    )
+    log(ctx, item, "hard", cmd.text)
+    message = answer_town(ctx, item, "placeholder", ctx.roster.rules.placeholder_text)
+    ctx.send(delivery.tracked(message, item, "placeholder", ctx.actor))
+    return texts.hard_reply(item.id, late)
+
+
+@router.command(
+    "已线下答复",
+    ["item", "text?"],
+    "已线下答复 <编号> [摘要]",
+    "疑难件线下答复后办结",
+    ["clerk", "dept_head"],
+)
+def offline(ctx: Ctx, cmd: Command) -> str:
+    item = find_item(ctx, cmd, "offline")
+    require_department(ctx, item, clerk=True, head=True)
+    item.state = move(item.state, "offline", ItemState.OFFLINE)
+    item.closed_at, item.replied_at = ctx.now, ctx.now
+    item.reply = cmd.text or None
+    repo.cancel_timers(ctx.session, item, ["followup"])
+    log(ctx, item, "offline_answered", cmd.text)
+    return texts.offline_reply(item.id)

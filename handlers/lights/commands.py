@@ -1,0 +1,139 @@
+"""Lights, named criticism and 约谈: 亮灯, 点名, 约谈完成; the interviews in 待办."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import texts
+from handlers.commands import Command, Registry
+from handlers.context import CommandError, Ctx
+from handlers.filings import schedule
+from handlers.lights.check import check_ladder
+from handlers.matters.base import OFFICE, find_matter, label, log, month_of
+from storage.models import Criticism, Interview, Light, Matter
+
+router = Registry()
+
+COLORS = {
+    "绿": "green",
+    "绿灯": "green",
+    "黄": "yellow",
+    "黄灯": "yellow",
+    "红": "red",
+    "红灯": "red",
+}
+LEVELS = {
+    "区分管领导": "district_deputy",
+    "分管领导": "district_deputy",
+    "区主要领导": "district_principal",
+    "主要领导": "district_principal",
+}
+
+
+@router.command(
+    "亮灯", ["ref", "word", "opt"], "亮灯 <事项> <绿/黄/红> [月份]", "记录区督查平台亮灯", OFFICE
+)
+def record_light(ctx: Ctx, cmd: Command) -> str:
+    matter = find_matter(ctx, cmd.ref or "")
+    color = COLORS.get(cmd.words[0])
+    if color is None:
+        raise CommandError(texts.usage(cmd.spec.usage))
+    period = month_of(ctx, cmd.words[1] if len(cmd.words) > 1 else "")
+    if period > schedule.period_of(ctx.now, ctx.cal.tz):
+        raise CommandError(texts.light_in_future(texts.period_label(period)))
+    # Lights of the months before the matter was registered may be entered (matters are often
+    # registered while already running), back to January of that year; never earlier.
+    registered = schedule.period_of(matter.created_at, ctx.cal.tz)
+    if period < registered[:4] + "-01":
+        raise CommandError(
+            texts.light_before_matter(
+                label(matter), texts.period_label(registered), texts.period_label(period)
+            )
+        )
+    row = ctx.session.scalars(
+        select(Light).where(Light.matter_id == matter.id, Light.period == period)
+    ).first()
+    if row is not None and row.color == color:
+        return texts.light_unchanged(label(matter), texts.light_entry(period, color))
+    detail = texts.light_entry(period, color)
+    if row is None:
+        ctx.session.add(
+            Light(matter_id=matter.id, period=period, color=color, at=ctx.now, by=ctx.actor)
+        )
+    else:
+        detail = f"{texts.light_entry(period, row.color)} → {texts.LIGHT_LABELS[color]}"
+        row.color, row.at, row.by = color, ctx.now, ctx.actor
+    log(ctx.session, matter, ctx.now, ctx.actor, "light", detail)
+    ctx.session.flush()
+    ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
+    return texts.light_recorded(label(matter), detail, matter.star)
+
+
+@router.command(
+    "点名",
+    ["ref", "word", "text?"],
+    "点名 <事项> <区分管领导/区主要领导> [说明]",
+    "记录在全区性会议上被点名批评",
+    OFFICE,
+)
+def record_criticism(ctx: Ctx, cmd: Command) -> str:
+    matter = find_matter(ctx, cmd.ref or "")
+    level = LEVELS.get(cmd.words[0])
+    if level is None:
+        raise CommandError(texts.usage(cmd.spec.usage))
+    ctx.session.add(
+        Criticism(matter_id=matter.id, level=level, at=ctx.now, by=ctx.actor, note=cmd.text)
+    )
+    log(
+        ctx.session,
+        matter,
+        ctx.now,
+        ctx.actor,
+        "criticism",
+        texts.CRITICISM_LEVELS[level] + (f" {cmd.text}" if cmd.text else ""),
+    )
+    ctx.session.flush()
+    ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
+    return texts.criticism_recorded(label(matter), texts.CRITICISM_LEVELS[level], matter.star)
+
+
+@router.command("约谈完成", ["ref", "text?"], "约谈完成 <事项> [说明]", "约谈问询已开展", OFFICE)
+def interview_held(ctx: Ctx, cmd: Command) -> str:
+    matter = find_matter(ctx, cmd.ref or "")
+    rows = ctx.session.scalars(
+        select(Interview).where(Interview.matter_id == matter.id, Interview.state == "open")
+    ).all()
+    if not rows:
+        raise CommandError(texts.no_open_interview(label(matter)))
+    for row in rows:
+        row.state, row.closed_at, row.closed_by, row.note = "held", ctx.now, ctx.actor, cmd.text
+    tier = max(r.tier for r in rows)
+    log(
+        ctx.session,
+        matter,
+        ctx.now,
+        ctx.actor,
+        "interview_held",
+        texts.LADDER_TIER_NAMES[tier] + (f" {cmd.text}" if cmd.text else ""),
+    )
+    return texts.interview_held(label(matter), texts.LADDER_TIER_NAMES[tier])
+
+
+def todo_lines(ctx: Ctx) -> list[str]:
+    """The open interviews the person holds or sits for 待办 (the office: every open one)."""
+    lines: list[str] = []
+    mine = Interview.interviewer == ctx.actor
+    mine |= Interview.interviewee == ctx.actor
+    query = select(Interview, Matter).join(Matter, Interview.matter_id == Matter.id)
+    query = query.where(Interview.state == "open").order_by(Interview.id)
+    if not ctx.roles.has("office_admin"):
+        query = query.where(mine)
+    for interview, matter in ctx.session.execute(query).all():
+        text = texts.todo_interview(
+            label(matter),
+            texts.LADDER_TIER_NAMES[interview.tier],
+            ctx.roster.name(interview.interviewer),
+            ctx.roster.name(interview.interviewee),
+        )
+        lines.append(text)
+    return lines

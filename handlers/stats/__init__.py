@@ -1,0 +1,1 @@
+"""Statistics per department: the figures (``figures``) and 统计 (``commands``)."""
