@@ -660,6 +660,18 @@ ITEM_EVENTS = {  # an @件's record, by action
 }
 
 
+def event_detail(action: str, detail: str) -> str:
+    """An @件 event's detail as 查看 shows it: none where the record's text is shown above
+    (the question, the draft), and Chinese for the values the bot records."""
+    if not detail or action in ("received", "drafted", "approved"):
+        return ""
+    if detail == "late":
+        return "（逾期）"
+    if action == "passed_up":
+        return LEVEL_LABELS.get(detail, detail)
+    return detail
+
+
 # --- 督办事项: registry, filings, 批示件, lights, interviews ---
 
 

@@ -17,6 +17,7 @@ commands (待办, 查看) run for every role over one database holding an item i
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -642,6 +643,8 @@ def test_late_claim_buys_no_time(world: World) -> None:
     assert item.reply_due == day(19, 9, 30)  # 2.5 working days from Monday 14:00
     assert item.placeholder_due == day(18, 14)
     assert [e.detail for e in world.events(n) if e.action == "claimed"] == ["late"]
+    outcome, _ = world.run("air_clerk", f"查看 {n}")
+    assert "孙内勤 认领（逾期）" in outcome.reply
 
 
 def test_late_claim_plans_no_reminder_in_the_past(world: World) -> None:
@@ -885,7 +888,8 @@ def test_review_ladder(world: World) -> None:
     ]
     outcome, _ = world.run("air_clerk", f"查看 {n}")
     assert "张局 同意" in outcome.reply
-    assert "陈副局 报上级审核 director" in outcome.reply
+    assert "陈副局 报上级审核 局主要领导" in outcome.reply
+    assert not re.search("[A-Za-z]", outcome.reply.split("记录：")[1])  # no English in the record
 
 
 def test_nul_character_is_not_a_crash(world: World) -> None:

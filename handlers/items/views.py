@@ -92,11 +92,9 @@ def show_item(ctx: Ctx, cmd: Command) -> str:
     for event in repo.events(ctx.session, item):
         who = event.actor
         who = "街镇" if who == "town" else ("系统" if who == "bot" else r.name(who))
-        detail = (
-            f" {texts.excerpt(event.detail, 40)}"
-            if event.detail and event.action not in ("received", "drafted", "approved")
-            else ""
-        )
+        shown = texts.event_detail(event.action, event.detail)
+        detail = texts.excerpt(shown, 40) if shown else ""
+        detail = detail if detail.startswith("（") or not detail else f" {detail}"
         action = texts.ITEM_EVENTS.get(event.action, event.action)
         lines.append(f"{ctx.when(event.at)} {who} {action}{detail}")
     return "\n".join(lines)
