@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
+from handlers import deadlines
 from handlers.filings import schedule
 from handlers.matters.base import INSTRUCTION, settle_filings
 from handlers.workcal import WorkCalendar
@@ -108,19 +109,31 @@ def reschedule(
     ensure_filings(session, roster, cal, now, [matter])
 
 
+def clock_of(row: Filing, matter: Matter) -> deadlines.Clock:
+    """The declaration of a deadline row: its kind; a 批示件's monthly row is its report."""
+    if row.kind == "monthly" and matter.category == INSTRUCTION:
+        return deadlines.clock("report")
+    return deadlines.clock(row.kind)
+
+
 def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -> list[dt.datetime]:
-    """The reminders, then the escalation, of one deadline row, from its own deadline."""
-    rules = roster.filings
+    """The reminders, then the escalation, of one deadline row, from its own deadline and its
+    declaration's offsets: "half" of the window from the matter's registration, or an int N,
+    the start of the working day N working days before the due day."""
     escalate = cal.next_working_moment(row.due_at + dt.timedelta(microseconds=1))
-    if row.kind == "sign":
-        half = cal.add(matter.created_at, rules.instruction_sign_workdays / 2).at
-        return [min(half, row.due_at), escalate]
     due_day = row.due_at.astimezone(cal.tz).date()
-    reminders = sorted(
-        schedule.start_of_day(cal, schedule.workday_before(cal, due_day, n))
-        for n in rules.remind_workdays_before
-    )
-    return [*reminders, escalate]
+    reminders = []
+    for spec in deadlines.reminders(roster, clock_of(row, matter)):
+        if spec == "half":
+            window = cal.between(matter.created_at, row.due_at)
+            half = cal.add_duration(matter.created_at, window / 2).at
+            reminders.append(min(half, row.due_at))
+        else:
+            assert isinstance(spec, int)
+            reminders.append(
+                schedule.start_of_day(cal, schedule.workday_before(cal, due_day, spec))
+            )
+    return [*sorted(reminders), escalate]
 
 
 def setup_instruction(

@@ -8,12 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
-from handlers import texts
+from handlers import deadlines, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
-from handlers.filings.rows import moments_of
+from handlers.filings.rows import clock_of, moments_of
 from handlers.lights.check import check_ladder
-from handlers.matters.base import INSTRUCTION, label, log, row_label
+from handlers.matters.base import label, log, row_label
 from handlers.workcal import WorkCalendar
 from storage.models import Filing, Matter
 
@@ -58,41 +58,27 @@ def sweep_matters(
             if late_grace_passed(planned, now)
             else ""
         )
+        decl = clock_of(row, matter)
         what = row_label(row)
         due_text = texts.when(row.due_at, cal.tz, row.provisional)
-        dept = roster.department(matter.department)
+        actors = deadlines.actors(roster, decl, matter.department)
         if step < len(moments) - 1:
-            line = (
-                texts.filing_reminder_line(
-                    label(matter),
-                    "report"
-                    if row.kind == "monthly" and matter.category == INSTRUCTION
-                    else row.kind,
-                    what,
-                    due_text,
-                    matter.platform,
-                )
-                + suffix
-            )
-            digest.add("group", [dept.group if dept else ""], texts.FILING_REMINDER, line)
+            text = deadlines.text(decl.remind_line)
+            line = text(label(matter), decl.name, what, due_text, matter.platform) + suffix
+            title = deadlines.title(decl.remind_title)
             digest.add(
-                "oto", roster.people_for("clerk", matter.department), texts.FILING_REMINDER, line
+                "group", deadlines.remind_groups(roster, decl, matter.department), title, line
             )
+            digest.add("oto", actors, title, line)
             log(session, matter, now, "bot", "nagged", what)
             continue
         row.overdue = True
-        clerks = "、".join(roster.name(p) for p in roster.people_for("clerk", matter.department))
-        line = texts.filing_overdue_line(label(matter), what, due_text, clerks) + suffix
-        targets = roster.filings.escalate
-        people = [
-            p
-            for role in targets
-            if role != "office"
-            for p in roster.people_for(role, matter.department)
-        ]
-        digest.add("oto", people, texts.FILING_ESCALATION, line)
-        if "office" in targets:
-            digest.add("group", [roster.office.group], texts.FILING_ESCALATION, line)
+        who = "、".join(roster.name(p) for p in actors)
+        line = deadlines.text(decl.escalate_line)(label(matter), what, due_text, who) + suffix
+        _, people, groups = deadlines.escalated(roster, decl, 0, matter.department)
+        title = deadlines.title(decl.escalate_title)
+        digest.add("oto", people, title, line)
+        digest.add("group", groups, title, line)
         row.escalated_at = now
         log(session, matter, now, "bot", "overdue", what)
         if row.kind == "monthly":
