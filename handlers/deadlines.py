@@ -2,10 +2,12 @@
 
 A declaration says who must act, what meets the obligation, the reminders before the
 deadline, the escalation ladder after it, which chats hear the reminders, and the texts (keys
-into handlers/texts.py). The sweepers (handlers/sweep.py for the @件 timers,
-handlers/filings/sweep.py for the 督办事项 rows) and the planners (handlers/clocks.py,
-handlers/filings/rows.py) read everything they send from here; adding a clock is one
-declaration below plus its texts.
+into handlers/texts.py). Every moment of every clock is a row of one table
+(``storage.models.Deadline``, its ``clock`` naming the declaration); the sweeper
+(handlers/sweep.py) is one loop over the due rows that looks the declaration up, firing an
+@件's rows itself and a 督办事项's through handlers/filings/sweep.py. The planners
+(handlers/clocks.py, handlers/filings/rows.py) read the offsets and ladders from here too;
+adding a clock is one declaration below plus its texts.
 
 Settings are named by their path in the roster (``rules.nag_before``,
 ``filings.remind_workdays_before``), so the office's edits apply. Reminder offsets: ``"half"``
@@ -29,7 +31,7 @@ Group = Literal["office", "department", ""]
 @dataclass(frozen=True)
 class Clock:
     name: str  # the timer's clock (items) or the row's kind (matters)
-    subject: Subject  # an @件 (Timer rows) or a 督办事项 (Filing rows)
+    subject: Subject  # an @件 (rows with item_id) or a 督办事项's deadline row (filing_id)
     actors: tuple[str, ...]  # the roles that must act (for the subject's department)
     met_by: tuple[str, ...]  # the commands that meet it (documentation, checked by a test)
     remind_title: str  # texts: the reminder digest's title

@@ -1,4 +1,4 @@
-"""Due timers become reminders and escalations: once each, in working time, as digests.
+"""Due deadline rows become reminders and escalations: once each, in working time, as digests.
 
 The caller wakes the sweeper at :func:`next_due` and runs :func:`daily` once a day."""
 
@@ -15,10 +15,10 @@ from handlers import clocks, deadlines, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import ensure_filings
-from handlers.filings.sweep import sweep_matters
+from handlers.filings.sweep import fire_row
 from handlers.workcal import WorkCalendar
 from storage import repo
-from storage.models import Filing, Item, Timer
+from storage.models import Deadline, Item
 
 # Rows still due after a sweep in working time (more than one sweep's batch): look again soon.
 HELD_RETRY = dt.timedelta(seconds=1)
@@ -28,32 +28,35 @@ WAITING = {c.name: c.waiting for c in deadlines.of_subject("item")}
 
 
 def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Outgoing]:
-    """Fire every due timer and deadline row this caller can claim; return the messages,
-    one per chat (an interview notice on its own)."""
+    """Fire every due deadline row this caller can claim, as its declaration says; return the
+    messages, one per chat (an interview notice on its own)."""
     digest = Digest()
-    due = repo.due_timers(session, now)
-    # After an outage (or a jump of the sandbox clock) several timers of one clock may be due
-    # at once: the latest of each kind speaks for them (timers come in fire_at order).
-    latest = {(t.item_id, t.clock, t.kind): t.id for t in due}
-    for timer in due:
-        superseded = latest[(timer.item_id, timer.clock, timer.kind)] != timer.id
-        if timer.kind == "nag" and superseded:
-            repo.claim_timer(session, timer, now)  # moot, whenever it was meant to go
+    notices: list[Outgoing] = []
+    due = repo.due_deadlines(session, now)
+    # After an outage (or a jump of the sandbox clock) several reminders of one clock may be
+    # due at once: the latest of each kind speaks for them (rows come in fire_at order).
+    latest = {(d.item_id, d.filing_id, d.clock, d.kind): d.id for d in due}
+    for row in due:
+        decl = deadlines.CLOCKS.get(row.clock)
+        if decl is not None and decl.subject == "matter":
+            notices += fire_row(session, roster, cal, now, decl, row, digest)
             continue
-        if not deliverable(cal, timer.fire_at, now):
+        superseded = latest[(row.item_id, row.filing_id, row.clock, row.kind)] != row.id
+        if row.kind == "nag" and superseded:
+            repo.claim_deadline(session, row, now)  # moot, whenever it was meant to go
             continue
-        if not repo.claim_timer(session, timer, now):
+        if not deliverable(cal, row.fire_at, now):
+            continue
+        if not repo.claim_deadline(session, row, now):
             continue  # another sweeper had it
-        item = session.get(Item, timer.item_id)
-        decl = deadlines.CLOCKS.get(timer.clock)
+        item = session.get(Item, row.item_id)
         if decl is None or item is None or item.state not in decl.waiting:
             continue
         if decl.hard is not None and item.hard != decl.hard:
             continue
-        if timer.kind == "nag" and timer.due_at <= now:
+        if row.kind == "nag" and row.due_at <= now:
             continue  # a reminder after its deadline is moot: the escalation says it
-        _fire(session, roster, cal, now, decl, timer, item, digest, to_office=not superseded)
-    notices = sweep_matters(session, roster, cal, now, digest)
+        _fire(session, roster, cal, now, decl, row, item, digest, to_office=not superseded)
     return digest.messages() + notices
 
 
@@ -65,22 +68,17 @@ def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
 
 def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:
     """When the sweeper next has work, after a sweep at ``swept_at``: the earliest pending
-    timer or deadline row after it; rows it left due (held for working time) at the next
-    working moment. None: nothing pending."""
-    timers = select(func.min(Timer.fire_at)).where(Timer.state == "pending")
-    rows = select(func.min(Filing.next_at)).where(
-        Filing.done_at.is_(None), Filing.next_at.is_not(None)
-    )
-    ahead_t, ahead_f, first_t, first_f = session.execute(
+    deadline row after it; rows it left due (held for working time) at the next working
+    moment. None: nothing pending."""
+    pending = select(func.min(Deadline.fire_at)).where(Deadline.state == "pending")
+    ahead, first = session.execute(
         select(
-            timers.where(Timer.fire_at > swept_at).scalar_subquery(),
-            rows.where(Filing.next_at > swept_at).scalar_subquery(),
-            timers.scalar_subquery(),
-            rows.scalar_subquery(),
+            pending.where(Deadline.fire_at > swept_at).scalar_subquery(),
+            pending.scalar_subquery(),
         )
     ).one()
-    moments = [m for m in (ahead_t, ahead_f) if m is not None]
-    if any(m is not None and m <= swept_at for m in (first_t, first_f)):
+    moments = [ahead] if ahead is not None else []
+    if first is not None and first <= swept_at:
         try:
             if cal.is_working_time(swept_at):
                 moments.append(swept_at + HELD_RETRY)
@@ -97,7 +95,7 @@ def _fire(
     cal: WorkCalendar,
     now: dt.datetime,
     decl: deadlines.Clock,
-    timer: Timer,
+    timer: Deadline,
     item: Item,
     digest: Digest,
     *,

@@ -15,7 +15,7 @@ from handlers import clocks, deadlines, texts
 from handlers.dispatch import REGISTRY
 from handlers.sweep import sweep
 from storage import repo
-from storage.models import Filing, Item
+from storage.models import Deadline, Filing, Item
 from tests.conftest import World
 
 OFFICE, AIR = "cid-office", "cid-air"
@@ -156,7 +156,10 @@ def test_matter_reminder_chats_come_from_the_declaration(
     with world.db.transaction() as session:
         out = sweep(session, world.roster, world.cal, world.now)
         row = session.scalars(select(Filing).where(Filing.kind == "sign")).one()
-        assert row.step == 1
+        step = session.scalars(
+            select(Deadline).where(Deadline.filing_id == row.id, Deadline.state == "pending")
+        ).one()
+        assert (step.clock, step.step) == ("sign", 1)
     assert {(m.channel, m.target) for m in out if "签收" in m.text} == {
         ("group", OFFICE),
         ("oto", CLERK),
