@@ -49,7 +49,7 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
             continue
         if not repo.claim_deadline(session, row, now):
             continue  # another sweeper had it
-        item = session.get(Item, row.item_id)
+        item = session.get(Item, row.item_id) if row.item_id is not None else None
         if decl is None or item is None or item.state not in decl.waiting:
             continue
         if decl.hard is not None and item.hard != decl.hard:
