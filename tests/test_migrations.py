@@ -446,6 +446,8 @@ def test_0006_moves_timers_and_filing_schedules_into_deadlines(
     assert "timers" not in tables(empty.engine)
 
     with empty.sessions() as session:
+        kept = session.scalars(select(Item).order_by(Item.id)).all()
+        assert [(i.id, i.state) for i in kept] == [(1, "new"), (2, "closed")]  # every item kept
         rows = session.scalars(select(Deadline).order_by(Deadline.id)).all()
         items = [r for r in rows if r.item_id is not None]
         assert [
