@@ -6,8 +6,8 @@
 The database holds ``--items`` open @件, each with a pending reminder days ahead, and
 ``--matters`` registry matters with this and next month's filing rows.
 
-Idle sweep: the real App's sweep (``sweep_once``: the due timers and filing rows, the next
-due moment read back) with nothing due, repeated; beside it the cost of making the filing
+Idle sweep: the real App's sweep (``sweep_once``: the due deadline rows, the next due
+moment read back) with nothing due, repeated; beside it the cost of making the filing
 rows for every matter, which every sweep used to pay and which now runs once a day.
 Target: median under 5 ms.
 
@@ -49,7 +49,7 @@ from config.roster import Roster, load_roster
 from handlers.filings.rows import ensure_filings
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.models import Item, Matter, OutboxMessage, Timer
+from storage.models import Deadline, Item, Matter, OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
@@ -57,7 +57,7 @@ START = dt.datetime(2026, 11, 16, 9, 30, tzinfo=TZ)  # a Monday, in office hours
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA = f"bench_sweep_{os.getpid()}"
 IDLE_TARGET_MS, LATE_TARGET_S = 5.0, 2.0
-ITEMS, TIMERS = cast(Table, Item.__table__), cast(Table, Timer.__table__)
+ITEMS, DEADLINES = cast(Table, Item.__table__), cast(Table, Deadline.__table__)
 MATTERS = cast(Table, Matter.__table__)
 REF = re.compile(r"#(\d+) ")
 
@@ -114,7 +114,7 @@ def fill(db: Database, roster: Roster, cal: WorkCalendar, n_items: int, n_matter
                 ],
             )
             conn.execute(
-                insert(TIMERS),
+                insert(DEADLINES),
                 [
                     {
                         "item_id": i,
@@ -219,7 +219,7 @@ async def lateness(
             for i in ids
         ]
         with db.transaction() as session:
-            session.connection().execute(insert(TIMERS), rows)
+            session.connection().execute(insert(DEADLINES), rows)
 
     ids = sorted(moments)
     preload, live = ids[: n_timers // 2], ids[n_timers // 2 :]

@@ -1,4 +1,5 @@
-"""The four @件 clocks as timer rows: reminders before a deadline, escalations after it."""
+"""The @件 clocks as timer rows: reminders before a deadline, escalations after it, planned
+from the clocks' declarations (handlers.deadlines)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from config.roster import Rules, parse_hours_before
+from handlers import deadlines
 from handlers.workcal import WorkCalendar
 
 HOUR = dt.timedelta(hours=1)
@@ -22,21 +24,19 @@ class TimerPlan:
 
 
 def ladder(rules: Rules, clock: str) -> list[list[str]]:
-    return {
-        "triage": rules.escalate_triage,
-        "claim": rules.escalate_claim,
-        "reply": rules.escalate_reply,
-    }.get(clock, [])
+    return deadlines.ladder(rules, deadlines.clock(clock))
 
 
 def plan(
     cal: WorkCalendar, rules: Rules, clock: str, start: dt.datetime, due: dt.datetime
 ) -> list[TimerPlan]:
     """Reminders inside the window [start, due] and the escalation ladder from ``due`` on."""
+    decl = deadlines.clock(clock)
     window = cal.between(start, due)
     out: list[TimerPlan] = []
     fires: set[dt.datetime] = set()
-    for spec in rules.nag_before:
+    for spec in deadlines.reminders(rules, decl):
+        assert isinstance(spec, str)  # @件 windows: "half" or working hours
         if spec == "half":
             offset = window / 2
         else:
@@ -50,13 +50,18 @@ def plan(
             fires.add(fire)
     for step, fire in enumerate(sorted(fires)):
         out.append(TimerPlan(clock, "nag", step, due, fire))
-    for step, _ in enumerate(ladder(rules, clock)):
-        fire = cal.add(due, Fraction(rules.escalate_every_workdays) * step).at if step else due
+    every = Fraction(deadlines.setting(rules, decl.every))
+    for step, _ in enumerate(deadlines.ladder(rules, decl)):
+        fire = cal.add(due, every * step).at if step else due
         out.append(TimerPlan(clock, "escalate", step, due, fire))
     return out
 
 
-def followup(cal: WorkCalendar, rules: Rules, since: dt.datetime, step: int) -> TimerPlan:
-    """The ``step``-th reminder (from 0) while a hard case waits for its offline answer."""
-    fire = cal.add(since, Fraction(rules.followup_workdays) * (step + 1)).at
-    return TimerPlan("followup", "followup", step, fire, fire)
+def followup(
+    cal: WorkCalendar, rules: Rules, since: dt.datetime, step: int, clock: str = "followup"
+) -> TimerPlan:
+    """The ``step``-th reminder (from 0) of a clock that repeats with no deadline (a hard case
+    waiting for its offline answer)."""
+    every = Fraction(deadlines.setting(rules, deadlines.clock(clock).repeat))
+    fire = cal.add(since, every * (step + 1)).at
+    return TimerPlan(clock, "followup", step, fire, fire)

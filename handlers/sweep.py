@@ -1,4 +1,4 @@
-"""Due timers become reminders and escalations: once each, in working time, as digests.
+"""Due deadline rows become reminders and escalations: once each, in working time, as digests.
 
 The caller wakes the sweeper at :func:`next_due` and runs :func:`daily` once a day."""
 
@@ -11,56 +11,52 @@ from sqlalchemy.orm import Session
 
 from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
-from handlers import clocks, texts
+from handlers import clocks, deadlines, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import ensure_filings
-from handlers.filings.sweep import sweep_matters
+from handlers.filings.sweep import fire_row
 from handlers.workcal import WorkCalendar
 from storage import repo
-from storage.models import Filing, Item, Timer
+from storage.models import Deadline, Item
 
 # Rows still due after a sweep in working time (more than one sweep's batch): look again soon.
 HELD_RETRY = dt.timedelta(seconds=1)
 
 # The states in which a clock still waits for someone.
-WAITING = {
-    "triage": ("new",),
-    "claim": ("assigned",),
-    "reply": ("claimed", "review"),
-    "placeholder": ("claimed", "review"),
-    "followup": ("hard", "review"),  # a hard case's draft may be under review
-}
+WAITING = {c.name: c.waiting for c in deadlines.of_subject("item")}
 
 
 def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Outgoing]:
-    """Fire every due timer and deadline row this caller can claim; return the messages,
-    one per chat (an interview notice on its own)."""
+    """Fire every due deadline row this caller can claim, as its declaration says; return the
+    messages, one per chat (an interview notice on its own)."""
     digest = Digest()
-    due = repo.due_timers(session, now)
-    # After an outage (or a jump of the sandbox clock) several timers of one clock may be due
-    # at once: the latest of each kind speaks for them (timers come in fire_at order).
-    latest = {(t.item_id, t.clock, t.kind): t.id for t in due}
-    for timer in due:
-        superseded = latest[(timer.item_id, timer.clock, timer.kind)] != timer.id
-        if timer.kind == "nag" and superseded:
-            repo.claim_timer(session, timer, now)  # moot, whenever it was meant to go
+    notices: list[Outgoing] = []
+    due = repo.due_deadlines(session, now)
+    # After an outage (or a jump of the sandbox clock) several reminders of one clock may be
+    # due at once: the latest of each kind speaks for them (rows come in fire_at order).
+    latest = {(d.item_id, d.filing_id, d.clock, d.kind): d.id for d in due}
+    for row in due:
+        decl = deadlines.CLOCKS.get(row.clock)
+        if decl is not None and decl.subject == "matter":
+            notices += fire_row(session, roster, cal, now, decl, row, digest)
             continue
-        if not deliverable(cal, timer.fire_at, now):
+        superseded = latest[(row.item_id, row.filing_id, row.clock, row.kind)] != row.id
+        if row.kind == "nag" and superseded:
+            repo.claim_deadline(session, row, now)  # moot, whenever it was meant to go
             continue
-        if not repo.claim_timer(session, timer, now):
+        if not deliverable(cal, row.fire_at, now):
+            continue
+        if not repo.claim_deadline(session, row, now):
             continue  # another sweeper had it
-        item = session.get(Item, timer.item_id)
-        if item is None or item.state not in WAITING.get(timer.clock, ()):
+        item = session.get(Item, row.item_id) if row.item_id is not None else None
+        if decl is None or item is None or item.state not in decl.waiting:
             continue
-        if timer.clock == "placeholder" and item.hard:
+        if decl.hard is not None and item.hard != decl.hard:
             continue
-        if timer.clock == "followup" and not item.hard:
-            continue
-        if timer.kind == "nag" and timer.due_at <= now:
+        if row.kind == "nag" and row.due_at <= now:
             continue  # a reminder after its deadline is moot: the escalation says it
-        _fire(session, roster, cal, now, timer, item, digest, to_office=not superseded)
-    notices = sweep_matters(session, roster, cal, now, digest)
+        _fire(session, roster, cal, now, decl, row, item, digest, to_office=not superseded)
     return digest.messages() + notices
 
 
@@ -72,22 +68,17 @@ def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
 
 def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:
     """When the sweeper next has work, after a sweep at ``swept_at``: the earliest pending
-    timer or deadline row after it; rows it left due (held for working time) at the next
-    working moment. None: nothing pending."""
-    timers = select(func.min(Timer.fire_at)).where(Timer.state == "pending")
-    rows = select(func.min(Filing.next_at)).where(
-        Filing.done_at.is_(None), Filing.next_at.is_not(None)
-    )
-    ahead_t, ahead_f, first_t, first_f = session.execute(
+    deadline row after it; rows it left due (held for working time) at the next working
+    moment. None: nothing pending."""
+    pending = select(func.min(Deadline.fire_at)).where(Deadline.state == "pending")
+    ahead, first = session.execute(
         select(
-            timers.where(Timer.fire_at > swept_at).scalar_subquery(),
-            rows.where(Filing.next_at > swept_at).scalar_subquery(),
-            timers.scalar_subquery(),
-            rows.scalar_subquery(),
+            pending.where(Deadline.fire_at > swept_at).scalar_subquery(),
+            pending.scalar_subquery(),
         )
     ).one()
-    moments = [m for m in (ahead_t, ahead_f) if m is not None]
-    if any(m is not None and m <= swept_at for m in (first_t, first_f)):
+    moments = [ahead] if ahead is not None else []
+    if first is not None and first <= swept_at:
         try:
             if cal.is_working_time(swept_at):
                 moments.append(swept_at + HELD_RETRY)
@@ -103,66 +94,52 @@ def _fire(
     roster: Roster,
     cal: WorkCalendar,
     now: dt.datetime,
-    timer: Timer,
+    decl: deadlines.Clock,
+    timer: Deadline,
     item: Item,
     digest: Digest,
     *,
     to_office: bool = True,
 ) -> None:
-    """Send one timer's reminder or escalation. ``to_office`` False: a later step of the same
-    escalation is due too, and the office group hears of the item from that one."""
+    """Send one timer's reminder or escalation, as its clock's declaration says. ``to_office``
+    False: a later step of the same escalation is due too, and the office group hears of the
+    item from that one."""
     tz = cal.tz
     due = texts.when(timer.due_at, tz, item.provisional)
     late = late_grace_passed(timer.fire_at, now)
     suffix = texts.late_suffix(texts.when(timer.fire_at, tz)) if late else ""
-    dept = roster.department(item.department or "")
-    if timer.kind == "followup":
-        since = texts.when(item.placeholder_at or timer.due_at, tz)
-        line = texts.followup_line(item.id, item.town, since) + suffix
-        people = roster.people_for("clerk", item.department) + roster.people_for(
-            "dept_head", item.department
-        )
-        digest.add("oto", people, texts.FOLLOWUP, line)
-        nxt = clocks.followup(cal, roster.rules, item.placeholder_at or now, timer.step + 1)
-        while nxt.fire_at <= now:  # a long outage: one reminder now, the next one ahead
-            nxt = clocks.followup(cal, roster.rules, item.placeholder_at or now, nxt.step + 1)
-        repo.add_timers(session, item, [(nxt.clock, nxt.kind, nxt.step, nxt.due_at, nxt.fire_at)])
-        repo.log(session, item, now, "bot", "nagged", texts.CLOCK_LABELS["followup"])
+    reviewer = (item.review_level or "dept_head") if item.state == "review" else None
+    actors = deadlines.actors(roster, decl, item.department, reviewer)
+    label = texts.CLOCK_LABELS[decl.name]
+    if timer.kind in ("nag", "followup"):
+        if timer.kind == "followup":
+            due = texts.when(item.placeholder_at or timer.due_at, tz)  # waiting since
+        line = deadlines.text(decl.remind_line)(item.id, item.town, decl.name, due) + suffix
+        title = deadlines.title(decl.remind_title)
+        digest.add("oto", actors, title, line)
+        digest.add("group", deadlines.remind_groups(roster, decl, item.department), title, line)
+        if timer.kind == "followup":  # the next one, one only after a long outage
+            since = item.placeholder_at or now
+            nxt = clocks.followup(cal, roster.rules, since, timer.step + 1, decl.name)
+            while nxt.fire_at <= now:
+                nxt = clocks.followup(cal, roster.rules, since, nxt.step + 1, decl.name)
+            repo.add_timers(
+                session, item, [(nxt.clock, nxt.kind, nxt.step, nxt.due_at, nxt.fire_at)]
+            )
+        repo.log(session, item, now, "bot", "nagged", label)
         return
-    if timer.kind == "nag":
-        actors = _who_acts(roster, item, timer.clock)
-        line = texts.nag_line(item.id, item.town, timer.clock, due) + suffix
-        digest.add("oto", actors, texts.REMINDER, line)
-        group = roster.office.group if timer.clock == "triage" else (dept.group if dept else "")
-        if timer.clock != "placeholder":
-            digest.add("group", [group], texts.REMINDER, line)
-        repo.log(session, item, now, "bot", "nagged", texts.CLOCK_LABELS[timer.clock])
-        return
-    steps = clocks.ladder(roster.rules, timer.clock)
-    roles = steps[timer.step] if timer.step < len(steps) else []
-    people = [p for role in roles for p in roster.people_for(role, item.department)]
-    who = "、".join(roster.name(p) for p in _who_acts(roster, item, timer.clock)) or "相关人员"
-    line = texts.overdue_line(item.id, item.town, timer.clock, due, who) + suffix
-    digest.add("oto", people, texts.ESCALATION, line)
+    roles, people, groups = deadlines.escalated(roster, decl, timer.step, item.department)
+    who = "、".join(roster.name(p) for p in actors) or "相关人员"
+    line = deadlines.text(decl.escalate_line)(item.id, item.town, decl.name, due, who) + suffix
+    title = deadlines.title(decl.escalate_title)
+    digest.add("oto", people, title, line)
     if to_office:
-        digest.add("group", [roster.office.group], texts.ESCALATION, line)
+        digest.add("group", groups, title, line)
     repo.log(
         session,
         item,
         now,
         "bot",
         "escalated",
-        f"{texts.CLOCK_LABELS[timer.clock]} → {'、'.join(ROLE_NAMES[r] for r in roles)}",
+        f"{label} → {'、'.join(ROLE_NAMES[r] for r in roles)}",
     )
-
-
-def _who_acts(roster: Roster, item: Item, clock: str) -> list[str]:
-    if clock == "triage":
-        return roster.people_for("office_admin", None)
-    if clock == "claim":
-        return roster.people_for("clerk", item.department)
-    if clock == "placeholder":
-        return roster.people_for("dept_head", item.department)
-    if item.state == "review":
-        return roster.people_for(item.review_level or "dept_head", item.department)
-    return roster.people_for("clerk", item.department)

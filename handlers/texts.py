@@ -340,7 +340,7 @@ def overdue_line(number: int, town: str, clock: str, due: str, who: str) -> str:
     return f"{item_ref(number)} {town}：{CLOCK_LABELS[clock]}已超时（时限{due}），待{who}办理"
 
 
-def followup_line(number: int, town: str, since: str) -> str:
+def followup_line(number: int, town: str, clock: str, since: str) -> str:
     return (
         f"{item_ref(number)} {town}：疑难件自{since}起待线下答复，"
         f"办结后请发送「已线下答复 {number}」"

@@ -117,21 +117,24 @@ class Event(Base):
     item: Mapped[Item] = relationship(back_populates="events")
 
 
-class Timer(Base):
-    """A reminder or escalation due at a moment; fired once, by whoever claims it first."""
+class Deadline(Base):
+    """One moment of an obligation with a deadline: a reminder or an escalation of an @件's
+    clock, or the next step of a 督办事项's deadline row (a filing, a 批示件's 签收 or 反馈).
+    ``clock`` names its declaration (handlers.deadlines); fired once, by whoever claims it
+    first (pending → fired). The sweeper reads the due ones by ``ix_deadlines_due``."""
 
-    __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "state", "fire_at"),)
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_due", "state", "fire_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
-    clock: Mapped[str] = mapped_column(
-        String(16)
-    )  # triage | claim | reply | placeholder | followup
-    kind: Mapped[str] = mapped_column(String(16))  # nag | escalate
+    clock: Mapped[str] = mapped_column(String(16))  # a declaration's name
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("filings.id"), index=True)
+    # nag | escalate | followup (@件); step (a deadline row: its step-th moment)
+    kind: Mapped[str] = mapped_column(String(16))
     step: Mapped[int] = mapped_column(Integer)
-    due_at: Mapped[dt.datetime]  # the deadline the timer is about
-    fire_at: Mapped[dt.datetime]  # when to act (working time only for nags)
+    due_at: Mapped[dt.datetime]  # the deadline the moment is about
+    fire_at: Mapped[dt.datetime]  # when to act (working time only for reminders)
     state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | fired | cancelled
     fired_at: Mapped[dt.datetime | None]
 
@@ -269,17 +272,12 @@ class MatterEvent(Base):
 
 class Filing(Base):
     """Something a department owes the office by a deadline: a monthly filing at its node, or a
-    批示件's 签收 and 反馈. Reminded, escalated once, done.
-
-    ``step`` counts the reminders and escalation sent and ``next_at`` is the next one; the
-    sweeper claims a step by compare-and-set on ``step``, so each goes once. ``overdue`` is the
-    超限 record, set when the deadline passed with nothing done."""
+    批示件's 签收 and 反馈: the record (done, 超限, the report). Its reminders and escalation
+    are ``Deadline`` rows, one pending at a time. ``overdue`` is the 超限 record, set when the
+    deadline passed with nothing done."""
 
     __tablename__ = "filings"
-    __table_args__ = (
-        UniqueConstraint("matter_id", "period", name="uq_filings_period"),
-        Index("ix_filings_due", "done_at", "next_at"),  # the sweeper's range
-    )
+    __table_args__ = (UniqueConstraint("matter_id", "period", name="uq_filings_period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
@@ -288,10 +286,6 @@ class Filing(Base):
     node: Mapped[dt.date] = mapped_column(Date)  # the platform's node, moved to a working day
     due_at: Mapped[dt.datetime]  # end of the day the department must have filed
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
-    step: Mapped[int] = mapped_column(Integer, default=0)
-    next_at: Mapped[dt.datetime | None] = mapped_column(
-        index=True
-    )  # the next reminder or escalation
     done_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     done_by: Mapped[str | None] = mapped_column(String(64))
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # 超限

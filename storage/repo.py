@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Final, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Event, Item, OutboxMessage, Timer
+from storage.models import Deadline, Event, Item, OutboxMessage
 
 EVENTS: Final = cast(Table, Event.__table__)
-TIMERS: Final = cast(Table, Timer.__table__)
+DEADLINES: Final = cast(Table, Deadline.__table__)
 
 
 def get_item(session: Session, number: int) -> Item | None:
@@ -57,6 +57,7 @@ def events(session: Session, item: Item) -> Sequence[Event]:
 def add_timers(
     session: Session, item: Item, rows: Iterable[tuple[str, str, int, dt.datetime, dt.datetime]]
 ) -> None:
+    """An item's deadline rows: (clock, kind, step, due_at, fire_at)."""
     values = [
         {"clock": clock, "kind": kind, "step": step, "due_at": due_at, "fire_at": fire_at}
         for clock, kind, step, due_at, fire_at in rows
@@ -65,8 +66,8 @@ def add_timers(
         return
     item_id = _item_id(session, item)
     for value in values:
-        value.update(item_id=item_id, state="pending", fired_at=None)
-    session.connection().execute(insert(TIMERS), values)  # one statement, no objects to track
+        value.update(item_id=item_id, filing_id=None, state="pending", fired_at=None)
+    session.connection().execute(insert(DEADLINES), values)  # one statement, no objects to track
 
 
 def _item_id(session: Session, item: Item) -> int:
@@ -77,26 +78,78 @@ def _item_id(session: Session, item: Item) -> int:
 
 def cancel_timers(session: Session, item: Item, clocks: Iterable[str]) -> None:
     session.execute(
-        update(Timer)
-        .where(Timer.item_id == item.id, Timer.clock.in_(list(clocks)), Timer.state == "pending")
+        update(Deadline)
+        .where(
+            Deadline.item_id == item.id,
+            Deadline.clock.in_(list(clocks)),
+            Deadline.state == "pending",
+        )
         .values(state="cancelled")
     )
 
 
-def due_timers(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Timer]:
+def add_row_steps(
+    session: Session, rows: Iterable[tuple[int, str, int, dt.datetime, dt.datetime]]
+) -> None:
+    """The next step of deadline rows (filings): (filing_id, clock, step, due_at, fire_at)."""
+    values = [
+        {
+            "clock": clock,
+            "item_id": None,
+            "filing_id": filing_id,
+            "kind": "step",
+            "step": step,
+            "due_at": due_at,
+            "fire_at": fire_at,
+            "state": "pending",
+            "fired_at": None,
+        }
+        for filing_id, clock, step, due_at, fire_at in rows
+    ]
+    if values:
+        session.connection().execute(insert(DEADLINES), values)
+
+
+def cancel_row_steps(session: Session, filing_ids: Iterable[int]) -> None:
+    """The pending steps of deadline rows (filings) done, settled or rescheduled."""
+    session.execute(
+        update(Deadline)
+        .where(Deadline.filing_id.in_(list(filing_ids)), Deadline.state == "pending")
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def drop_row_steps(session: Session, filing_ids: Iterable[int]) -> None:
+    """Every step of deadline rows about to be deleted."""
+    session.execute(
+        delete(Deadline)
+        .where(Deadline.filing_id.in_(list(filing_ids)))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def row_step(session: Session, filing_id: int) -> Deadline | None:
+    """The pending step of a deadline row (filing), if any."""
     return session.scalars(
-        select(Timer)
-        .where(Timer.state == "pending", Timer.fire_at <= now)
-        .order_by(Timer.fire_at, Timer.id)
+        select(Deadline).where(Deadline.filing_id == filing_id, Deadline.state == "pending")
+    ).first()
+
+
+def due_deadlines(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Deadline]:
+    return session.scalars(
+        select(Deadline)
+        .where(Deadline.state == "pending", Deadline.fire_at <= now)
+        .order_by(Deadline.fire_at, Deadline.id)
         .limit(limit)
     ).all()
 
 
-def claim_timer(session: Session, timer: Timer, now: dt.datetime) -> bool:
-    """Mark the timer fired unless someone else did first; True when this caller owns it."""
+def claim_deadline(session: Session, row: Deadline, now: dt.datetime) -> bool:
+    """Mark the row fired unless someone else did first; True when this caller owns it."""
     result = session.execute(
-        update(Timer)
-        .where(Timer.id == timer.id, Timer.state == "pending")
+        update(Deadline)
+        .where(Deadline.id == row.id, Deadline.state == "pending")
         .values(state="fired", fired_at=now)
         .execution_options(synchronize_session=False)
     )

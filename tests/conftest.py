@@ -22,7 +22,7 @@ from handlers.effects import Outgoing
 from handlers.items import office
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.models import Base, Event, Item, Timer
+from storage.models import Base, Deadline, Event, Item
 
 # Tests never read the developer's .env nor reach a proxy.
 for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
@@ -172,7 +172,7 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     cursor = session.connection().connection.cursor()
     try:
         out = {}
-        for name in (Item.__tablename__, Event.__tablename__, Timer.__tablename__):
+        for name in (Item.__tablename__, Event.__tablename__, Deadline.__tablename__):
             cursor.execute(f"SELECT * FROM {name} ORDER BY id")
             out[name] = [tuple(row) for row in cursor.fetchall()]
         return out
@@ -302,9 +302,10 @@ class World:
             query = select(Event).where(Event.item_id == number).order_by(Event.id)
             return list(session.scalars(query))
 
-    def timers(self, number: int) -> list[Timer]:
+    def timers(self, number: int) -> list[Deadline]:
+        """The item's deadline rows (its timers)."""
         with self.db.sessions() as session:
-            query = select(Timer).where(Timer.item_id == number).order_by(Timer.id)
+            query = select(Deadline).where(Deadline.item_id == number).order_by(Deadline.id)
             return list(session.scalars(query))
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:

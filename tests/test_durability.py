@@ -57,7 +57,7 @@ def settled(db: Path, now_utc: str = "2026-11-16 06:30:00") -> bool:
     """Every timer due by ``now_utc`` fired, every message handled, nothing left to send."""
     with sqlite3.connect(db) as conn:
         timers = conn.execute(
-            "select count(*) from timers where state = 'pending' and fire_at <= ?", (now_utc,)
+            "select count(*) from deadlines where state = 'pending' and fire_at <= ?", (now_utc,)
         ).fetchone()[0]
         outbox = conn.execute("select count(*) from outbox where state = 'pending'").fetchone()[0]
         inbox = conn.execute("select count(*) from inbox where processed_at is null").fetchone()[0]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from handlers.effects import Outgoing
 from handlers.sweep import sweep
-from storage.models import Filing, Interview, Light, Matter
+from storage.models import Deadline, Filing, Interview, Light, Matter
 from tests.conftest import TZ, World
 
 AIR_GROUP, OFFICE_GROUP = "cid-air", "cid-office"
@@ -198,7 +198,10 @@ def test_an_outage_sends_one_late_reminder_not_a_burst(world: World) -> None:
     out = sweep_at(world, 2026, 11, 19, 10, 0)  # missed 11-17 09:00 and 11-19 09:00
     assert len([m for m in out if m.channel == "group"]) == 1
     assert "11月19日(周四) 09:00" in out[0].text  # the planned time is stated
-    assert [r.step for r in rows(world, Filing, period="2026-11")] == [2]
+    (filing,) = rows(world, Filing, period="2026-11")
+    # the next step is the escalation (step 2), pending
+    pending = rows(world, Deadline, filing_id=filing.id, state="pending")
+    assert [d.step for d in pending] == [2]
 
 
 def test_an_item_added_after_the_node_starts_next_month(world: World) -> None:

@@ -307,3 +307,224 @@ def test_cli_upgrade_and_current(
     code, out, err = run("db", "upgrade")
     assert (code, out) == (2, "")
     assert err.startswith("error: the database has tables but no alembic_version")
+
+
+# --- 0006: one deadline table -----------------------------------------------------------------
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)  # type: ignore[misc]
+
+
+def stored(values: dict[str, Any]) -> dict[str, Any]:
+    """Values for raw SQL: datetimes as the database stores them (naive UTC)."""
+    return {
+        k: v.astimezone(dt.UTC).replace(tzinfo=None) if isinstance(v, dt.datetime) else v
+        for k, v in values.items()
+    }
+
+
+TIMERS_0005 = [
+    # (item, clock, kind, step, due_at, fire_at, state, fired_at)
+    (1, "triage", "nag", 0, utc(2026, 11, 16, 3), utc(2026, 11, 16, 2), "pending", None),
+    (1, "triage", "escalate", 0, utc(2026, 11, 16, 3), utc(2026, 11, 16, 3), "pending", None),
+    (1, "triage", "nag", 1, utc(2026, 11, 16, 3), utc(2026, 11, 16, 1), "fired", T),
+    (2, "claim", "nag", 0, utc(2026, 11, 17, 3), utc(2026, 11, 17, 2), "cancelled", None),
+]
+# (matter, kind, period, node, due_at, step, next_at, done_at, overdue, report)
+FILINGS_0005 = [
+    (
+        1,
+        "monthly",
+        "2026-11",
+        "2026-11-20",
+        utc(2026, 11, 20, 9),
+        1,
+        utc(2026, 11, 19, 1),
+        None,
+        0,
+        None,
+    ),
+    (1, "monthly", "2026-10", "2026-10-20", utc(2026, 10, 20, 9), 4, None, T, 1, None),
+    (1, "monthly", "2026-09", "2026-09-18", utc(2026, 9, 18, 9), 4, None, None, 1, None),
+    (
+        2,
+        "monthly",
+        "2026-12",
+        "2026-12-04",
+        utc(2026, 12, 4, 9),
+        0,
+        utc(2026, 12, 1, 1),
+        None,
+        0,
+        None,
+    ),
+    (
+        2,
+        "monthly",
+        "2026-11",
+        "2026-11-06",
+        utc(2026, 11, 6, 9),
+        4,
+        None,
+        T,
+        0,
+        "1、目前进展：开会。",
+    ),
+    (
+        2,
+        "sign",
+        "sign",
+        "2026-11-17",
+        utc(2026, 11, 17, 2),
+        0,
+        utc(2026, 11, 16, 5, 30),
+        None,
+        0,
+        None,
+    ),
+]
+
+
+def fill_0005(db: Database) -> None:
+    """A database made by revision 0005: two @件 with timers, two matters (one a 批示件)
+    with open, done and 超限 filing rows."""
+    migrate.upgrade(db.engine, "0005")
+    with db.engine.begin() as connection:
+        for number, state in ((1, "new"), (2, "closed")):
+            connection.execute(
+                text(
+                    "INSERT INTO items (id, town, category, asker_nick, conversation_type, "
+                    "text, state, hard, provisional, received_at) VALUES (:id, '川沙新镇', "
+                    "'政策咨询', '', '2', '问', :state, false, false, :at)"
+                ),
+                stored({"id": number, "state": state, "at": utc(2026, 11, 16, 1)}),
+            )
+        for number, category in ((1, "局重点工作"), (2, "领导批示件")):
+            connection.execute(
+                text(
+                    "INSERT INTO matters (id, name, category, star, platform, department, "
+                    "owner, deputy, status, note, created_at, checklist) VALUES (:id, :name, "
+                    "'" + category + "', false, '区网上督查室', '大气环境处', 'u-air-clerk', "
+                    "'u-deputy-1', 'open', '', :at, '{}')"
+                ),
+                stored({"id": number, "name": f"事项{number}", "at": utc(2026, 11, 2, 2)}),
+            )
+        for row in TIMERS_0005:
+            connection.execute(
+                text(
+                    "INSERT INTO timers (item_id, clock, kind, step, due_at, fire_at, state, "
+                    "fired_at) VALUES (:i, :c, :k, :s, :d, :f, :st, :fa)"
+                ),
+                stored(dict(zip(("i", "c", "k", "s", "d", "f", "st", "fa"), row, strict=True))),
+            )
+        for row in FILINGS_0005:
+            values = dict(
+                zip(("m", "k", "p", "n", "d", "s", "x", "done", "o", "r"), row, strict=True)
+            )
+            values["n"] = dt.date.fromisoformat(str(values["n"]))
+            values["o"] = bool(values["o"])
+            connection.execute(
+                text(
+                    "INSERT INTO filings (matter_id, kind, period, node, due_at, provisional, "
+                    "step, next_at, done_at, done_by, overdue, escalated_at, report) VALUES "
+                    "(:m, :k, :p, :n, :d, false, :s, :x, :done, NULL, :o, NULL, :r)"
+                ),
+                stored(values),
+            )
+
+
+def test_0006_moves_timers_and_filing_schedules_into_deadlines(
+    empty: Database, roster: Any, cal: Any
+) -> None:
+    from handlers.sweep import next_due, sweep
+    from storage.models import Deadline, Filing
+
+    fill_0005(empty)
+    assert empty.migrate() == HEAD
+    assert differences(empty.engine) == []
+    assert "timers" not in tables(empty.engine)
+
+    with empty.sessions() as session:
+        kept = session.scalars(select(Item).order_by(Item.id)).all()
+        assert [(i.id, i.state) for i in kept] == [(1, "new"), (2, "closed")]  # every item kept
+        rows = session.scalars(select(Deadline).order_by(Deadline.id)).all()
+        items = [r for r in rows if r.item_id is not None]
+        assert [
+            (r.item_id, r.clock, r.kind, r.step, r.due_at, r.fire_at, r.state, r.fired_at)
+            for r in items
+        ] == TIMERS_0005
+        assert all(r.filing_id is None for r in items)
+        filings = {f.id: f for f in session.scalars(select(Filing))}
+        assert len(filings) == len(FILINGS_0005)  # every filing kept, with its record
+        by_key = {(f.matter_id, f.period): f for f in filings.values()}
+        assert by_key[(1, "2026-10")].done_at == T and by_key[(1, "2026-10")].overdue
+        assert by_key[(1, "2026-09")].overdue and by_key[(1, "2026-09")].done_at is None
+        assert by_key[(2, "2026-11")].report == "1、目前进展：开会。"
+        # one pending step per open filing row that had a next moment, at that moment
+        steps = {
+            (filings[r.filing_id].matter_id, filings[r.filing_id].period): (
+                r.clock,
+                r.kind,
+                r.step,
+                r.due_at,
+                r.fire_at,
+                r.state,
+            )
+            for r in rows
+            if r.filing_id is not None
+        }
+        assert steps == {
+            (1, "2026-11"): (
+                "monthly",
+                "step",
+                1,
+                (utc(2026, 11, 20, 9)),
+                (utc(2026, 11, 19, 1)),
+                "pending",
+            ),
+            (2, "2026-12"): (
+                "report",
+                "step",
+                0,
+                (utc(2026, 12, 4, 9)),
+                (utc(2026, 12, 1, 1)),
+                "pending",
+            ),
+            (2, "sign"): (
+                "sign",
+                "step",
+                0,
+                (utc(2026, 11, 17, 2)),
+                (utc(2026, 11, 16, 5, 30)),
+                "pending",
+            ),
+        }
+        # the scheduler's next wake-up reads the one table
+        assert next_due(session, cal, T) == utc(2026, 11, 16, 2)
+
+    # the sweeper fires the migrated rows: the November filing's reminder of 11-19 09:00
+    now = dt.datetime(2026, 11, 19, 1, 0, tzinfo=dt.UTC)
+    with empty.transaction() as session:
+        out = sweep(session, roster, cal, now)
+    assert any(
+        (m.channel, m.target) == ("group", "cid-air") and "督1" in m.text and "11月20日" in m.text
+        for m in out
+    )
+    with empty.sessions() as session:
+        nxt = session.scalars(
+            select(Deadline).where(Deadline.clock == "monthly", Deadline.state == "pending")
+        ).one()
+        assert nxt.step == 2
+
+    # and back: the timers and the filings' schedule return
+    migrate.downgrade(empty.engine, "0005")
+    with empty.engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM timers")) == len(TIMERS_0005)
+        back = connection.execute(
+            text(
+                "SELECT period, step, next_at FROM filings "
+                "WHERE matter_id = 1 AND period = '2026-11'"
+            )
+        ).one()
+        assert (back[0], back[1]) == ("2026-11", 2)

@@ -28,7 +28,7 @@ from bot.sandbox import Sandbox
 from config.roster import Roster
 from handlers import sweep as sweeper
 from handlers.sweep import next_due
-from storage.models import Filing, OutboxMessage, Timer
+from storage.models import Deadline, Filing, OutboxMessage
 
 MATTER = "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治"
 
@@ -77,7 +77,7 @@ def add_nag(world: World, item_id: int, fire_at: dt.datetime) -> None:
     """A triage reminder of item ``item_id`` at ``fire_at`` (its deadline an hour later)."""
     with world.db.transaction() as session:
         session.add(
-            Timer(
+            Deadline(
                 item_id=item_id,
                 clock="triage",
                 kind="nag",
@@ -91,8 +91,16 @@ def add_nag(world: World, item_id: int, fire_at: dt.datetime) -> None:
 
 def earliest(world: World) -> dt.datetime:
     with world.db.sessions() as session:
-        timer = session.scalar(select(func.min(Timer.fire_at)).where(Timer.state == "pending"))
-        row = session.scalar(select(func.min(Filing.next_at)).where(Filing.done_at.is_(None)))
+        timer = session.scalar(
+            select(func.min(Deadline.fire_at)).where(
+                Deadline.state == "pending", Deadline.item_id.is_not(None)
+            )
+        )
+        row = session.scalar(
+            select(func.min(Deadline.fire_at)).where(
+                Deadline.state == "pending", Deadline.filing_id.is_not(None)
+            )
+        )
     assert timer is not None and row is not None
     return min(timer, row)
 
@@ -127,9 +135,12 @@ async def test_the_next_wake_up_is_the_earliest_due_row(world: World) -> None:
     assert app.next_wake == world.now + dt.timedelta(minutes=3) == earliest(world)
     # filing rows count as much as timers
     with world.db.transaction() as session:
-        row = session.scalars(select(Filing)).first()
-        assert row is not None
-        row.next_at = world.now + dt.timedelta(minutes=1)
+        filing = session.scalars(select(Filing)).first()
+        assert filing is not None
+        row = session.scalars(
+            select(Deadline).where(Deadline.filing_id == filing.id, Deadline.state == "pending")
+        ).one()
+        row.fire_at = world.now + dt.timedelta(minutes=1)
     await app.replan()
     assert app.next_wake == world.now + dt.timedelta(minutes=1)
 
@@ -165,13 +176,13 @@ async def test_a_processed_inbox_batch_plans_the_wake_up_again(
     await app.ingest(town_message)  # an @件 with its triage clock
     await wait_for(lambda: app.next_wake is not None)
     with world.db.sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Timer)) > 0
+        assert session.scalar(select(func.count()).select_from(Deadline)) > 0
     assert app.next_wake == earliest_timer(world) > world.now
 
 
 def earliest_timer(world: World) -> dt.datetime | None:
     with world.db.sessions() as session:
-        return session.scalar(select(func.min(Timer.fire_at)).where(Timer.state == "pending"))
+        return session.scalar(select(func.min(Deadline.fire_at)).where(Deadline.state == "pending"))
 
 
 # --- on time, on a real clock ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from handlers.context import CommandError, Ctx
 from handlers.filings import schedule
 from handlers.lights.check import check_ladder
 from handlers.matters.base import label, log, month_of, row_label
+from storage import repo
 from storage.models import Filing, Matter
 
 
@@ -42,7 +43,8 @@ def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) 
         raise CommandError(
             texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
         )
-    row.done_at, row.done_by, row.next_at = ctx.now, ctx.actor, None
+    row.done_at, row.done_by = ctx.now, ctx.actor
+    repo.cancel_row_steps(ctx.session, [row.id])
     if report is not None:
         row.report = report
     late = ctx.now > row.due_at

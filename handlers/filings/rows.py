@@ -1,6 +1,7 @@
 """Deadline rows (``Filing``) of a 督办事项: this and next month's filings, a 批示件's 签收 and
-反馈, made, moved and started at the right reminder; the sweeper (handlers.filings.sweep)
-sends them."""
+反馈, made, moved and started at the right reminder. A row's schedule is one pending
+``Deadline`` at a time (its next step); the sweeper (handlers.filings.sweep) fires it and
+plans the next."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
+from handlers import deadlines
 from handlers.filings import schedule
 from handlers.matters.base import INSTRUCTION, settle_filings
 from handlers.workcal import WorkCalendar
+from storage import repo
 from storage.models import Filing, Matter
 
 
@@ -46,7 +49,7 @@ def ensure_filings(
             )
         )
     }
-    made = 0
+    made: list[tuple[Filing, Matter, dt.datetime]] = []
     for matter in matters:
         if matter.status != "open":
             continue
@@ -71,23 +74,46 @@ def ensure_filings(
                 due_at=sch.due_at,
                 provisional=sch.provisional,
             )
-            start_row(cal, roster, row, matter, start)
             session.add(row)
-            made += 1
-    session.flush()
-    return made
+            made.append((row, matter, start))
+    session.flush()  # the rows' ids, for their first steps
+    repo.add_row_steps(
+        session,
+        [
+            (row.id, clock_of(row, m).name, *first_step(cal, roster, row, m, start))
+            for row, m, start in made
+        ],
+    )
+    return len(made)
 
 
-def start_row(
+def first_step(
     cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter, start: dt.datetime
-) -> None:
-    """The first step still ahead at ``start``; when only the escalation is, one reminder now."""
+) -> tuple[int, dt.datetime, dt.datetime]:
+    """(step, due_at, fire_at) of the first step still ahead at ``start``; when only the
+    escalation is, one reminder now."""
     moments = moments_of(cal, roster, row, matter)
     step = next((i for i, m in enumerate(moments) if m >= start), len(moments) - 1)
     if step == len(moments) - 1 and step > 0 and row.due_at > start:
-        row.step, row.next_at = step - 1, start
+        return step - 1, row.due_at, start
+    return step, row.due_at, moments[step]
+
+
+def start_row(
+    session: Session,
+    cal: WorkCalendar,
+    roster: Roster,
+    row: Filing,
+    matter: Matter,
+    start: dt.datetime,
+) -> None:
+    """The row's schedule from ``start`` on, replacing any step still pending."""
+    if row.id is None:
+        session.flush()
     else:
-        row.step, row.next_at = step, moments[step]
+        repo.cancel_row_steps(session, [row.id])
+    step = first_step(cal, roster, row, matter, start)
+    repo.add_row_steps(session, [(row.id, clock_of(row, matter).name, *step)])
 
 
 def reschedule(
@@ -103,24 +129,37 @@ def reschedule(
             Filing.due_at > now,
         )
     ):
+        repo.drop_row_steps(session, [row.id])
         session.delete(row)
     session.flush()
     ensure_filings(session, roster, cal, now, [matter])
 
 
+def clock_of(row: Filing, matter: Matter) -> deadlines.Clock:
+    """The declaration of a deadline row: its kind; a 批示件's monthly row is its report."""
+    if row.kind == "monthly" and matter.category == INSTRUCTION:
+        return deadlines.clock("report")
+    return deadlines.clock(row.kind)
+
+
 def moments_of(cal: WorkCalendar, roster: Roster, row: Filing, matter: Matter) -> list[dt.datetime]:
-    """The reminders, then the escalation, of one deadline row, from its own deadline."""
-    rules = roster.filings
+    """The reminders, then the escalation, of one deadline row, from its own deadline and its
+    declaration's offsets: "half" of the window from the matter's registration, or an int N,
+    the start of the working day N working days before the due day."""
     escalate = cal.next_working_moment(row.due_at + dt.timedelta(microseconds=1))
-    if row.kind == "sign":
-        half = cal.add(matter.created_at, rules.instruction_sign_workdays / 2).at
-        return [min(half, row.due_at), escalate]
     due_day = row.due_at.astimezone(cal.tz).date()
-    reminders = sorted(
-        schedule.start_of_day(cal, schedule.workday_before(cal, due_day, n))
-        for n in rules.remind_workdays_before
-    )
-    return [*reminders, escalate]
+    reminders = []
+    for spec in deadlines.reminders(roster, clock_of(row, matter)):
+        if spec == "half":
+            window = cal.between(matter.created_at, row.due_at)
+            half = cal.add_duration(matter.created_at, window / 2).at
+            reminders.append(min(half, row.due_at))
+        else:
+            assert isinstance(spec, int)
+            reminders.append(
+                schedule.start_of_day(cal, schedule.workday_before(cal, due_day, spec))
+            )
+    return [*sorted(reminders), escalate]
 
 
 def setup_instruction(
@@ -146,6 +185,7 @@ def setup_instruction(
     if matter.feedback_due is not None and matter.notice_due is not None:
         wanted.append(("feedback", matter.feedback_due, matter.notice_due))
     elif "feedback" in rows and rows["feedback"].done_at is None:
+        repo.drop_row_steps(session, [rows["feedback"].id])
         session.delete(rows.pop("feedback"))
     for kind, due_at, node in wanted:
         row = rows.get(kind)
@@ -157,7 +197,7 @@ def setup_instruction(
         row.node, row.due_at = node, due_at
         if row.overdue or due_at <= now:
             continue  # already on the record as late, or late now: the sweeper tells
-        start_row(cal, roster, row, matter, now)
+        start_row(session, cal, roster, row, matter, now)
     session.flush()
 
 

@@ -18,6 +18,7 @@ from handlers import texts
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_user
 from handlers.filings import schedule
+from storage import repo
 from storage.models import Filing, Matter, MatterEvent
 
 OFFICE = ["office_admin"]
@@ -164,9 +165,11 @@ def settle_filings(session: Session, matter: Matter, now: dt.datetime) -> None:
         select(Filing).where(Filing.matter_id == matter.id, Filing.done_at.is_(None))
     ):
         if row.due_at > now:
+            repo.drop_row_steps(session, [row.id])
             session.delete(row)
         else:
-            row.next_at, row.overdue = None, True
+            repo.cancel_row_steps(session, [row.id])
+            row.overdue = True
     session.flush()
 
 
