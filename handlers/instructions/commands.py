@@ -26,6 +26,7 @@ from handlers.matters.base import (
     notify,
     require_dept,
 )
+from handlers.matters.fields import create_matter
 from storage.models import Filing, Matter
 
 router = Registry()
@@ -39,7 +40,11 @@ router = Registry()
 )
 def register_instruction(ctx: Ctx, dept: Department, notice_due: dt.date, name: str) -> str:
     dept_name = dept.name
-    matter = Matter(
+    matter = create_matter(
+        ctx.session,
+        ctx.now,
+        ctx.actor,
+        f"{INSTRUCTION}·{dept_name}",
         name=name,
         category=INSTRUCTION,
         star=False,
@@ -49,13 +54,9 @@ def register_instruction(ctx: Ctx, dept: Department, notice_due: dt.date, name: 
         deputy=dept.deputy,
         status="open",
         note="",
-        created_at=ctx.now,
         notice_due=notice_due,
         checklist={},
     )
-    ctx.session.add(matter)
-    ctx.session.flush()
-    log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{INSTRUCTION}·{dept_name}")
     setup_instruction(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
     ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])  # next month's report
     assert matter.sign_due is not None and matter.feedback_due is not None
