@@ -1,9 +1,11 @@
 """The registry of 督办事项 as an Excel workbook: export it, and import the office's edits.
 
-Import checks every row before it writes anything; each problem reads
-``第{row}行「{column}」：{what}`` with the row number Excel shows. Rows with a 编号 update
-that matter (one ``MatterEvent`` per changed field, actor ``import``); rows without one are
-new matters, numbered by the bot in sheet order; matters not in the sheet are left alone.
+Import checks every row before it writes anything, with the checks the chat commands use
+(handlers.matters.fields); each problem reads ``第{row}行「{column}」：{what}`` with the row
+number Excel shows. Matters are made and changed by the same code as 新增事项 and 修改事项:
+rows with a 编号 update that matter (one ``MatterEvent`` per changed field, actor
+``import``); rows without one are new matters, numbered by the bot in sheet order; matters
+not in the sheet are left alone.
 
 Columns are found by their headers (any order, full-width forms and spaces tolerated, a few
 aliases; unknown columns are ignored). Optional columns that are absent leave existing
