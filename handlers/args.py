@@ -131,11 +131,12 @@ class ItemArg(Arg[Item]):
 
 class MatterArg(Arg[Matter]):
     """A 督办事项: 督3, #3, 3 or (a unique part of) its name. ``instruction``: an open
-    领导批示件; ``department``: one of the actor's departments (their clerk or head)."""
+    领导批示件 (True) or anything but one (False); ``department``: one of the actor's
+    departments (their clerk or head)."""
 
     def __init__(
         self,
-        instruction: bool = False,
+        instruction: bool | None = None,
         department: bool = False,
         name: str = "matter",
         label: str = "事项",
@@ -154,6 +155,9 @@ class MatterArg(Arg[Matter]):
             ensure_open(ctx, matter)
         if self.department:
             require_dept(ctx, matter)
+        if self.instruction is False and matter.category == INSTRUCTION:
+            # its monthly tracking report has a template to check: 进展
+            raise CommandError(texts.instruction_files_by_report(label(matter)))
         return matter
 
     def sample(self) -> str:

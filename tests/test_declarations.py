@@ -190,3 +190,13 @@ def test_a_middleware_is_a_callable_with_next(world: World) -> None:
         outcome = run(Call(ctx, "帮助 认领", REGISTRY))
     assert seen == ["帮助"]
     assert outcome == Outcome(REGISTRY.specs["认领"].help, True)
+
+
+def test_a_filing_is_checked_before_its_month(world: World) -> None:
+    """已填报 on a 批示件 says to use 进展, whatever month is written (as before the
+    arguments were typed: the month was read last)."""
+    world.must("office_admin", "批示件 大气处 2027-03-10 落实区长批示")
+    outcome, _ = world.run("air_clerk", "已填报 督1 十三月")
+    assert outcome.reply == texts.instruction_files_by_report("督1 落实区长批示")
+    outcome, _ = world.run("water_clerk", "已填报 督1 十三月")  # the department first
+    assert outcome.reply == texts.not_matter_department("督1 落实区长批示", AIR)

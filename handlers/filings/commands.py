@@ -21,13 +21,11 @@ router = Registry()
 
 @router.command(
     "已填报",
-    [MatterArg(department=True), MonthArg(current=False)],
+    [MatterArg(instruction=False, department=True), MonthArg(current=False)],
     "本月（或所写月份）已在平台填报",
     DEPT,
 )
 def filed(ctx: Ctx, matter: Matter, month: str | None) -> str:
-    if matter.category == INSTRUCTION:  # its tracking report has a template to check
-        raise CommandError(texts.instruction_files_by_report(label(matter)))
     row = monthly_row(ctx, matter, month)
     if row is None:
         raise CommandError(texts.nothing_to_file(label(matter)))
