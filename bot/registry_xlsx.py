@@ -38,7 +38,7 @@ from config.categories import Category, category
 from config.roster import Roster, normalize_name
 from handlers import texts
 from handlers.filings.rows import sync_matter
-from handlers.matters.base import INSTRUCTION, NAME_LIMIT
+from handlers.matters.base import INSTRUCTION
 from handlers.matters.fields import (
     BadValue,
     change,
@@ -46,6 +46,7 @@ from handlers.matters.fields import (
     to_category,
     to_date,
     to_department,
+    to_name,
     to_owner,
     to_person,
     to_platform,
@@ -433,9 +434,7 @@ def _plan_row(
     name = text("name")
     if not name:
         problem("name", "未填写")
-    elif len(name) > NAME_LIMIT:
-        problem("name", f"超过{NAME_LIMIT}字")
-    else:
+    elif check("name", lambda: to_name(name)) is not None:
         values["name"] = name
 
     cat: Category | None = None

@@ -29,9 +29,15 @@ from handlers.matters.base import (
     label,
     month_of,
     require_dept,
+)
+from handlers.matters.fields import (
+    parse_date,
+    to_category,
+    to_department,
+    to_owner,
+    to_person,
     unique_name,
 )
-from handlers.matters.fields import parse_date, to_category, to_department, to_owner, to_person
 from storage.models import Item, Matter
 
 V = TypeVar("V")

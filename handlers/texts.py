@@ -971,6 +971,10 @@ def light_in_future(month: str) -> str:
 # --- a registry sheet's cells (bot.registry_xlsx: 第3行「责任处室」：<text>) -------------------
 
 
+def cell_too_long(limit: int) -> str:
+    return f"超过{limit}字"
+
+
 def cell_unknown_category(word: str) -> str:
     return f"没有「{word}」这个类别"
 

@@ -98,16 +98,6 @@ def notify(ctx: Ctx, people: Iterable[str], text: str) -> None:
             ctx.send(to_user(user, text))
 
 
-def unique_name(ctx: Ctx, name: str, number: int | None) -> None:
-    if len(name) > NAME_LIMIT:
-        raise CommandError(texts.name_too_long(len(name), NAME_LIMIT))
-    clash = ctx.session.scalars(
-        select(Matter).where(Matter.name == name, Matter.id != (number or 0))
-    ).first()
-    if clash is not None:
-        raise CommandError(texts.duplicate_matter(name, label(clash)))
-
-
 def describe(roster: Roster, matter: Matter) -> str:
     star = "★" if matter.star else ""
     return texts.matter_line(

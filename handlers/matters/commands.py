@@ -27,7 +27,6 @@ from handlers.matters.base import (
     describe,
     ensure_open,
     label,
-    unique_name,
 )
 from handlers.matters.fields import (
     change,
@@ -38,6 +37,7 @@ from handlers.matters.fields import (
     to_person,
     to_platform,
     to_star,
+    unique_name,
 )
 from storage.models import Matter
 

@@ -13,14 +13,15 @@ import re
 import unicodedata
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import categories
 from config.categories import Category
 from config.roster import Department, Roster, normalize_name
 from handlers import texts
-from handlers.context import CommandError
-from handlers.matters.base import log
+from handlers.context import CommandError, Ctx
+from handlers.matters.base import NAME_LIMIT, label, log
 from storage.models import Matter
 
 
@@ -49,6 +50,22 @@ STATUS_WORDS = {
 }
 _DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def to_name(name: str) -> str:
+    if len(name) > NAME_LIMIT:
+        raise BadValue(texts.name_too_long(len(name), NAME_LIMIT), texts.cell_too_long(NAME_LIMIT))
+    return name
+
+
+def unique_name(ctx: Ctx, name: str, number: int | None) -> None:
+    """A matter's name: not too long, and no other matter's (than ``number``)."""
+    to_name(name)
+    clash = ctx.session.scalars(
+        select(Matter).where(Matter.name == name, Matter.id != (number or 0))
+    ).first()
+    if clash is not None:
+        raise CommandError(texts.duplicate_matter(name, label(clash)))
 
 
 def to_category(word: str) -> Category:
