@@ -1,9 +1,11 @@
 """The registry of 督办事项 as an Excel workbook: export it, and import the office's edits.
 
-Import checks every row before it writes anything; each problem reads
-``第{row}行「{column}」：{what}`` with the row number Excel shows. Rows with a 编号 update
-that matter (one ``MatterEvent`` per changed field, actor ``import``); rows without one are
-new matters, numbered by the bot in sheet order; matters not in the sheet are left alone.
+Import checks every row before it writes anything, with the checks the chat commands use
+(handlers.matters.fields); each problem reads ``第{row}行「{column}」：{what}`` with the row
+number Excel shows. Matters are made and changed by the same code as 新增事项 and 修改事项:
+rows with a 编号 update that matter (one ``MatterEvent`` per changed field, actor
+``import``); rows without one are new matters, numbered by the bot in sheet order; matters
+not in the sheet are left alone.
 
 Columns are found by their headers (any order, full-width forms and spaces tolerated, a few
 aliases; unknown columns are ignored). Optional columns that are absent leave existing
@@ -22,7 +24,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
@@ -32,32 +34,34 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.categories import Category, category, platform
+from config.categories import Category, category
 from config.roster import Roster, normalize_name
 from handlers import texts
 from handlers.filings.rows import sync_matter
-from handlers.matters.base import INSTRUCTION, NAME_LIMIT
+from handlers.matters.base import INSTRUCTION
+from handlers.matters.fields import (
+    BadValue,
+    change,
+    create_matter,
+    to_category,
+    to_date,
+    to_department,
+    to_name,
+    to_owner,
+    to_person,
+    to_platform,
+    to_star,
+    to_status,
+)
 from handlers.workcal import WorkCalendar
-from storage.models import Matter, MatterEvent
+from storage.models import Matter
+
+T = TypeVar("T")
 
 ACTOR = "import"
 SHEET_TITLE = "督办事项"
 HEADER_SCAN_ROWS = 10  # a title row or two above the header is common in the office's sheets
 
-_STATUS_WORDS = {
-    "进行中": "open",
-    "在办": "open",
-    "办理中": "open",
-    "未办结": "open",
-    "已办结": "closed",
-    "办结": "closed",
-    "已完成": "closed",
-    "完成": "closed",
-}
-_STAR_YES = {"★", "☆", "*", "是", "√", "✓", "y", "yes", "true", "1", "纳入"}
-_STAR_NO = {"否", "×", "✗", "x", "n", "no", "false", "0", "不纳入"}
-_DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-_DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _NUMBER = re.compile(r"督?\s*(\d+)")
 
 
@@ -127,17 +131,6 @@ class _People:
         if person is not None and len(self.by_name[normalize_name(person.name)]) == 1:
             return person.name
         return user_id
-
-    def resolve(self, text: str, current: str | None) -> tuple[str | None, str]:
-        """(userId, "") or (None, the problem)."""
-        if text in self.roster.people or text == current:
-            return text, ""
-        ids = self.by_name.get(normalize_name(text), [])
-        if len(ids) == 1:
-            return ids[0], ""
-        if ids:
-            return None, f"名单中有{len(ids)}人叫「{text}」，请填写钉钉userId"
-        return None, f"「{text}」不在名单中"
 
 
 # --- export --------------------------------------------------------------------------------
@@ -278,27 +271,17 @@ def _read(path: Path) -> _Sheet:
     return _Sheet(header_row, columns, body, tuple(ignored))
 
 
-def _parse_date(value: object) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+def _date_cell(value: object) -> object:
+    """A date cell that lost its date format (an Excel serial number) as a date; any other
+    value as it is, for handlers.matters.fields.to_date."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
-            moment = from_excel(value)  # a date cell that lost its date format
+            moment = from_excel(value)
         except (ValueError, OverflowError, TypeError):
-            return None
+            return _text(value)
         if isinstance(moment, dt.datetime) and 2000 <= moment.year < 2100:
             return moment.date()
-        return None
-    text = unicodedata.normalize("NFKC", _text(value))
-    match = _DATE_TEXT.fullmatch(text) or _DATE_DIGITS.fullmatch(text)
-    if match is None:
-        return None
-    try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
+    return value if isinstance(value, dt.date) else _text(value)
 
 
 # --- import --------------------------------------------------------------------------------
@@ -439,12 +422,19 @@ def _plan_row(
     def keep(name: str, default: object) -> object:
         return getattr(matter, name) if matter is not None else default
 
+    def check(name: str, convert: Callable[[], T]) -> T | None:
+        """The cell's value by the field's check (handlers.matters.fields), or None with the
+        problem noted."""
+        try:
+            return convert()
+        except BadValue as exc:
+            problem(name, exc.cell)
+            return None
+
     name = text("name")
     if not name:
         problem("name", "未填写")
-    elif len(name) > NAME_LIMIT:
-        problem("name", f"超过{NAME_LIMIT}字")
-    else:
+    elif check("name", lambda: to_name(name)) is not None:
         values["name"] = name
 
     cat: Category | None = None
@@ -452,30 +442,22 @@ def _plan_row(
     if not raw:
         problem("category", "未填写")
     else:
-        cat = category(raw)
-        if cat is None:
-            problem("category", f"没有「{raw}」这个类别")
-        else:
+        cat = check("category", lambda: to_category(raw))
+        if cat is not None:
             values["category"] = cat.name
 
     raw = text("star")
     if raw:
-        key = unicodedata.normalize("NFKC", raw).lower()
-        if key in _STAR_YES or raw in _STAR_YES:
-            values["star"] = True
-        elif key in _STAR_NO or raw in _STAR_NO:
-            values["star"] = False
-        else:
-            problem("star", f"「{raw}」应填★、是或否（空着按类别）")
+        star = check("star", lambda: to_star(raw))
+        if star is not None:
+            values["star"] = star
     elif cat is not None:
         values["star"] = cat.star if present("star") or matter is None else matter.star
 
     raw = text("platform")
     if raw:
-        found = platform(raw)
-        if found is None:
-            problem("platform", f"没有「{raw}」这个平台（区网上督查室、大调研、街镇直通车或无）")
-        else:
+        found = check("platform", lambda: to_platform(raw))
+        if found is not None:
             values["platform"] = found
     elif cat is not None:
         values["platform"] = (
@@ -487,33 +469,27 @@ def _plan_row(
     if not raw:
         problem("department", "未填写")
     else:
-        dept = roster.department(raw)
-        if dept is not None:
-            values["department"] = dept.name
-        elif matter is not None and raw == matter.department:
+        if matter is not None and raw == matter.department and not roster.department(raw):
             values["department"] = raw  # no longer in the roster, but unchanged
         else:
-            problem("department", f"「{raw}」不在名单中")
+            dept = check("department", lambda: to_department(roster, raw))
+            if dept is not None:
+                values["department"] = dept.name
 
     raw = text("owner")
     if not raw:
         problem("owner", "未填写")
     else:
-        owner, why = people.resolve(raw, matter.owner if matter else None)
-        theirs = roster.owner_elsewhere(owner, dept.name) if owner and dept else []
-        if owner is None:
-            problem("owner", why)
-        elif theirs and dept and owner != (matter.owner if matter else None):
-            problem("owner", f"「{raw}」是{'、'.join(theirs)}的人员，不属于{dept.name}")
-        else:
+        current, of = (matter.owner if matter else None), (dept.name if dept else None)
+        owner = check("owner", lambda: to_owner(roster, raw, of, current))
+        if owner is not None:
             values["owner"] = owner
 
     raw = text("deputy")
     if raw:
-        deputy, why = people.resolve(raw, matter.deputy if matter else None)
-        if deputy is None:
-            problem("deputy", why)
-        else:
+        current = matter.deputy if matter else None
+        deputy = check("deputy", lambda: to_person(roster, raw, current))
+        if deputy is not None:
             values["deputy"] = deputy
     elif present("deputy") or matter is None:
         if dept is not None:
@@ -525,10 +501,8 @@ def _plan_row(
 
     raw = text("status")
     if raw:
-        status = _STATUS_WORDS.get(unicodedata.normalize("NFKC", raw))
-        if status is None:
-            problem("status", f"「{raw}」应填进行中或已办结")
-        else:
+        status = check("status", lambda: to_status(raw))
+        if status is not None:
             values["status"] = status
     else:
         values["status"] = keep("status", "open")
@@ -536,10 +510,8 @@ def _plan_row(
     due: object = keep("notice_due", None)
     raw = text("notice_due")
     if raw:
-        due = _parse_date(cell("notice_due"))
-        if due is None:
-            problem("notice_due", f"「{raw}」不是日期（如2026-12-31）")
-        elif cat is not None and cat.name != INSTRUCTION:
+        due = check("notice_due", lambda: to_date(_date_cell(cell("notice_due")), raw))
+        if due is not None and cat is not None and cat.name != INSTRUCTION:
             problem("notice_due", f"只有{INSTRUCTION}填写反馈期限")
     elif present("notice_due"):
         due = None
@@ -552,18 +524,8 @@ def _plan_row(
 
 def _create(session: Session, plan: _Plan, now: dt.datetime) -> Matter:
     values = plan.values
-    matter = Matter(
-        **{name: values[name] for name in _FIELDS},
-        created_at=now,
-        closed_at=now if values["status"] == "closed" else None,
-    )
-    session.add(matter)
-    session.flush()  # assigns the number
-    detail = f"{matter.category}·{matter.department}（表格导入）"
-    session.add(
-        MatterEvent(matter_id=matter.id, at=now, actor=ACTOR, action="created", detail=detail)
-    )
-    return matter
+    detail = f"{values['category']}·{values['department']}（表格导入）"
+    return create_matter(session, now, ACTOR, detail, **{name: values[name] for name in _FIELDS})
 
 
 def _update(session: Session, plan: _Plan, now: dt.datetime, people: _People) -> bool:
@@ -577,12 +539,5 @@ def _update(session: Session, plan: _Plan, now: dt.datetime, people: _People) ->
         changed = True
         label = _BY_FIELD[name].header
         detail = f"{label}：{_show(name, old, people)} → {_show(name, new, people)}"
-        action = "edited"
-        if name == "status":
-            action = "closed" if new == "closed" else "reopened"
-            matter.closed_at = now if new == "closed" else None
-        session.add(
-            MatterEvent(matter_id=matter.id, at=now, actor=ACTOR, action=action, detail=detail)
-        )
-        setattr(matter, name, new)
+        change(session, matter, now, ACTOR, name, new, detail)
     return changed

@@ -69,10 +69,7 @@ def handle(
             outcome = run_command(ctx, msg.text)
             ctx.send(reply_privately(msg.sender_id, outcome.reply))
             return ctx.out
-        if msg.text is None:
-            ctx.send(reply_to(msg, texts.EMPTY_MESSAGE))
-            return ctx.out
-        outcome = run_command(ctx, msg.text)
+        outcome = run_command(ctx, msg.text or "")  # no text (a picture): asked for a command
         ctx.send(reply_to(msg, outcome.reply))
         return ctx.out
     town = roster.towns_by_conversation.get(msg.conversation_id)

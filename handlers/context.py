@@ -8,7 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
-from config.roster import Department, Roles, Roster
+from config.roster import Roles, Roster
 from handlers import texts
 from handlers.effects import Outgoing
 from handlers.workcal import WorkCalendar
@@ -53,11 +53,3 @@ class Ctx:
 
     def send(self, message: Outgoing) -> None:
         self.out.append(message)
-
-    def department(self, name: str) -> Department:
-        """A department by its name or an alias; refused when unknown."""
-        dept = self.roster.department(name)
-        if dept is None:
-            known = [d.name for d in self.roster.data.departments]
-            raise CommandError(texts.unknown_department(name, known))
-        return dept

@@ -1,13 +1,14 @@
-"""From a message to a reply: parse once, check the role, run the handler, keep all or nothing."""
+"""From a message to a reply: every family's router in one registry, the commands that span
+families (待办, 查看, 帮助), and the middleware chain each command runs through."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from handlers import texts
-from handlers.commands import Command, ParseError, Registry, normalize
-from handlers.context import CommandError, Ctx
+from handlers.args import ViewArg, WordArg
+from handlers.commands import Command, ParseError, Registry
+from handlers.context import Ctx
 from handlers.filings import commands as filing_commands
 from handlers.instructions import commands as instruction_commands
 from handlers.items import commands as item_commands
@@ -15,7 +16,9 @@ from handlers.items import views as item_views
 from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
+from handlers.middleware import CHAIN, Call, Outcome, chain
 from handlers.stats import commands as stats_commands
+from storage.models import Item, Matter
 
 logger = logging.getLogger(__name__)
 
@@ -46,45 +49,42 @@ def build_registry() -> Registry:
     return registry
 
 
-@general_router.command("待办", [], "待办", "我需要办理的@件、填报、批示件和约谈，及时限")
-def todo(ctx: Ctx, cmd: Command) -> str:
+@general_router.command("待办", [], "我需要办理的@件、填报、批示件和约谈，及时限")
+def todo(ctx: Ctx) -> str:
     lines = [line for source in TODO_SOURCES for line in source(ctx)]
     if not lines:
         return texts.nothing_to_do()
     return "待办：\n" + "\n".join(lines)
 
 
-@general_router.command("查看", ["view"], "查看 <编号>", "查看@件或督办事项（督3）的详情和记录")
-def show(ctx: Ctx, cmd: Command) -> str:
+@general_router.command("查看", [ViewArg()], "查看@件或督办事项（督3）的详情和记录")
+def show(ctx: Ctx, target: Item | Matter) -> str:
     """The argument's form chooses the view: 督3 a 督办事项, 3 or #3 an @件."""
-    if cmd.ref is not None:
-        return matter_view.show_matter(ctx, cmd)
-    return item_views.show_item(ctx, cmd)
+    if isinstance(target, Matter):
+        return matter_view.show_matter(ctx, target)
+    return item_views.show_item(ctx, Command(REGISTRY.specs["查看"], {"target": target.id}))
 
 
-@general_router.command("帮助", ["word?"], "帮助 [命令]", "可用命令，或一条命令的用法")
-def help_command(ctx: Ctx, cmd: Command) -> str:
+@general_router.command(
+    "帮助", [WordArg("name", "命令", optional=True)], "可用命令，或一条命令的用法"
+)
+def help_command(ctx: Ctx, name: str) -> str:
     registry = REGISTRY
-    if cmd.text:
-        spec = registry.specs.get(cmd.text)
+    if name:
+        spec = registry.specs.get(name)
         if spec is None:
             return texts.UNKNOWN_COMMAND
-        return f"{spec.usage}\n{spec.summary}\n可用：{spec.who}"
+        return spec.help
     mine = [s for s in registry.specs.values() if not s.roles or ctx.roles.roles & set(s.roles)]
     return (
         "可用命令：\n"
-        + "\n".join(f"{s.usage}　{s.summary}" for s in mine)
+        + "\n".join(f"{s.usage}\u3000{s.summary}" for s in mine)
         + "\n发送「帮助 命令」查看详情。"
     )
 
 
 REGISTRY = build_registry()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    reply: str
-    ok: bool  # False: refused or malformed; nothing was changed
+RUN = chain(CHAIN)
 
 
 def is_command(text: str, registry: Registry = REGISTRY) -> bool:
@@ -98,29 +98,6 @@ def is_command(text: str, registry: Registry = REGISTRY) -> bool:
 
 
 def run_command(ctx: Ctx, text: str, registry: Registry = REGISTRY) -> Outcome:
-    """Run one command in a savepoint: a refusal or an error leaves the database as it was."""
-    text = text.replace("\x00", "")  # no database stores NUL in text
-    if not normalize(text):
-        return Outcome(texts.EMPTY_MESSAGE, False)
-    try:
-        cmd = registry.parse(text)
-    except ParseError as exc:
-        return Outcome(texts.usage(exc.spec.usage) if exc.spec else texts.UNKNOWN_COMMAND, False)
-    spec = cmd.spec
-    if spec.roles and not ctx.roles.roles & set(spec.roles):
-        return Outcome(texts.not_allowed(spec.name, spec.who), False)
-    sent_before = len(ctx.out)
-    savepoint = ctx.session.begin_nested()
-    try:
-        reply = spec.handler(ctx, cmd)
-        ctx.session.flush()
-    except CommandError as exc:
-        savepoint.rollback()
-        del ctx.out[sent_before:]
-        return Outcome(exc.text, False)
-    except Exception:
-        savepoint.rollback()
-        del ctx.out[sent_before:]
-        raise
-    savepoint.commit()
-    return Outcome(reply, True)
+    """One command through the middleware chain (handlers.middleware): a refusal or an error
+    leaves the database as it was."""
+    return RUN(Call(ctx, text, registry))

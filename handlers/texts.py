@@ -978,3 +978,42 @@ def light_before_matter(matter: str, since: str, period: str) -> str:
 
 def light_in_future(month: str) -> str:
     return f"{month}还没到，不能记录亮灯。"
+
+
+# --- a registry sheet's cells (bot.registry_xlsx: 第3行「责任处室」：<text>) -------------------
+
+
+def cell_too_long(limit: int) -> str:
+    return f"超过{limit}字"
+
+
+def cell_unknown_category(word: str) -> str:
+    return f"没有「{word}」这个类别"
+
+
+def cell_unknown_platform(word: str) -> str:
+    return f"没有「{word}」这个平台（区网上督查室、大调研、街镇直通车或无）"
+
+
+def cell_not_in_roster(word: str) -> str:
+    return f"「{word}」不在名单中"
+
+
+def cell_same_name(count: int, word: str) -> str:
+    return f"名单中有{count}人叫「{word}」，请填写钉钉userId"
+
+
+def cell_owner_elsewhere(word: str, theirs: list[str], dept: str) -> str:
+    return f"「{word}」是{'、'.join(theirs)}的人员，不属于{dept}"
+
+
+def cell_bad_star(word: str) -> str:
+    return f"「{word}」应填★、是或否（空着按类别）"
+
+
+def cell_bad_status(word: str) -> str:
+    return f"「{word}」应填进行中或已办结"
+
+
+def cell_bad_date(word: str) -> str:
+    return f"「{word}」不是日期（如2026-12-31）"

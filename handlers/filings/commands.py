@@ -5,15 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.args import MatterArg, MonthArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings.done import mark_done, monthly_row
 from handlers.matters.base import (
     DEPT,
     INSTRUCTION,
-    find_matter,
     label,
-    require_dept,
 )
 from storage.models import Filing, Matter
 
@@ -21,14 +20,13 @@ router = Registry()
 
 
 @router.command(
-    "已填报", ["ref", "opt"], "已填报 <事项> [月份]", "本月（或所写月份）已在平台填报", DEPT
+    "已填报",
+    [MatterArg(instruction=False, department=True), MonthArg(current=False)],
+    "本月（或所写月份）已在平台填报",
+    DEPT,
 )
-def filed(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
-    require_dept(ctx, matter)
-    if matter.category == INSTRUCTION:  # its tracking report has a template to check
-        raise CommandError(texts.instruction_files_by_report(label(matter)))
-    row = monthly_row(ctx, matter, cmd.words[0] if cmd.words else "")
+def filed(ctx: Ctx, matter: Matter, month: str | None) -> str:
+    row = monthly_row(ctx, matter, month)
     if row is None:
         raise CommandError(texts.nothing_to_file(label(matter)))
     return mark_done(ctx, matter, row)

@@ -9,18 +9,17 @@ from handlers import texts
 from handlers.context import CommandError, Ctx
 from handlers.filings import schedule
 from handlers.lights.check import check_ladder
-from handlers.matters.base import label, log, month_of, row_label
+from handlers.matters.base import label, log, row_label
 from storage import repo
 from storage.models import Filing, Matter
 
 
-def monthly_row(ctx: Ctx, matter: Matter, word: str) -> Filing | None:
+def monthly_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
     """The month named, or the filing owed now: the earliest one not done of this month or
     before, or next month's when its node moved into this month (October's 6th is 30
     September). A month already done answers so, rather than filing next month's."""
     query = select(Filing).where(Filing.matter_id == matter.id, Filing.kind == "monthly")
-    if word:
-        period = month_of(ctx, word)
+    if period:
         row = ctx.session.scalars(query.where(Filing.period == period)).first()
         if row is None:
             raise CommandError(texts.no_filing(label(matter), texts.period_label(period)))

@@ -6,11 +6,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from config.roster import Department
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.args import ChoiceArg, DeptArg, MatterArg, NameArg, NoticeDueArg, TextArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_group
-from handlers.filings import schedule
 from handlers.filings.done import mark_done, monthly_row
 from handlers.filings.rows import ensure_filings, setup_instruction
 from handlers.instructions import reports
@@ -20,14 +21,12 @@ from handlers.matters.base import (
     INSTRUCTION,
     OFFICE,
     close,
-    ensure_open,
-    find_matter,
     label,
     log,
     notify,
     require_dept,
-    unique_name,
 )
+from handlers.matters.fields import create_matter
 from storage.models import Filing, Matter
 
 router = Registry()
@@ -35,28 +34,17 @@ router = Registry()
 
 @router.command(
     "批示件",
-    ["dept", "word", "text"],
-    "批示件 <处室> <反馈期限如2026-12-10> <名称>",
+    [DeptArg("dept"), NoticeDueArg(), NameArg()],
     "登记领导批示件：签收、反馈和每月跟踪",
     OFFICE,
 )
-def register_instruction(ctx: Ctx, cmd: Command) -> str:
-    dept = ctx.department(cmd.dept or "")
+def register_instruction(ctx: Ctx, dept: Department, notice_due: dt.date, name: str) -> str:
     dept_name = dept.name
-    notice_due = _date(cmd.words[0])
-    if notice_due is None:
-        raise CommandError(texts.bad_date(cmd.words[0]))
-    today = ctx.now.astimezone(ctx.cal.tz).date()
-    if notice_due < today:
-        raise CommandError(texts.date_in_past(cmd.words[0]))
-    if notice_due > today + dt.timedelta(days=3 * 366):
-        raise CommandError(texts.date_too_far(cmd.words[0]))
-    feedback_due = schedule.instruction_feedback_due(ctx.cal, ctx.roster.filings, notice_due)
-    if feedback_due <= ctx.now:
-        raise CommandError(texts.feedback_already_due(cmd.words[0], ctx.when(feedback_due)))
-    name = cmd.text.strip()
-    unique_name(ctx, name, None)
-    matter = Matter(
+    matter = create_matter(
+        ctx.session,
+        ctx.now,
+        ctx.actor,
+        f"{INSTRUCTION}·{dept_name}",
         name=name,
         category=INSTRUCTION,
         star=False,
@@ -66,13 +54,9 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
         deputy=dept.deputy,
         status="open",
         note="",
-        created_at=ctx.now,
         notice_due=notice_due,
         checklist={},
     )
-    ctx.session.add(matter)
-    ctx.session.flush()
-    log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{INSTRUCTION}·{dept_name}")
     setup_instruction(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
     ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])  # next month's report
     assert matter.sign_due is not None and matter.feedback_due is not None
@@ -87,29 +71,6 @@ def register_instruction(ctx: Ctx, cmd: Command) -> str:
     )
 
 
-def _date(word: str) -> dt.date | None:
-    text = (
-        word.strip()
-        .replace("/", "-")
-        .replace(".", "-")
-        .replace("年", "-")
-        .replace("月", "-")
-        .rstrip("日")
-    )
-    try:
-        return dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
-    except ValueError:
-        return None
-
-
-def _instruction(ctx: Ctx, cmd: Command) -> Matter:
-    matter = find_matter(ctx, cmd.ref or "")
-    if matter.category != INSTRUCTION:
-        raise CommandError(texts.not_instruction(label(matter)))
-    ensure_open(ctx, matter)
-    return matter
-
-
 def _deadline_row(ctx: Ctx, matter: Matter, kind: str) -> Filing:
     row = ctx.session.scalars(
         select(Filing).where(Filing.matter_id == matter.id, Filing.kind == kind)
@@ -119,56 +80,52 @@ def _deadline_row(ctx: Ctx, matter: Matter, kind: str) -> Filing:
     return row
 
 
-@router.command("签收", ["ref"], "签收 <事项>", "批示件已在区网上督查室签收", DEPT)
-def sign(ctx: Ctx, cmd: Command) -> str:
-    matter = _instruction(ctx, cmd)
-    require_dept(ctx, matter)
+@router.command(
+    "签收", [MatterArg(instruction=True, department=True)], "批示件已在区网上督查室签收", DEPT
+)
+def sign(ctx: Ctx, matter: Matter) -> str:
     matter.signed_at, matter.signed_by = ctx.now, ctx.actor
     return mark_done(ctx, matter, _deadline_row(ctx, matter, "sign"))
 
 
 @router.command(
-    "已反馈", ["ref"], "已反馈 <事项>", "批示件反馈材料已录入平台（经分管局领导同意）", DEPT
+    "已反馈",
+    [MatterArg(instruction=True, department=True)],
+    "批示件反馈材料已录入平台（经分管局领导同意）",
+    DEPT,
 )
-def feedback(ctx: Ctx, cmd: Command) -> str:
-    matter = _instruction(ctx, cmd)
-    require_dept(ctx, matter)
+def feedback(ctx: Ctx, matter: Matter) -> str:
     matter.feedback_at = ctx.now
     return mark_done(ctx, matter, _deadline_row(ctx, matter, "feedback"))
 
 
 @router.command(
     "进展",
-    ["ref", "text"],
-    "进展 <事项> <1、目前进展… 2、难点问题… 3、下一步打算…>",
+    [
+        MatterArg(instruction=True, department=True),
+        TextArg("report", "1、目前进展… 2、难点问题… 3、下一步打算…"),
+    ],
     "批示件每月跟踪办理情况（按模板，检查字数）",
     DEPT,
 )
-def progress(ctx: Ctx, cmd: Command) -> str:
-    matter = _instruction(ctx, cmd)
-    require_dept(ctx, matter)
-    check = reports.check_report(cmd.text, ctx.roster.filings.report_limits)
+def progress(ctx: Ctx, matter: Matter, report: str) -> str:
+    check = reports.check_report(report, ctx.roster.filings.report_limits)
     if check.problems:
         raise CommandError(texts.report_refused(label(matter), check.problems))
-    row = monthly_row(ctx, matter, "")
+    row = monthly_row(ctx, matter, None)
     if row is None or row.done_at is not None:
-        log(ctx.session, matter, ctx.now, ctx.actor, "report", texts.excerpt(cmd.text, 60))
+        log(ctx.session, matter, ctx.now, ctx.actor, "report", texts.excerpt(report, 60))
         return texts.report_kept(label(matter))
-    return mark_done(ctx, matter, row, report=cmd.text)
+    return mark_done(ctx, matter, row, report=report)
 
 
 @router.command(
     "闭环",
-    ["ref", "word"],
-    "闭环 <事项> <报区主要领导/传阅办公室/抄报区委督查室>",
+    [MatterArg(instruction=True), ChoiceArg("step", {s: s for s in CLOSURE_STEPS})],
     "批示件办结闭环的一步；三步齐全即办结",
     ["clerk", "dept_head", "office_admin"],
 )
-def closure(ctx: Ctx, cmd: Command) -> str:
-    matter = _instruction(ctx, cmd)
-    step = cmd.words[0]
-    if step not in CLOSURE_STEPS:
-        raise CommandError(texts.usage(cmd.spec.usage))
+def closure(ctx: Ctx, matter: Matter, step: str) -> str:
     if CLOSURE_STEPS[step] == "office":
         if not ctx.roles.has("office_admin"):
             raise CommandError(texts.closure_by_office(step))

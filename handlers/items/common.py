@@ -18,14 +18,19 @@ LEVELS = ("dept_head", "deputy", "director")
 
 
 def find_item(ctx: Ctx, cmd: Command, action: str | None = None) -> Item:
-    """The command's item; with ``action``, refused unless the item's state allows that move
-    (handlers.items.states.TRANSITIONS)."""
+    """The item a parsed command names (查看 N); see :func:`item_for`."""
     assert cmd.item is not None
-    item = repo.get_item(ctx.session, cmd.item)
+    return item_for(ctx, cmd.item, cmd.name, action)
+
+
+def item_for(ctx: Ctx, number: int, command: str, action: str | None = None) -> Item:
+    """Item ``number``; with ``action``, refused unless the item's state allows that move
+    (handlers.items.states.TRANSITIONS) for ``command``."""
+    item = repo.get_item(ctx.session, number)
     if item is None:
-        raise CommandError(texts.no_item(cmd.item))
+        raise CommandError(texts.no_item(number))
     if action is not None and not states.can(item.state, action):
-        raise CommandError(texts.wrong_state(item.id, item.state, cmd.name))
+        raise CommandError(texts.wrong_state(item.id, item.state, command))
     return item
 
 

@@ -14,7 +14,8 @@ from typing import cast
 
 from config.roster import Roster
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.args import ItemArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import Channel, Fallback, Outgoing, to_group, to_user
 from storage import repo
@@ -81,18 +82,8 @@ def status(ctx: Ctx, item: Item) -> str:
     return texts.delivery_state(*found)
 
 
-@router.command(
-    "重发",
-    ["item"],
-    "重发 <编号>",
-    "重发未送达街镇的答复、退回答复或先行回复",
-    ["office_admin"],
-)
-def resend(ctx: Ctx, cmd: Command) -> str:
-    assert cmd.item is not None
-    item = repo.get_item(ctx.session, cmd.item)
-    if item is None:
-        raise CommandError(texts.no_item(cmd.item))
+@router.command("重发", [ItemArg()], "重发未送达街镇的答复、退回答复或先行回复", ["office_admin"])
+def resend(ctx: Ctx, item: Item) -> str:
     failed = repo.failed_town_messages(ctx.session, item)
     if not failed:
         raise CommandError(texts.nothing_to_resend(item.id))
@@ -125,8 +116,8 @@ def resend(ctx: Ctx, cmd: Command) -> str:
     return texts.resending_reply(item.id, labels)
 
 
-@router.command("发送失败", [], "发送失败", "发送失败的消息：发给谁、为什么、怎么办", OFFICE_STAFF)
-def failed_messages(ctx: Ctx, cmd: Command) -> str:
+@router.command("发送失败", [], "发送失败的消息：发给谁、为什么、怎么办", OFFICE_STAFF)
+def failed_messages(ctx: Ctx) -> str:
     rows, count = repo.failed_messages(ctx.session, LIST_LIMIT)
     if not rows:
         return texts.NO_FAILED

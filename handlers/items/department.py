@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from handlers import clocks, texts
-from handlers.commands import Command, Registry
+from handlers.args import ItemArg, TextArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.items import delivery
 from handlers.items.common import (
     LEVELS,
     answer_town,
-    find_item,
     log,
     notify_people,
     plan,
@@ -24,9 +24,8 @@ from storage.models import Item
 router = Registry()
 
 
-@router.command("认领", ["item"], "认领 <编号>", "处室认领@件", ["clerk"])
-def claim(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "claim")
+@router.command("认领", [ItemArg("claim")], "处室认领@件", ["clerk"])
+def claim(ctx: Ctx, item: Item) -> str:
     require_department(ctx, item, clerk=True)
     rules = ctx.roster.rules
     assert item.claim_due is not None
@@ -50,16 +49,13 @@ def claim(ctx: Ctx, cmd: Command) -> str:
     )
 
 
-@router.command(
-    "答复", ["item", "text"], "答复 <编号> <内容>", "提交答复稿，送处室负责人审核", ["clerk"]
-)
-def draft(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "draft")
+@router.command("答复", [ItemArg("draft"), TextArg()], "提交答复稿，送处室负责人审核", ["clerk"])
+def draft(ctx: Ctx, item: Item, text: str) -> str:
     require_department(ctx, item, clerk=True)
     item.state = move(item.state, "draft", ItemState.REVIEW)
-    item.draft, item.draft_by = cmd.text, ctx.actor
+    item.draft, item.draft_by = text, ctx.actor
     item.drafted_at, item.review_level = ctx.now, "dept_head"
-    log(ctx, item, "drafted", cmd.text)
+    log(ctx, item, "drafted", text)
     _ask_review(ctx, item)
     return texts.draft_reply(item.id, texts.LEVEL_LABELS["dept_head"])
 
@@ -73,10 +69,9 @@ def _ask_review(ctx: Ctx, item: Item) -> None:
 
 
 @router.command(
-    "同意", ["item"], "同意 <编号>", "同意答复稿，发送给街镇", ["dept_head", "deputy", "director"]
+    "同意", [ItemArg("approve")], "同意答复稿，发送给街镇", ["dept_head", "deputy", "director"]
 )
-def approve(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "approve")
+def approve(ctx: Ctx, item: Item) -> str:
     _require_review_level(ctx, item)
     if item.draft_by and item.draft_by == ctx.actor:
         raise CommandError(texts.own_draft(item.id))
@@ -102,34 +97,31 @@ def _require_review_level(ctx: Ctx, item: Item) -> None:
 
 @router.command(
     "退改",
-    ["item", "text"],
-    "退改 <编号> <意见>",
+    [ItemArg("send_back"), TextArg("opinion", "意见")],
     "退回答复稿修改",
     ["dept_head", "deputy", "director"],
 )
-def send_back(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "send_back")
+def send_back(ctx: Ctx, item: Item, opinion: str) -> str:
     _require_review_level(ctx, item)
     back = ItemState.HARD if item.hard else ItemState.CLAIMED
     item.state, item.review_level = move(item.state, "send_back", back), None
-    log(ctx, item, "sent_back", cmd.text)
+    log(ctx, item, "sent_back", opinion)
     clerks = [item.draft_by] if item.draft_by else ctx.roster.people_for("clerk", item.department)
-    notify_people(ctx, clerks, texts.returned_notice(item.id, ctx.roster.name(ctx.actor), cmd.text))
+    notify_people(ctx, clerks, texts.returned_notice(item.id, ctx.roster.name(ctx.actor), opinion))
     return texts.returned_reply(item.id)
 
 
-@router.command("报分管", ["item"], "报分管 <编号>", "答复稿报分管局领导审核", ["dept_head"])
-def to_deputy(ctx: Ctx, cmd: Command) -> str:
-    return _pass_up(ctx, cmd, "deputy", "dept_head", head=True)
+@router.command("报分管", [ItemArg("pass_up")], "答复稿报分管局领导审核", ["dept_head"])
+def to_deputy(ctx: Ctx, item: Item) -> str:
+    return _pass_up(ctx, item, "deputy", "dept_head", head=True)
 
 
-@router.command("集体研判", ["item"], "集体研判 <编号>", "报局主要领导集体研判", ["deputy"])
-def to_director(ctx: Ctx, cmd: Command) -> str:
-    return _pass_up(ctx, cmd, "director", "deputy", deputy=True)
+@router.command("集体研判", [ItemArg("pass_up")], "报局主要领导集体研判", ["deputy"])
+def to_director(ctx: Ctx, item: Item) -> str:
+    return _pass_up(ctx, item, "director", "deputy", deputy=True)
 
 
-def _pass_up(ctx: Ctx, cmd: Command, level: str, lowest: str, **who: bool) -> str:
-    item = find_item(ctx, cmd, "pass_up")
+def _pass_up(ctx: Ctx, item: Item, level: str, lowest: str, **who: bool) -> str:
     require_department(ctx, item, **who)
     if LEVELS.index(item.review_level or "dept_head") > LEVELS.index(lowest):
         raise CommandError(texts.not_your_level(item.id, item.review_level or "dept_head"))
@@ -141,26 +133,24 @@ def _pass_up(ctx: Ctx, cmd: Command, level: str, lowest: str, **who: bool) -> st
 
 @router.command(
     "疑难",
-    ["item", "text?"],
-    "疑难 <编号> [原因]",
+    [ItemArg("mark_hard"), TextArg("reason", "原因", optional=True)],
     "标记疑难件，自动先行回复街镇",
     ["dept_head", "deputy"],
 )
-def mark_hard(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "mark_hard")
+def mark_hard(ctx: Ctx, item: Item, reason: str) -> str:
     require_department(ctx, item, head=True, deputy=True)
     if item.hard:
         raise CommandError(texts.already_hard(item.id))
     late = item.placeholder_due is not None and ctx.now > item.placeholder_due
     item.state = move(item.state, "mark_hard", ItemState.HARD)
-    item.hard, item.hard_reason = True, cmd.text or None
+    item.hard, item.hard_reason = True, reason or None
     item.placeholder_at, item.review_level = ctx.now, None
     repo.cancel_timers(ctx.session, item, ["reply", "placeholder"])
     plan = clocks.followup(ctx.cal, ctx.roster.rules, ctx.now, 0)
     repo.add_timers(
         ctx.session, item, [(plan.clock, plan.kind, plan.step, plan.due_at, plan.fire_at)]
     )
-    log(ctx, item, "hard", cmd.text)
+    log(ctx, item, "hard", reason)
     message = answer_town(ctx, item, "placeholder", ctx.roster.rules.placeholder_text)
     ctx.send(delivery.tracked(message, item, "placeholder", ctx.actor))
     return texts.hard_reply(item.id, late)
@@ -168,17 +158,15 @@ def mark_hard(ctx: Ctx, cmd: Command) -> str:
 
 @router.command(
     "已线下答复",
-    ["item", "text?"],
-    "已线下答复 <编号> [摘要]",
+    [ItemArg("offline"), TextArg("summary", "摘要", optional=True)],
     "疑难件线下答复后办结",
     ["clerk", "dept_head"],
 )
-def offline(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "offline")
+def offline(ctx: Ctx, item: Item, summary: str) -> str:
     require_department(ctx, item, clerk=True, head=True)
     item.state = move(item.state, "offline", ItemState.OFFLINE)
     item.closed_at, item.replied_at = ctx.now, ctx.now
-    item.reply = cmd.text or None
+    item.reply = summary or None
     repo.cancel_timers(ctx.session, item, ["followup"])
-    log(ctx, item, "offline_answered", cmd.text)
+    log(ctx, item, "offline_answered", summary)
     return texts.offline_reply(item.id)

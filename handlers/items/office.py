@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from config.roster import Department, Town
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.args import ChoiceArg, DeptArg, ItemArg, TextArg, TownArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_group
 from handlers.items import delivery, intake
-from handlers.items.common import answer_town, find_item, log, notify_people, plan, to_town
+from handlers.items.common import answer_town, log, notify_people, plan, to_town
 from handlers.items.states import ItemState, move
 from storage import repo
 from storage.models import Item
@@ -92,11 +94,10 @@ def detect_category(text: str) -> str:
 
 
 @router.command(
-    "分派", ["item", "dept"], "分派 <编号> <处室>", "甄别后分派给处室", ["office_admin"]
+    "分派", [ItemArg("assign"), DeptArg("department")], "甄别后分派给处室", ["office_admin"]
 )
-def assign(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "assign")
-    dept = ctx.department(cmd.dept or "").name
+def assign(ctx: Ctx, item: Item, department: Department) -> str:
+    dept = department.name
     due = ctx.cal.add(ctx.now, ctx.roster.rules.claim_workdays)
     item.state, item.department = move(item.state, "assign", ItemState.ASSIGNED), dept
     item.triaged_at = item.assigned_at = ctx.now
@@ -123,33 +124,38 @@ def _announce_to_department(ctx: Ctx, item: Item, due: str) -> None:
 
 @router.command(
     "退回",
-    ["item", "text?"],
-    "退回 <编号> [说明]",
+    [ItemArg("reject"), TextArg("note", "说明", optional=True)],
     "非本机关职责范围，自动答复街镇",
     ["office_admin"],
 )
-def reject(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "reject")
+def reject(ctx: Ctx, item: Item, note: str) -> str:
     item.state = move(item.state, "reject", ItemState.REJECTED)
-    item.note = cmd.text or None
+    item.note = note or None
     item.triaged_at = item.triaged_at or ctx.now
     item.closed_at = item.replied_at = ctx.now
     repo.cancel_timers(ctx.session, item, ["triage", "claim"])
-    log(ctx, item, "rejected", cmd.text)
+    log(ctx, item, "rejected", note)
     dept = ctx.roster.department(item.department or "")
     if dept is not None:
         ctx.send(to_group(dept.group, texts.rejected_away(item.id)))
-    message = answer_town(ctx, item, "reject", texts.reject_to_town(cmd.text or None))
+    message = answer_town(ctx, item, "reject", texts.reject_to_town(note or None))
     ctx.send(delivery.tracked(message, item, "reject", ctx.actor))
     return texts.rejected_reply(item.id)
 
 
-@router.command("改派", ["item", "dept"], "改派 <编号> <处室>", "改派给另一处室", ["office_admin"])
-def reassign(ctx: Ctx, cmd: Command) -> str:
-    item = find_item(ctx, cmd, "reassign")
+def _not_hard(item: Item, command: str) -> None:
     if item.hard:  # a hard case stays with the department that judged it
-        raise CommandError(texts.wrong_state(item.id, "hard", cmd.name))
-    dept = ctx.department(cmd.dept or "").name
+        raise CommandError(texts.wrong_state(item.id, "hard", command))
+
+
+@router.command(
+    "改派",
+    [ItemArg("reassign", _not_hard), DeptArg("department")],
+    "改派给另一处室",
+    ["office_admin"],
+)
+def reassign(ctx: Ctx, item: Item, department: Department) -> str:
+    dept = department.name
     old = item.department or ""
     if dept == old:
         raise CommandError(texts.same_department(item.id, dept))
@@ -169,24 +175,21 @@ def reassign(ctx: Ctx, cmd: Command) -> str:
     return texts.reassigned_reply(item.id, old, dept, ctx.when(due.at, due.provisional))
 
 
+ITEM_CATEGORIES = {"政策咨询": "政策咨询", "问题沟通": "问题沟通"}
+
+
 @router.command(
     "登记",
-    ["town", "category", "text"],
-    "登记 <街镇> <政策咨询/问题沟通> <内容>",
+    [TownArg(), ChoiceArg("category", ITEM_CATEGORIES, strict=True), TextArg()],
     "登记其他渠道收到的@件",
     ["office_admin"],
 )
-def register(ctx: Ctx, cmd: Command) -> str:
-    town = ctx.roster.town(cmd.town or "")
-    if town is None:
-        raise CommandError(
-            texts.unknown_town(cmd.town or "", [t.name for t in ctx.roster.data.towns])
-        )
+def register(ctx: Ctx, town: Town, category: str, text: str) -> str:
     item = receive(
         ctx,
         town=town.name,
-        text=cmd.text,
-        category=cmd.category,
+        text=text,
+        category=category,
         conversation_id=town.conversations[0],
         receipt=False,  # it did not come from the town's chat
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from handlers import texts
+from handlers.args import StateArg
 from handlers.commands import LEADERS, Command, Registry
-from handlers.context import CommandError, Ctx
+from handlers.context import Ctx
 from handlers.items import delivery, intake
 from handlers.items.common import LEVELS, find_item, review_level
 from handlers.items.states import CLOSED, OPEN, ItemState
@@ -100,15 +101,9 @@ def show_item(ctx: Ctx, cmd: Command) -> str:
     return "\n".join(lines)
 
 
-@router.command("列表", ["state?"], "列表 [状态]", "未办结的@件", LEADERS)
-def list_items(ctx: Ctx, cmd: Command) -> str:
-    wanted = None
-    if cmd.text:
-        wanted = next((s for s in OPEN if cmd.text in (s, texts.STATE_LABELS[s])), None)
-        if wanted is None:
-            raise CommandError(
-                texts.usage(f"列表 [{'/'.join(texts.STATE_LABELS[s] for s in OPEN)}]")
-            )
+@router.command("列表", [StateArg()], "未办结的@件", LEADERS)
+def list_items(ctx: Ctx, state: ItemState | None) -> str:
+    wanted = state
     items = repo.open_items(ctx.session, [wanted.value] if wanted else [s.value for s in OPEN])
     if not items:
         return texts.no_open_items(wanted)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import texts
-from handlers.commands import Command, Registry
+from handlers.args import ChoiceArg, MatterArg, MonthArg, TextArg
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings import schedule
 from handlers.lights.check import check_ladder
-from handlers.matters.base import OFFICE, find_matter, label, log, month_of
+from handlers.matters.base import OFFICE, label, log
 from storage.models import Criticism, Interview, Light, Matter
 
 router = Registry()
@@ -31,14 +32,13 @@ LEVELS = {
 
 
 @router.command(
-    "亮灯", ["ref", "word", "opt"], "亮灯 <事项> <绿/黄/红> [月份]", "记录区督查平台亮灯", OFFICE
+    "亮灯",
+    [MatterArg(), ChoiceArg("color", COLORS, "绿/黄/红"), MonthArg()],
+    "记录区督查平台亮灯",
+    OFFICE,
 )
-def record_light(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
-    color = COLORS.get(cmd.words[0])
-    if color is None:
-        raise CommandError(texts.usage(cmd.spec.usage))
-    period = month_of(ctx, cmd.words[1] if len(cmd.words) > 1 else "")
+def record_light(ctx: Ctx, matter: Matter, color: str, month: str) -> str:
+    period = month
     if period > schedule.period_of(ctx.now, ctx.cal.tz):
         raise CommandError(texts.light_in_future(texts.period_label(period)))
     # Lights of the months before the matter was registered may be entered (matters are often
@@ -71,18 +71,17 @@ def record_light(ctx: Ctx, cmd: Command) -> str:
 
 @router.command(
     "点名",
-    ["ref", "word", "text?"],
-    "点名 <事项> <区分管领导/区主要领导> [说明]",
+    [
+        MatterArg(),
+        ChoiceArg("level", LEVELS, "区分管领导/区主要领导"),
+        TextArg("note", "说明", optional=True),
+    ],
     "记录在全区性会议上被点名批评",
     OFFICE,
 )
-def record_criticism(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
-    level = LEVELS.get(cmd.words[0])
-    if level is None:
-        raise CommandError(texts.usage(cmd.spec.usage))
+def record_criticism(ctx: Ctx, matter: Matter, level: str, note: str) -> str:
     ctx.session.add(
-        Criticism(matter_id=matter.id, level=level, at=ctx.now, by=ctx.actor, note=cmd.text)
+        Criticism(matter_id=matter.id, level=level, at=ctx.now, by=ctx.actor, note=note)
     )
     log(
         ctx.session,
@@ -90,23 +89,24 @@ def record_criticism(ctx: Ctx, cmd: Command) -> str:
         ctx.now,
         ctx.actor,
         "criticism",
-        texts.CRITICISM_LEVELS[level] + (f" {cmd.text}" if cmd.text else ""),
+        texts.CRITICISM_LEVELS[level] + (f" {note}" if note else ""),
     )
     ctx.session.flush()
     ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
     return texts.criticism_recorded(label(matter), texts.CRITICISM_LEVELS[level], matter.star)
 
 
-@router.command("约谈完成", ["ref", "text?"], "约谈完成 <事项> [说明]", "约谈问询已开展", OFFICE)
-def interview_held(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
+@router.command(
+    "约谈完成", [MatterArg(), TextArg("note", "说明", optional=True)], "约谈问询已开展", OFFICE
+)
+def interview_held(ctx: Ctx, matter: Matter, note: str) -> str:
     rows = ctx.session.scalars(
         select(Interview).where(Interview.matter_id == matter.id, Interview.state == "open")
     ).all()
     if not rows:
         raise CommandError(texts.no_open_interview(label(matter)))
     for row in rows:
-        row.state, row.closed_at, row.closed_by, row.note = "held", ctx.now, ctx.actor, cmd.text
+        row.state, row.closed_at, row.closed_by, row.note = "held", ctx.now, ctx.actor, note
     tier = max(r.tier for r in rows)
     log(
         ctx.session,
@@ -114,7 +114,7 @@ def interview_held(ctx: Ctx, cmd: Command) -> str:
         ctx.now,
         ctx.actor,
         "interview_held",
-        texts.LADDER_TIER_NAMES[tier] + (f" {cmd.text}" if cmd.text else ""),
+        texts.LADDER_TIER_NAMES[tier] + (f" {note}" if note else ""),
     )
     return texts.interview_held(label(matter), texts.LADDER_TIER_NAMES[tier])
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config import categories
 from config.roster import Roster
 from handlers import texts
 from handlers.context import CommandError, Ctx
@@ -77,37 +76,6 @@ def ensure_open(ctx: Ctx, matter: Matter) -> None:
         raise CommandError(texts.matter_closed(label(matter)))
 
 
-def find_person(roster: Roster, word: str) -> str | None:
-    """A userId from a userId or a roster name; None when unknown or ambiguous."""
-    if word in roster.people:
-        return word
-    ids = [p.id for p in roster.people.values() if p.name == word]
-    return ids[0] if len(ids) == 1 else None
-
-
-def person_id(ctx: Ctx, word: str) -> str:
-    user = find_person(ctx.roster, word)
-    if user is None:
-        raise CommandError(texts.unknown_person(word))
-    return user
-
-
-def owner_id(ctx: Ctx, word: str, dept: str) -> str:
-    """The 具体负责人: a person of the department, or of none (never of another one)."""
-    user = person_id(ctx, word)
-    theirs = ctx.roster.owner_elsewhere(user, dept)
-    if theirs:
-        raise CommandError(texts.owner_elsewhere(ctx.roster.name(user), theirs, dept))
-    return user
-
-
-def category_of(word: str) -> categories.Category:
-    found = categories.category(word)
-    if found is None:
-        raise CommandError(texts.unknown_category(word, [c.name for c in categories.CATEGORIES]))
-    return found
-
-
 def require_dept(ctx: Ctx, matter: Matter) -> None:
     roles = ctx.roles
     if matter.department in roles.clerk_of or matter.department in roles.head_of:
@@ -129,16 +97,6 @@ def notify(ctx: Ctx, people: Iterable[str], text: str) -> None:
     for user in dict.fromkeys(people):
         if user and user != ctx.actor:
             ctx.send(to_user(user, text))
-
-
-def unique_name(ctx: Ctx, name: str, number: int | None) -> None:
-    if len(name) > NAME_LIMIT:
-        raise CommandError(texts.name_too_long(len(name), NAME_LIMIT))
-    clash = ctx.session.scalars(
-        select(Matter).where(Matter.name == name, Matter.id != (number or 0))
-    ).first()
-    if clash is not None:
-        raise CommandError(texts.duplicate_matter(name, label(clash)))
 
 
 def describe(roster: Roster, matter: Matter) -> str:

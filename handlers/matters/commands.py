@@ -4,47 +4,66 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from config import categories
+from config.categories import Category
+from config.roster import Department
 from handlers import texts
-from handlers.commands import LEADERS, Command, Registry
+from handlers.args import (
+    CategoryArg,
+    ChoiceArg,
+    DeptArg,
+    MatterArg,
+    MatterFilterArg,
+    NameArg,
+    PersonArg,
+    TextArg,
+)
+from handlers.commands import LEADERS, Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings.rows import ensure_filings, reschedule
 from handlers.matters.base import (
     INSTRUCTION,
     OFFICE,
-    category_of,
     close,
     describe,
     ensure_open,
-    find_matter,
     label,
-    log,
-    owner_id,
-    person_id,
+)
+from handlers.matters.fields import (
+    change,
+    create_matter,
+    to_category,
+    to_department,
+    to_owner,
+    to_person,
+    to_platform,
+    to_star,
     unique_name,
 )
 from storage.models import Matter
 
 router = Registry()
 
-FIELDS = ("名称", "类别", "绩效考核", "平台", "处室", "负责人", "分管领导", "备注")
+FIELDS = {f: f for f in ("名称", "类别", "绩效考核", "平台", "处室", "负责人", "分管领导", "备注")}
 
 
 @router.command(
     "新增事项",
-    ["word", "dept", "word", "text"],
-    "新增事项 <类别> <处室> <负责人> <名称>",
+    [
+        CategoryArg("cat"),
+        DeptArg("department"),
+        PersonArg("owner", "负责人", owner_of="department"),
+        NameArg(),
+    ],
     "登记督办事项（类别如 区委区政府重点工作、实事项目、攻坚）",
     OFFICE,
 )
-def add_matter(ctx: Ctx, cmd: Command) -> str:
-    cat = category_of(cmd.words[0])
-    department = ctx.department(cmd.dept or "")
+def add_matter(ctx: Ctx, cat: Category, department: Department, owner: str, name: str) -> str:
     dept = department.name
-    owner = owner_id(ctx, cmd.words[1], dept)
-    name = cmd.text.strip()
-    unique_name(ctx, name, None)
-    matter = Matter(
+    matter = create_matter(
+        ctx.session,
+        ctx.now,
+        ctx.actor,
+        f"{cat.name}·{dept}",
         name=name,
         category=cat.name,
         star=cat.star,
@@ -54,108 +73,91 @@ def add_matter(ctx: Ctx, cmd: Command) -> str:
         deputy=department.deputy,
         status="open",
         note="",
-        created_at=ctx.now,
     )
-    ctx.session.add(matter)
-    ctx.session.flush()
-    log(ctx.session, matter, ctx.now, ctx.actor, "created", f"{cat.name}·{dept}")
     ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])
     return texts.matter_added(label(matter), describe(ctx.roster, matter))
 
 
 @router.command(
     "修改事项",
-    ["ref", "word", "text"],
-    "修改事项 <事项> <名称/类别/绩效考核/平台/处室/负责人/分管领导/备注> <新值>",
+    [MatterArg(), ChoiceArg("field", FIELDS), TextArg("value", "新值")],
     "修改督办事项的一项内容",
     OFFICE,
 )
-def edit_matter(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
-    field, value = cmd.words[0], cmd.text.strip()
+def edit_matter(ctx: Ctx, matter: Matter, field: str, value: str) -> str:
+    value = value.strip()
     extra = ""
-    if field not in FIELDS:
-        raise CommandError(texts.usage(cmd.spec.usage))
     old: str
+    new: object = value  # the stored value; ``value`` is how it is shown
     if field == "名称":
         unique_name(ctx, value, matter.id)
-        old, matter.name = matter.name, value
+        attr, old = "name", matter.name
     elif field == "类别":
-        cat = category_of(value)
+        cat = to_category(value)
         if INSTRUCTION in (cat.name, matter.category) and cat.name != matter.category:
             raise CommandError(texts.instruction_category_fixed())
-        old, matter.category = matter.category, cat.name
+        attr, old, new = "category", matter.category, cat.name
         matter.star, matter.platform = cat.star, cat.platform
         value = cat.name
         extra = texts.category_defaults("是" if cat.star else "否", cat.platform)
     elif field == "绩效考核":
-        if value not in ("是", "否", "★", "无"):
-            raise CommandError(texts.yes_no(field))
-        old = "是" if matter.star else "否"
-        matter.star = value in ("是", "★")
-        value = "是" if matter.star else "否"
+        new = to_star(value, field)
+        attr, old = "star", "是" if matter.star else "否"
+        value = "是" if new else "否"
     elif field == "平台":
-        found = categories.platform(value)
-        if found is None:
-            raise CommandError(texts.unknown_platform(value, list(categories.PLATFORMS)))
-        old, matter.platform, value = matter.platform, found, found
+        attr, old = "platform", matter.platform
+        new = value = to_platform(value)
     elif field == "处室":
-        department = ctx.department(value)
-        old, matter.department, value = matter.department, department.name, department.name
+        department = to_department(ctx.roster, value)
+        attr, old, new = "department", matter.department, department.name
+        value = department.name
         if old != value:
             matter.deputy = department.deputy
             extra = texts.deputy_follows(ctx.roster.name(department.deputy))
             theirs = ctx.roster.owner_elsewhere(matter.owner, value)
             if theirs:
                 extra += texts.owner_check_after_move(ctx.roster.name(matter.owner), theirs)
-    elif field in ("负责人", "分管领导"):
-        user = (
-            owner_id(ctx, value, matter.department) if field == "负责人" else person_id(ctx, value)
-        )
-        if field == "负责人":
-            old, matter.owner = ctx.roster.name(matter.owner), user
-        else:
-            old, matter.deputy = ctx.roster.name(matter.deputy), user
-        value = ctx.roster.name(user)
+    elif field == "负责人":
+        new = to_owner(ctx.roster, value, matter.department)
+        attr, old, value = "owner", ctx.roster.name(matter.owner), ctx.roster.name(new)
+    elif field == "分管领导":
+        new = to_person(ctx.roster, value)
+        attr, old, value = "deputy", ctx.roster.name(matter.deputy), ctx.roster.name(new)
     else:
-        old, matter.note = matter.note, value
+        attr, old = "note", matter.note
     if old == value:
         return texts.matter_unchanged(label(matter), field)
-    log(ctx.session, matter, ctx.now, ctx.actor, "edited", f"{field}：{old} → {value}")
+    change(ctx.session, matter, ctx.now, ctx.actor, attr, new, f"{field}：{old} → {value}")
     if field in ("类别", "平台"):
         reschedule(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
     return texts.matter_edited(label(matter), field, old, value) + extra
 
 
 @router.command(
-    "办结事项", ["ref", "text?"], "办结事项 <事项> [说明]", "督办事项办结，停止填报提醒", OFFICE
+    "办结事项",
+    [MatterArg(), TextArg("note", "说明", optional=True)],
+    "督办事项办结，停止填报提醒",
+    OFFICE,
 )
-def close_matter(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
+def close_matter(ctx: Ctx, matter: Matter, note: str) -> str:
     ensure_open(ctx, matter)
-    close(ctx.session, matter, ctx.now, ctx.actor, cmd.text)
+    close(ctx.session, matter, ctx.now, ctx.actor, note)
     return texts.matter_closed_reply(label(matter))
 
 
-@router.command("事项列表", ["opt"], "事项列表 [处室/类别/已办结]", "督办事项清单", LEADERS)
-def list_matters(ctx: Ctx, cmd: Command) -> str:
-    word = cmd.words[0] if cmd.words else ""
+@router.command("事项列表", [MatterFilterArg()], "督办事项清单", LEADERS)
+def list_matters(ctx: Ctx, only: Department | Category | str | None) -> str:
     query = select(Matter).order_by(Matter.id)
     title = "督办事项"
-    if word in ("已办结", "办结"):
+    if only == "closed":
         query = query.where(Matter.status == "closed")
         title = "已办结督办事项"
     else:
         query = query.where(Matter.status == "open")
-        if word:
-            dept = ctx.roster.department(word)
-            cat = categories.category(word)
-            if dept is not None:
-                query, title = query.where(Matter.department == dept.name), dept.name
-            elif cat is not None:
-                query, title = query.where(Matter.category == cat.name), cat.name
-            else:
-                raise CommandError(texts.usage(cmd.spec.usage))
+        if isinstance(only, Department):
+            query, title = query.where(Matter.department == only.name), only.name
+        elif isinstance(only, Category):
+            query, title = query.where(Matter.category == only.name), only.name
     rows = ctx.session.scalars(query).all()
     if not rows:
         return texts.no_matters(title)

@@ -5,21 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import texts
-from handlers.commands import Command
 from handlers.context import Ctx
 from handlers.matters.base import (
     CLOSURE_STEPS,
     INSTRUCTION,
     describe,
-    find_matter,
     label,
     row_label,
 )
-from storage.models import Criticism, Filing, Interview, Light, MatterEvent
+from storage.models import Criticism, Filing, Interview, Light, Matter, MatterEvent
 
 
-def show_matter(ctx: Ctx, cmd: Command) -> str:
-    matter = find_matter(ctx, cmd.ref or "")
+def show_matter(ctx: Ctx, matter: Matter) -> str:
     tz = ctx.cal.tz
     lines = [
         f"{label(matter)}｜{texts.MATTER_STATUS[matter.status]}",
