@@ -14,6 +14,7 @@ from handlers.matters.base import (
     INSTRUCTION,
     label,
 )
+from handlers.matters.states import MatterStatus
 from storage.models import Filing, Matter
 
 router = Registry()
@@ -46,7 +47,7 @@ def todo_lines(ctx: Ctx) -> list[str]:
         select(Filing, Matter)
         .join(Matter, Filing.matter_id == Matter.id)
         .where(
-            Matter.status == "open",
+            Matter.status == MatterStatus.OPEN,
             Filing.done_at.is_(None),
             Filing.due_at <= horizon,
             (Matter.department.in_(sorted(depts)) | (Matter.owner == ctx.actor)),

@@ -15,6 +15,7 @@ from config.roster import Roster
 from handlers import deadlines
 from handlers.filings import schedule
 from handlers.matters.base import INSTRUCTION, settle_filings
+from handlers.matters.states import MatterStatus
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Filing, Matter
@@ -37,7 +38,9 @@ def ensure_filings(
     rules = roster.filings
     if matters is None:
         matters = session.scalars(
-            select(Matter).where(Matter.status == "open", Matter.category.in_(list(rules.nodes)))
+            select(Matter).where(
+                Matter.status == MatterStatus.OPEN, Matter.category.in_(list(rules.nodes))
+            )
         ).all()
     this = schedule.period_of(now, cal.tz)
     periods = [this, schedule.next_period(this)]
@@ -51,7 +54,7 @@ def ensure_filings(
     }
     made: list[tuple[Filing, Matter, dt.datetime]] = []
     for matter in matters:
-        if matter.status != "open":
+        if matter.status != MatterStatus.OPEN:
             continue
         start = max(matter.created_at, now)
         for period in periods:
@@ -205,7 +208,7 @@ def sync_matter(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
 ) -> None:
     """Deadlines made to match a matter changed from outside the commands (an import)."""
-    if matter.status != "open":
+    if matter.status != MatterStatus.OPEN:
         settle_filings(session, matter, now)
         return
     if matter.category == INSTRUCTION:

@@ -14,6 +14,7 @@ from handlers.effects import Outgoing
 from handlers.filings.rows import moments_of
 from handlers.lights.check import check_ladder
 from handlers.matters.base import label, log, row_label
+from handlers.matters.states import MatterStatus
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Deadline, Filing, Matter
@@ -34,7 +35,12 @@ def fire_row(
     out: list[Outgoing] = []
     row = session.get(Filing, due.filing_id)
     matter = session.get(Matter, row.matter_id) if row is not None else None
-    if row is None or matter is None or row.done_at is not None or matter.status != "open":
+    if (
+        row is None
+        or matter is None
+        or row.done_at is not None
+        or matter.status != MatterStatus.OPEN
+    ):
         repo.cancel_row_steps(session, [due.filing_id or 0])  # nothing owed any more
         return out
     if not deliverable(cal, due.fire_at, now):

@@ -27,6 +27,7 @@ from handlers.matters.base import (
     require_dept,
 )
 from handlers.matters.fields import create_matter
+from handlers.matters.states import MatterStatus
 from storage.models import Filing, Matter
 
 router = Registry()
@@ -52,7 +53,7 @@ def register_instruction(ctx: Ctx, dept: Department, notice_due: dt.date, name: 
         department=dept_name,
         owner=dept.clerks[0],
         deputy=dept.deputy,
-        status="open",
+        status=MatterStatus.OPEN.value,
         note="",
         notice_due=notice_due,
         checklist={},

@@ -13,6 +13,7 @@ from handlers import texts
 from handlers.effects import Outgoing, to_group, to_user
 from handlers.lights import ladder
 from handlers.matters.base import label, log
+from handlers.matters.states import InterviewState, close_interview
 from handlers.workcal import WorkCalendar
 from storage.models import Criticism, Filing, Interview, Light, Matter
 
@@ -45,10 +46,11 @@ def check_ladder(
     new = ladder.evaluate(lights, late, crit, {i.condition for i in existing})
     if not new:
         return []
-    decision = ladder.decide(new, {i.tier for i in existing if i.state == "open"})
+    decision = ladder.decide(new, {i.tier for i in existing if i.state == InterviewState.OPEN})
     for row in existing:
-        if row.state == "open" and row.tier in decision.supersede:
-            row.state, row.closed_at, row.closed_by = "superseded", now, "bot"
+        if row.state == InterviewState.OPEN and row.tier in decision.supersede:
+            row.state = close_interview(row.state, InterviewState.SUPERSEDED)
+            row.closed_at, row.closed_by = now, "bot"
     dept = roster.department(matter.department)
     people = {
         "owner": matter.owner,
@@ -58,13 +60,13 @@ def check_ladder(
     }
     # one notice, one open interview naming all its rules; the other conditions are kept
     # (absorbed) so that they never fire again
-    rows = [(f, "absorbed", f.rule, f.evidence) for f in decision.absorbed]
+    rows = [(f, InterviewState.ABSORBED, f.rule, f.evidence) for f in decision.absorbed]
     if decision.open:
         head, *rest = decision.open
         rule = "；".join(f.rule for f in decision.open)
         evidence = "；".join(f.evidence for f in decision.open)
-        rows += [(head, "open", rule, evidence)]
-        rows += [(f, "absorbed", f.rule, f.evidence) for f in rest]
+        rows += [(head, InterviewState.OPEN, rule, evidence)]
+        rows += [(f, InterviewState.ABSORBED, f.rule, f.evidence) for f in rest]
     for firing, state, rule, evidence in rows:
         interviewer, interviewee = ladder.TIER_ROLES[firing.tier]
         session.add(
@@ -76,7 +78,7 @@ def check_ladder(
                 evidence=evidence,
                 interviewer=people[interviewer],
                 interviewee=people[interviewee],
-                state=state,
+                state=state.value,
                 opened_at=now,
                 note="",
             )

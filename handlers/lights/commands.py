@@ -11,6 +11,7 @@ from handlers.context import CommandError, Ctx
 from handlers.filings import schedule
 from handlers.lights.check import check_ladder
 from handlers.matters.base import OFFICE, label, log
+from handlers.matters.states import InterviewState, close_interview
 from storage.models import Criticism, Interview, Light, Matter
 
 router = Registry()
@@ -101,12 +102,15 @@ def record_criticism(ctx: Ctx, matter: Matter, level: str, note: str) -> str:
 )
 def interview_held(ctx: Ctx, matter: Matter, note: str) -> str:
     rows = ctx.session.scalars(
-        select(Interview).where(Interview.matter_id == matter.id, Interview.state == "open")
+        select(Interview).where(
+            Interview.matter_id == matter.id, Interview.state == InterviewState.OPEN
+        )
     ).all()
     if not rows:
         raise CommandError(texts.no_open_interview(label(matter)))
     for row in rows:
-        row.state, row.closed_at, row.closed_by, row.note = "held", ctx.now, ctx.actor, note
+        row.state = close_interview(row.state, InterviewState.HELD)
+        row.closed_at, row.closed_by, row.note = ctx.now, ctx.actor, note
     tier = max(r.tier for r in rows)
     log(
         ctx.session,
@@ -125,7 +129,7 @@ def todo_lines(ctx: Ctx) -> list[str]:
     mine = Interview.interviewer == ctx.actor
     mine |= Interview.interviewee == ctx.actor
     query = select(Interview, Matter).join(Matter, Interview.matter_id == Matter.id)
-    query = query.where(Interview.state == "open").order_by(Interview.id)
+    query = query.where(Interview.state == InterviewState.OPEN).order_by(Interview.id)
     if not ctx.roles.has("office_admin"):
         query = query.where(mine)
     for interview, matter in ctx.session.execute(query).all():

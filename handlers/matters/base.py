@@ -17,6 +17,7 @@ from handlers import texts
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_user
 from handlers.filings import schedule
+from handlers.matters.states import MatterStatus
 from storage import repo
 from storage.models import Filing, Matter, MatterEvent
 
@@ -60,7 +61,7 @@ def find_matter(ctx: Ctx, ref: str) -> Matter:
     found = [
         m
         for m in ctx.session.scalars(
-            select(Matter).where(Matter.status == "open").order_by(Matter.id)
+            select(Matter).where(Matter.status == MatterStatus.OPEN).order_by(Matter.id)
         )
         if key and key in m.name
     ]
@@ -72,7 +73,7 @@ def find_matter(ctx: Ctx, ref: str) -> Matter:
 
 
 def ensure_open(ctx: Ctx, matter: Matter) -> None:
-    if matter.status != "open":
+    if matter.status != MatterStatus.OPEN:
         raise CommandError(texts.matter_closed(label(matter)))
 
 
@@ -111,7 +112,7 @@ def describe(roster: Roster, matter: Matter) -> str:
 
 
 def close(session: Session, matter: Matter, now: dt.datetime, actor: str, note: str = "") -> None:
-    matter.status, matter.closed_at = "closed", now
+    matter.status, matter.closed_at = MatterStatus.CLOSED.value, now
     settle_filings(session, matter, now)
     log(session, matter, now, actor, "closed", note)
 

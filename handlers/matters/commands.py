@@ -39,6 +39,7 @@ from handlers.matters.fields import (
     to_star,
     unique_name,
 )
+from handlers.matters.states import MatterStatus
 from storage.models import Matter
 
 router = Registry()
@@ -71,7 +72,7 @@ def add_matter(ctx: Ctx, cat: Category, department: Department, owner: str, name
         department=dept,
         owner=owner,
         deputy=department.deputy,
-        status="open",
+        status=MatterStatus.OPEN.value,
         note="",
     )
     ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])
@@ -150,10 +151,10 @@ def list_matters(ctx: Ctx, only: Department | Category | str | None) -> str:
     query = select(Matter).order_by(Matter.id)
     title = "督办事项"
     if only == "closed":
-        query = query.where(Matter.status == "closed")
+        query = query.where(Matter.status == MatterStatus.CLOSED)
         title = "已办结督办事项"
     else:
-        query = query.where(Matter.status == "open")
+        query = query.where(Matter.status == MatterStatus.OPEN)
         if isinstance(only, Department):
             query, title = query.where(Matter.department == only.name), only.name
         elif isinstance(only, Category):

@@ -22,6 +22,7 @@ from config.roster import Department, Roster, normalize_name
 from handlers import texts
 from handlers.context import CommandError, Ctx
 from handlers.matters.base import NAME_LIMIT, label, log
+from handlers.matters.states import MatterStatus
 from storage.models import Matter
 
 
@@ -39,14 +40,14 @@ class BadValue(CommandError):
 STAR_YES = {"★", "☆", "*", "是", "√", "✓", "y", "yes", "true", "1", "纳入"}
 STAR_NO = {"否", "无", "×", "✗", "x", "n", "no", "false", "0", "不纳入"}
 STATUS_WORDS = {
-    "进行中": "open",
-    "在办": "open",
-    "办理中": "open",
-    "未办结": "open",
-    "已办结": "closed",
-    "办结": "closed",
-    "已完成": "closed",
-    "完成": "closed",
+    "进行中": MatterStatus.OPEN.value,
+    "在办": MatterStatus.OPEN.value,
+    "办理中": MatterStatus.OPEN.value,
+    "未办结": MatterStatus.OPEN.value,
+    "已办结": MatterStatus.CLOSED.value,
+    "办结": MatterStatus.CLOSED.value,
+    "已完成": MatterStatus.CLOSED.value,
+    "完成": MatterStatus.CLOSED.value,
 }
 _DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _DATE_DIGITS = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -165,7 +166,7 @@ def create_matter(
 ) -> Matter:
     """A new matter with ``fields``, numbered, its creation on its record (``detail``); the
     caller makes its deadline rows."""
-    closed = fields.get("status") == "closed"
+    closed = fields.get("status") == MatterStatus.CLOSED
     matter = Matter(**fields, created_at=now, closed_at=now if closed else None)
     session.add(matter)
     session.flush()  # assigns the number
@@ -186,7 +187,7 @@ def change(
     status closes or reopens it."""
     action = "edited"
     if field == "status":
-        action = "closed" if value == "closed" else "reopened"
-        matter.closed_at = now if value == "closed" else None
+        action = "closed" if value == MatterStatus.CLOSED else "reopened"
+        matter.closed_at = now if value == MatterStatus.CLOSED else None
     setattr(matter, field, value)
     log(session, matter, now, actor, action, detail)

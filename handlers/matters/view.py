@@ -13,6 +13,7 @@ from handlers.matters.base import (
     label,
     row_label,
 )
+from handlers.matters.states import InterviewState
 from storage.models import Criticism, Filing, Interview, Light, Matter, MatterEvent
 
 
@@ -60,7 +61,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
     for i in ctx.session.scalars(
         select(Interview).where(Interview.matter_id == matter.id).order_by(Interview.id)
     ):
-        if i.state != "absorbed":
+        if i.state != InterviewState.ABSORBED:
             lines.append(texts.interview_entry(i.tier, i.state, i.rule, ctx.when(i.opened_at)))
     events = ctx.session.scalars(
         select(MatterEvent)

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from config.roster import Roster
 from handlers import texts
 from handlers.items.states import CLOSED, ItemState
+from handlers.matters.states import InterviewState
 from storage.models import Filing, Interview, Item, Light, Matter
 
 Outcome = Literal["on_time", "late", "open_overdue", "pending"]
@@ -291,7 +292,7 @@ def department_stats(
     interviews = session.scalars(
         select(Matter.department)
         .join(Interview, Interview.matter_id == Matter.id)
-        .where(Interview.state == "open")
+        .where(Interview.state == InterviewState.OPEN)
     ).all()
     for department in interviews:
         row(department).interviews += 1
