@@ -4,6 +4,7 @@ it saw."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -200,3 +201,28 @@ class FakeDingTalk(LocalDingTalk):
             return next((m for m in self.sent if m.seq > after_seq and predicate(m)), None)
 
         return await self._call(self.recorder.wait(check, timeout, "a matching sent message"))
+
+    # Cards ---------------------------------------------------------------------------
+
+    async def tap(
+        self,
+        card: str,
+        button: str,
+        user: str,
+        *,
+        space: int = 0,
+        message_id: str | None = None,
+    ) -> Json | None:
+        """``user`` taps the button labelled ``button`` on the card whose outTrackId is
+        ``card``, as ``user`` sees it (the ``actions`` variable of bot.dingtalk.cards): the
+        callback goes to the bot, and its ACK's update is applied. Returns the ACK's response."""
+        instance = self.card(card)
+        if instance is None:
+            raise ValueError(f"no card {card!r}")
+        actions = json.loads(instance.view(user).get("actions") or "[]")
+        found = next((a for a in actions if a.get("label") == button), None)
+        if found is None:
+            raise ValueError(f"no button {button!r} on card {card!r} for {user}")
+        return await self.push_card_callback(
+            card, user, {"command": found["command"]}, space=space, message_id=message_id
+        )

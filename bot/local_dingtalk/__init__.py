@@ -10,12 +10,15 @@ read what the bot sent; tests inject faults through a subclass of their own
 robot messages and files, ``webhooks`` session replies, ``recorder`` what it saw.
 """
 
+from bot.local_dingtalk.cards import CARD_CALLBACK_TOPIC, CardInstance
 from bot.local_dingtalk.gateway import OpenCall, StreamConnection
 from bot.local_dingtalk.recorder import LoggedRequest, OutboundMessage, UploadedMedia
 from bot.local_dingtalk.server import BOT_MESSAGE_TOPIC, LocalDingTalk
 
 __all__ = [
     "BOT_MESSAGE_TOPIC",
+    "CARD_CALLBACK_TOPIC",
+    "CardInstance",
     "LocalDingTalk",
     "LoggedRequest",
     "OpenCall",

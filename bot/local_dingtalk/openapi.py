@@ -108,6 +108,9 @@ class OpenApi:
 
     # Files: the robot message-file download (a short-lived URL, then GET) and the media upload
 
+    def token_ok(self, token: str) -> bool:
+        return self._token_ok(token)
+
     def _token_ok(self, token: str) -> bool:
         with self._rec.lock:
             expiry = self.tokens.get(token)

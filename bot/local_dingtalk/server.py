@@ -23,6 +23,7 @@ from typing import Any, Literal, Self, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.local_dingtalk.cards import CARD_CALLBACK_TOPIC, CardInstance, Cards
 from bot.local_dingtalk.common import Clock, Json, encrypted_id, ms
 from bot.local_dingtalk.gateway import Gateway, StreamConnection
 from bot.local_dingtalk.openapi import OpenApi
@@ -78,6 +79,7 @@ class LocalDingTalk:
         self.gateway = Gateway(self)
         self.openapi = OpenApi(self, known_user_ids)
         self.webhooks = Webhooks(self)
+        self.cards = Cards(self)
         self.ack_times = self.gateway.ack_times  # messageId -> perf_counter() of its first ACK
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -256,6 +258,56 @@ class LocalDingTalk:
             "CALLBACK", BOT_MESSAGE_TOPIC, data, message_id=message_id, timeout=timeout
         )
 
+    def card(self, out_track_id: str) -> CardInstance | None:
+        """A card instance the bot created, by its outTrackId."""
+        return self.cards.get(out_track_id)
+
+    def cards_delivered(self) -> list[CardInstance]:
+        """Every card instance delivered, oldest first."""
+        with self.recorder.lock:
+            return [c for c in self.cards.instances.values() if c.spaces]
+
+    async def push_card_callback(
+        self,
+        out_track_id: str,
+        user_id: str,
+        params: Mapping[str, Any],
+        *,
+        action_id: str = "action",
+        space: int = 0,
+        message_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> Json | None:
+        """``user_id`` taps a button of a card (as delivered to its ``space``-th space) whose
+        callback parameters are ``params``: the callback goes over the stream, and the update
+        its ACK carries is applied to the card, as DingTalk does. Returns the ACK's response
+        (None when it carried none). Fix ``message_id`` to simulate a redelivery."""
+        card = self.cards.get(out_track_id)
+        if card is None or not card.spaces:
+            raise ValueError(f"no card {out_track_id!r} was delivered")
+        if card.callback_type != "STREAM":
+            raise ValueError(f"card {out_track_id!r} does not call back over the stream")
+        data = self.cards.callback_data(card, user_id, dict(params), action_id, space)
+        message_id = await self.push_frame(
+            "CALLBACK", CARD_CALLBACK_TOPIC, data, message_id=message_id, timeout=timeout
+        )
+        ack = await self.wait_ack(message_id, timeout)
+        try:
+            response = json.loads(ack.get("data") or "{}").get("response")
+        except (ValueError, AttributeError):
+            response = None
+        if isinstance(response, str):  # a handler may answer with the JSON as a string
+            try:
+                response = json.loads(response)
+            except ValueError:
+                response = None
+        if not isinstance(response, dict):
+            return None
+        problem = await self._call(self._apply(card, response, user_id))
+        if problem is not None:
+            logger.warning("LocalDingTalk: a card callback's ACK was refused: %s", problem)
+        return response
+
     # Everything below runs on the server's loop -----------------------------------
 
     def _run_loop(self, ready: concurrent.futures.Future[asyncio.AbstractEventLoop]) -> None:
@@ -268,6 +320,9 @@ class LocalDingTalk:
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()
+
+    async def _apply(self, card: CardInstance, update: Json, tapper: str) -> str | None:
+        return self.cards.apply(card, update, tapper=tapper)
 
     async def _halt_loop(self) -> None:
         loop, thread = self._loop, self._thread
@@ -296,6 +351,11 @@ class LocalDingTalk:
         app.router.add_post("/v1.0/robot/messageFiles/download", openapi.file_download_url)
         app.router.add_get("/files/{key}", openapi.file_download)
         app.router.add_post("/media/upload", openapi.media_upload)
+        cards = self.cards
+        app.router.add_post("/v1.0/card/instances", cards.create)
+        app.router.add_put("/v1.0/card/instances", cards.update)
+        app.router.add_post("/v1.0/card/instances/deliver", cards.deliver)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", cards.create_and_deliver)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         await self._listen()
