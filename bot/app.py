@@ -98,6 +98,7 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
                 purpose=m.purpose,
                 actor=m.actor,
                 digest=m.digest,
+                actions=[(a.label, a.command, a.needs_text) for a in m.actions],
                 now=now,
             )
         )

@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from bot.bursts import GroupWindow, Merge, plan_merges
+from bot.dingtalk.actions import render_links
 from bot.dingtalk.errors import (
     PermanentSendError,
     SendError,
@@ -37,6 +38,7 @@ from bot.dingtalk.errors import (
     clip,
 )
 from bot.dingtalk.transport import Media, Transport
+from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
@@ -263,6 +265,10 @@ class Sender:
             await self._write_marks(delay=0)
 
     async def _deliver(self, row: PendingRow) -> None:
+        plain = row
+        if row.actions and row.kind == "text":
+            title, text = render_links(row.text, [Action(*a) for a in row.actions])
+            row = replace(row, title=title, text=text)
         if row.channel == "group":
             await self._to_group(row.target, row)
         elif row.channel == "oto":
@@ -283,7 +289,9 @@ class Sender:
                     raise
                 # OrgGroupSend cannot @-mention (§6): the text goes as it is, or the
                 # fallback's own text, which names the person instead.
-                fallback = replace(row, text=row.fallback_text) if row.fallback_text else row
+                # Links only work in a 1:1 chat (§10): a group gets the plain text.
+                base = row if row.fallback_channel == "oto" else plain
+                fallback = replace(base, text=row.fallback_text) if row.fallback_text else base
                 logger.info(
                     "outbox #%d: %s; sending to %s %s instead",
                     row.id,

@@ -12,6 +12,17 @@ Kind = Literal["text", "picture", "file"]
 
 
 @dataclass(frozen=True)
+class Action:
+    """One tap in a 1:1 message: ``label`` is what the reader sees, ``command`` the exact text
+    the tap sends (``认领 12``). With ``needs_text`` the command is a stem (``答复 12``): the
+    bot asks for the text and takes the person's next message as the rest of it."""
+
+    label: str
+    command: str
+    needs_text: bool = False
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One message. ``session`` replies in a conversation through its webhook and falls back
     to ``fallback_channel``/``fallback_target`` (with ``fallback_text`` when set) once the
@@ -38,6 +49,9 @@ class Outgoing:
     # How the message reads as lines of a digest, (title, line) pairs, when its group chat has
     # more waiting than the rate limit lets out; empty: never merged
     digest: tuple[tuple[str, str], ...] = ()
+    # What the reader of a 1:1 message can do with one tap (rendered by the sender: links in
+    # markdown, or a card); empty: a plain message
+    actions: tuple[Action, ...] = ()
 
 
 def to_group(
@@ -46,8 +60,10 @@ def to_group(
     return Outgoing("group", cid, text, title, digest=digest)
 
 
-def to_user(user_id: str, text: str, title: str | None = None) -> Outgoing:
-    return Outgoing("oto", user_id, text, title)
+def to_user(
+    user_id: str, text: str, title: str | None = None, actions: tuple[Action, ...] = ()
+) -> Outgoing:
+    return Outgoing("oto", user_id, text, title, actions=actions)
 
 
 class Markdown(str):

@@ -191,6 +191,8 @@ class OutboxMessage(Base):
     # is longer than its rate limit lets out (None: never merged)
     digest: Mapped[list[list[str]] | None] = mapped_column(JSON)
     merged_into: Mapped[int | None] = mapped_column(Integer)
+    # [[label, command, needs_text], ...]: the taps a 1:1 message offers (None: none)
+    actions: Mapped[list[list[Any]] | None] = mapped_column(JSON)
 
 
 class Attachment(Base):
@@ -214,6 +216,21 @@ class Attachment(Base):
     path: Mapped[str | None] = mapped_column(String(255))  # relative to BOT_FILES_DIR
     size: Mapped[int | None] = mapped_column(Integer)
     stored_at: Mapped[dt.datetime | None]
+
+
+class PendingInput(Base):
+    """A person asked to write the rest of a command (``答复 12`` → the answer): their next
+    message in that chat completes ``command``, until ``expires_at``."""
+
+    __tablename__ = "pending_inputs"
+    __table_args__ = (UniqueConstraint("user_id", "conversation_id", name="uq_pending_inputs"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    command: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
 
 
 class Flag(Base):

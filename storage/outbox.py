@@ -114,6 +114,7 @@ def outbox_row(
     purpose: str | None = None,
     actor: str | None = None,
     digest: Sequence[tuple[str, str]] = (),
+    actions: Sequence[tuple[str, str, bool]] = (),
     now: datetime,
 ) -> dict[str, Any]:
     """The checked column values of a new outbox row (see :func:`enqueue`). A ``picture`` or
@@ -160,6 +161,10 @@ def outbox_row(
         raise ValueError("a message an item records is never merged into a digest")
     if any(len(pair) != 2 or not all(pair) for pair in digest):
         raise ValueError("digest lines are (title, line) pairs")
+    if actions and (channel == "group" or kind != "text" or digest):
+        raise ValueError("actions are for 1:1 text messages, never merged")
+    if any(len(a) != 3 or not a[0] or not a[1] for a in actions):
+        raise ValueError("actions are (label, command, needs_text) triples")
     return {
         "created_at": now,
         "channel": channel,
@@ -184,6 +189,7 @@ def outbox_row(
         "actor": actor,
         "digest": [list(pair) for pair in digest] or None,
         "merged_into": None,
+        "actions": [[label, command, bool(needs)] for label, command, needs in actions] or None,
     }
 
 
@@ -209,6 +215,7 @@ class PendingRow:
     purpose: str | None = None
     actor: str | None = None
     digest: tuple[tuple[str, str], ...] = ()
+    actions: tuple[tuple[str, str, bool], ...] = ()
 
 
 def load_pending(connection: Connection, limit: int) -> list[PendingRow]:
@@ -236,6 +243,7 @@ def _pending(row: Row[Any]) -> PendingRow:
         row.purpose,
         row.actor,
         tuple((str(t), str(line)) for t, line in row.digest or ()),
+        tuple((str(a), str(c), bool(n)) for a, c, n in row.actions or ()),
     )
 
 

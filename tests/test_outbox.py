@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage import outbox
@@ -97,3 +98,14 @@ def test_a_merge_counts_only_rows_as_read(db: Database) -> None:
         assert message.digest == [["新@件", "a"], ["新@件", "b"]]
     with db.engine.begin() as connection:  # the same snapshot again: the members moved on
         assert outbox.merge(connection, rows, "again", []) == 1
+
+
+def test_actions_are_kept_for_1to1_text_messages_only(db: Database) -> None:
+    add(db, {"text": "a", "channel": "oto", "target": "u1", "actions": [("认领", "认领 1", False)]})
+    with db.engine.begin() as connection:
+        (row,) = outbox.load_pending(connection, 10)
+    assert row.actions == (("认领", "认领 1", False),)
+    with pytest.raises(ValueError, match="actions"):
+        outbox.outbox_row(
+            channel="group", target="c", text="t", actions=[("认领", "认领 1", False)], now=NOW
+        )

@@ -685,3 +685,24 @@ async def test_sender_records_webhook_errcode_and_timeout(
     assert (waiting.state, waiting.attempts) == ("pending", 1)
     assert "timed out" in (waiting.last_error or "")
     assert 0.5 <= (waiting.next_attempt_at - clock.now).total_seconds() <= 1.0
+
+
+async def test_a_1to1_message_with_actions_goes_as_markdown_with_dtmd_links(
+    server: FakeDingTalk, sender: Sender, db: Database, clock: FakeClock
+) -> None:
+    put(
+        db,
+        clock,
+        channel="oto",
+        target="u1",
+        text="#12 待认领，今日16:00前\n川沙镇 张三",
+        actions=[("认领 #12", "认领 12", False), ("答复", "答复 12", True)],
+    )
+    assert await sender.send_due() == 1
+    (oto,) = server.sent_to_user("u1")
+    assert (oto.msg_key, oto.title) == ("sampleMarkdown", "#12 待认领，今日16:00前")
+    assert oto.text == (
+        "#12 待认领，今日16:00前\n\n川沙镇 张三\n\n"
+        "[认领 #12](dtmd://dingtalkclient/sendMessage?content=%E8%AE%A4%E9%A2%86%2012)"
+        "　[答复](dtmd://dingtalkclient/sendMessage?content=%E7%AD%94%E5%A4%8D%2012)"
+    )
