@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import json
 import logging
 import queue
 import threading
@@ -30,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.dingtalk import cards
 from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
@@ -39,13 +41,14 @@ from config.hours import CalendarError
 from config.roster import Roster
 from handlers import texts
 from handlers.context import Ctx
+from handlers.dispatch import run_command
 from handlers.effects import Outgoing, to_group, to_user
 from handlers.items import delivery
 from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.models import Flag, InboxMessage, OutboxMessage
+from storage.models import CardInstance, Flag, InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
 logger = logging.getLogger(__name__)
@@ -66,6 +69,16 @@ UNPROCESSED: Final = (
 BATCH: Final = 20  # inbox rows to a transaction
 LINGER: Final = 0.01  # seconds the processor waits for more when messages trickle in
 _Incoming = tuple[dict[str, Any], concurrent.futures.Future[None]]
+
+
+def _tapped_command(data: dict[str, Any]) -> str:
+    """The ``command`` parameter of a card callback's button (its ``content`` is JSON)."""
+    try:
+        content = json.loads(data.get("content") or "{}")
+        command = content["cardPrivateData"]["params"]["command"]
+    except (ValueError, TypeError, KeyError):
+        return ""
+    return command.strip() if isinstance(command, str) else ""
 
 
 def write_outbox(session: Session, messages: Iterable[Outgoing], now: dt.datetime) -> int:
@@ -120,6 +133,7 @@ class App:
         sender_options: dict[str, Any] | None = None,
         files_dir: Path | None = None,
         fetcher_options: dict[str, Any] | None = None,
+        card_template_id: str = "",
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
         None: they are recorded but not fetched nor forwarded. ``timed``: the scheduler wakes
@@ -138,6 +152,7 @@ class App:
             gate=self.gate,
             files_dir=files_dir,
             on_outcome=self.record_outcome,
+            card_template_id=card_template_id,
             **(sender_options or {}),
         )
         self.fetcher: Fetcher | None = None
@@ -401,6 +416,105 @@ class App:
             except ValueError:
                 return
             write_outbox(session, [reply_to(msg, texts.APOLOGY)], self.sender_clock())
+
+    # -- card taps --
+
+    async def tap(self, message_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A card button's callback (DINGTALK.md §3): stored by its ``message_id`` and acted on
+        in one transaction, then answered with the card's update for the ACK. A redelivery
+        gets the first answer again and acts no more. May be awaited on any event loop (the
+        stream SDK's); the other copies of the card are updated on the bot's loop."""
+        self.gate.announce()
+        try:
+            answer, copies = await asyncio.to_thread(self._tap, message_id, data)
+        finally:
+            self.gate.settle()
+        loop = self._loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self._after_tap, copies, answer)
+        return answer
+
+    def _after_tap(self, copies: list[str], answer: dict[str, Any]) -> None:
+        self._wake_sender.set()
+        self._replan_soon()
+        if copies:
+            params = answer["cardData"]["cardParamMap"]
+            task = asyncio.create_task(self._update_cards(copies, params), name="cards")
+            self._kicked.add(task)
+            task.add_done_callback(self._kicked.discard)
+
+    async def _update_cards(self, tracks: list[str], params: dict[str, str]) -> None:
+        for track in tracks:
+            try:
+                await self.sender.transport.update_card(track, params)
+            except Exception as exc:
+                logger.warning("card %s: could not be updated (%s)", track, exc)
+
+    def _tap(self, message_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        now = self.clock()
+        key = f"card:{message_id}"
+        with self.gate.hold(), self.db.transaction() as session:
+            seen = session.scalar(select(InboxMessage).where(InboxMessage.msg_id == key))
+            if seen is not None:
+                answer = seen.payload.get("answer") if isinstance(seen.payload, dict) else None
+                return (answer if isinstance(answer, dict) else {}), []
+            row = InboxMessage(msg_id=key, received_at=now, payload={"card": data})
+            row.processed_at = now
+            session.add(row)
+            session.flush()
+            answer, copies = self._act_on_tap(session, key, data, now)
+            row.payload = {"card": data, "answer": answer}
+        return answer, copies
+
+    def _act_on_tap(
+        self, session: Session, key: str, data: dict[str, Any], now: dt.datetime
+    ) -> tuple[dict[str, Any], list[str]]:
+        """What a tap does: the button's command run as the tapper's typed command (the same
+        role check); on success every open copy of the card shows who did what, else only the
+        tapper sees why nothing happened."""
+        tapper = str(data.get("userId") or "")
+        card = session.get(CardInstance, str(data.get("outTrackId") or ""))
+        command = _tapped_command(data)
+        action = None
+        if card is not None:
+            action = next((a for a in card.actions if a[1] == command), None)
+
+        def private(text: str) -> dict[str, Any]:
+            return {
+                "cardUpdateOptions": {"updatePrivateDataByKey": True},
+                "userPrivateData": {"cardParamMap": {"status": text}},
+            }
+
+        if card is None or action is None:
+            return private(texts.CARD_UNKNOWN), []
+        if tapper not in self.roster.people:
+            return private(texts.NOT_IN_ROSTER), []
+        if len(action) > 2 and action[2]:
+            return private(texts.card_needs_text(command)), []
+        ctx = Ctx(session, self.roster, self.cal, now, actor=tapper, msg_id=key)
+        outcome = run_command(ctx, command)
+        write_outbox(session, ctx.out, self.sender_clock())
+        if not outcome.ok:
+            return private(outcome.reply), []
+        at = now.astimezone(self.cal.tz).strftime("%H:%M")
+        status = texts.card_done(self.roster.name(tapper), at, command.split()[0])
+        open_cards = session.scalars(
+            select(CardInstance).where(
+                CardInstance.subject == card.subject, CardInstance.closed_at.is_(None)
+            )
+        ).all()
+        copies = []
+        for one in open_cards:
+            one.closed_at = now
+            if one.out_track_id != card.out_track_id:
+                copies.append(one.out_track_id)
+        card.closed_at = now
+        answer = {
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+            "cardData": {"cardParamMap": cards.acted(status)},
+            "userPrivateData": {"cardParamMap": {"status": outcome.reply}},
+        }
+        return answer, copies
 
     # -- timers --
 

@@ -59,6 +59,7 @@ async def _serve(
         clock=clock,
         sweep_every=settings.bot_sweep_seconds,
         files_dir=settings.bot_files_dir,
+        card_template_id=settings.dingtalk_card_template_id.strip(),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -78,6 +79,7 @@ async def _serve(
         app.ingest,
         loop,
         on_failure=fail,
+        on_card=app.tap,
     )
     stream.start()
     for year in (clock().year, clock().year + 1):

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import unquote
 
 from sqlalchemy import func, select
 
@@ -41,6 +44,19 @@ LAST_YEAR = dt.MAXYEAR - 1  # the bot reads the calendar a year ahead of its clo
 # waits at most HOLD. The clock only moves when told, so the lease never runs out by itself.
 LEASE = dt.timedelta(days=3650)
 HOLD = dt.timedelta(days=1)
+
+
+LINK = re.compile(r"\[([^\]]+)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)\s]*)\)")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A link or a card's button in a message shown: ``/点 N`` taps the N-th."""
+
+    label: str
+    command: str
+    card: str | None = None  # the card's outTrackId; None: a dtmd link
+    reader: str | None = None  # who received the message (a 1:1 chat)
 
 
 class FakeClock:
@@ -69,6 +85,7 @@ class Sandbox:
         files_dir: Path | None = None,
         fetcher_options: dict[str, object] | None = None,
         local_dingtalk: type[LocalDingTalk] = LocalDingTalk,
+        card_template_id: str = "",
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept; None: a temporary
         directory, removed on exit. ``local_dingtalk``: the local DingTalk's class (tests
@@ -77,6 +94,7 @@ class Sandbox:
         self._own_files = files_dir is None
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="dubanbot-sandbox-files-"))
         self.fetcher_options = fetcher_options
+        self.card_template_id = card_template_id  # messages with actions go as cards
         self.clock = FakeClock(start)
         self.db = Database(db_url)
         self.db.create_schema()
@@ -91,6 +109,7 @@ class Sandbox:
         # (from, to) of every time settle() moved the clock for a held-back message
         self.waits: list[tuple[dt.datetime, dt.datetime]] = []
         self.sent_at: dict[int, dt.datetime] = {}  # a fast-forward: when each message went
+        self.choices: list[Choice] = []  # the links and buttons of the messages shown last
 
     async def __aenter__(self) -> Self:
         await self.dingtalk.start()
@@ -115,6 +134,7 @@ class Sandbox:
             sender_options={"lease": LEASE.total_seconds(), **(self.sender_options or {})},
             files_dir=self.files_dir,
             fetcher_options={"lease": LEASE.total_seconds(), **(self.fetcher_options or {})},
+            card_template_id=self.card_template_id,
         )
         await self.app.start()
         self.stream = StreamRunner(
@@ -124,6 +144,7 @@ class Sandbox:
             self.app.ingest,
             asyncio.get_running_loop(),
             sdk_log_level=logging.WARNING,
+            on_card=self.app.tap,
         )
         self.stream.start()
         await self.dingtalk.wait_connected(timeout=10)
@@ -313,6 +334,70 @@ class Sandbox:
             body = f"[{kind}，{len(message.media.content)}字节]"
         return f"  [{self.where(message)}] {body}"
 
+    def actions_of(self, message: OutboundMessage) -> list[Choice]:
+        """A message's links, or its card's buttons as its reader sees them now."""
+        reader = None
+        if message.channel == "oto" and isinstance(message.target, tuple) and message.target:
+            reader = message.target[0]
+        if message.msg_key == "interactiveCard":
+            track = str(message.payload.get("outTrackId") or "")
+            card = self.dingtalk.card(track)
+            if card is None:
+                return []
+            try:
+                buttons = json.loads(card.view(reader).get("actions") or "[]")
+            except ValueError:
+                return []
+            return [
+                Choice(str(b.get("label", "")), str(b.get("command", "")), track, reader)
+                for b in buttons
+                if isinstance(b, dict)
+            ]
+        return [
+            Choice(label, unquote(content), None, reader)
+            for label, content in LINK.findall(message.text)
+        ]
+
+    def show(self, messages: list[OutboundMessage]) -> list[str]:
+        """The messages as the terminal prints them, each with its links and buttons numbered
+        (``[1] 认领 #12  [2] 查看 #12``), numbered on from the choices already shown; they
+        are added to the choices of ``/点``."""
+        lines = []
+        for message in messages:
+            lines.append(self.render(message))
+            numbered = []
+            for choice in self.actions_of(message):
+                self.choices.append(choice)
+                numbered.append(f"[{len(self.choices)}] {choice.label}")
+            if message.msg_key == "interactiveCard":
+                card = self.dingtalk.card(str(message.payload.get("outTrackId") or ""))
+                status = card.view(self.actions_reader(message)).get("status") if card else ""
+                if status:
+                    lines.append(f"    （{status}）")
+            if numbered:
+                lines.append("    " + "  ".join(numbered))
+        return lines
+
+    @staticmethod
+    def actions_reader(message: OutboundMessage) -> str | None:
+        target = message.target
+        return target[0] if message.channel == "oto" and isinstance(target, tuple) else None
+
+    async def tap(self, number: int, user_id: str) -> list[OutboundMessage]:
+        """``user_id`` taps choice ``number`` (from 1): a link sends its text into the chat as
+        them, a card's button calls back. ValueError when there is no such choice."""
+        if not 1 <= number <= len(self.choices):
+            raise ValueError(f"没有第{number}个选项")
+        choice = self.choices[number - 1]
+        if choice.card is None:
+            return await self.person_says(user_id, choice.command)
+        message_id = self.dingtalk.gateway.new_message_id()
+        await self.dingtalk.push_card_callback(
+            choice.card, user_id, {"command": choice.command}, message_id=message_id
+        )
+        await self.settle()
+        return self.in_order(self.new_messages())
+
     def in_order(self, messages: list[OutboundMessage]) -> list[OutboundMessage]:
         """The same messages in an order that does not depend on which chat's sending
         finished first: the answer in the chat spoken in, then towns' groups, the office
@@ -341,6 +426,7 @@ HELP = """督办助手沙盒。直接输入文字即以当前身份发给机器�
   /街镇 <街镇名>      以街镇身份在其直通车群@机器人
   /身份 <姓名或userId> 以名单中的人身份与机器人单聊
   /群 <群名>          当前身份改在某个群里@机器人（局办公室群、处室群）；/群 单聊 回到单聊
+  /点 <编号>          点消息下方的链接或卡片按钮，如 /点 1
   /快进 <时长>        时钟前进，如 /快进 4h、/快进 30m、/快进 2d（到点的提醒和督办会发出）
   /时间               当前沙盒时间
   /名单               名单中的人
@@ -438,6 +524,19 @@ async def terminal(sandbox: Sandbox) -> None:
                     print("  快进中（每个月约一秒）…")
                     sys.stdout.flush()
                 out = await sandbox.advance(delta)
+            elif command == "/点":
+                if speaker[0] != "person":
+                    print("  先用 /身份 换成名单中的人")
+                    continue
+                if not arg.isdigit():
+                    print("  用法：/点 1")
+                    continue
+                out = await sandbox.tap(int(arg), speaker[1])
+                tapped = sandbox.choices[int(arg) - 1]
+                if tapped.card is not None:
+                    card = sandbox.dingtalk.card(tapped.card)
+                    status = card.view(speaker[1]).get("status") if card else ""
+                    print(f"  （卡片：{status or '没有变化'}）")
             elif line.startswith("/"):
                 print("  未知的沙盒命令，/帮助 查看")
                 continue
@@ -459,12 +558,15 @@ async def terminal(sandbox: Sandbox) -> None:
             print(f"  沙盒出错（{type(exc).__name__}: {exc}），可以继续输入")
             continue
         shown: dt.datetime | None = None
+        if out:
+            sandbox.choices = []
         for message in out:
             at = sandbox.sent_at.get(message.seq) if line.startswith("/快进") else None
             if at is not None and at != shown:  # a fast-forward: when each message went
                 print(f"  {at.astimezone(sandbox.cal.tz):%m-%d %H:%M}")
                 shown = at
-            print(sandbox.render(message))
+            for text in sandbox.show([message]):
+                print(text)
         for _, until in sandbox.waits[waits:]:
             local = until.astimezone(sandbox.cal.tz)
             print(f"  （钉钉限流或重试：沙盒时钟走到{local:%m-%d %H:%M:%S}才发出）")

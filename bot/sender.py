@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from bot.bursts import GroupWindow, Merge, plan_merges
+from bot.dingtalk import cards
 from bot.dingtalk.actions import render_links
 from bot.dingtalk.errors import (
     PermanentSendError,
@@ -42,6 +43,7 @@ from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
+from storage.models import CardInstance
 from storage.outbox import PendingRow
 
 __all__ = ["Clock", "Outcome", "OutcomeHook", "Sender", "utc_now"]
@@ -117,12 +119,17 @@ class Sender:
         gate: WriteGate | None = None,
         files_dir: Path | None = None,
         on_outcome: OutcomeHook | None = None,
+        card_template_id: str = "",
     ) -> None:
+        """``card_template_id``: a 1:1 or group message with actions goes as an interactive
+        card from this template (bot.dingtalk.cards); empty: as markdown with links."""
+        self._card_template = card_template_id
         self._db = db
         self._files_dir = files_dir  # where pictures and files to send are kept
         self._on_outcome = on_outcome
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
+        self.transport = transport
         self._clock = clock
         self._window = GroupWindow(group_rate[0], timedelta(seconds=group_rate[1]))
         self._backoff_base = backoff_base
@@ -265,8 +272,12 @@ class Sender:
             await self._write_marks(delay=0)
 
     async def _deliver(self, row: PendingRow) -> None:
+        carded = row.channel in ("oto", "group") and row.kind == "text"
+        if row.actions and carded and self._card_template:
+            await self._card(row)
+            return
         plain = row
-        if row.actions and row.kind == "text":
+        if row.actions and row.kind == "text" and row.channel != "group":
             title, text = render_links(row.text, [Action(*a) for a in row.actions])
             row = replace(row, title=title, text=text)
         if row.channel == "group":
@@ -331,6 +342,34 @@ class Sender:
             raise PermanentSendError(f"BatchSendOTO: userId {user_id} was filtered")
         if user_id in result.flow_controlled:
             raise TransientSendError(f"BatchSendOTO: userId {user_id} was flow-controlled")
+
+    async def _card(self, row: PendingRow) -> None:
+        """The row as an interactive card, recorded so that a tap can update every copy."""
+        if row.channel == "group":
+            until = self._window.slot(row.target, self._clock())
+            if until is not None:
+                raise _RateLimited(until)
+        actions = [Action(*a) for a in row.actions]
+        track = cards.track_id(row.id, row.target, row.text)
+        params = cards.card_params(row.text, actions)
+        space = ("group" if row.channel == "group" else "oto", row.target)
+        await self._transport.send_card(self._card_template, track, space, params)
+        if row.channel == "group":
+            self._window.note(row.target, self._clock())
+        card = CardInstance(
+            out_track_id=track,
+            subject=cards.subject(actions),
+            outbox_id=row.id,
+            channel=row.channel,
+            target=row.target,
+            actions=[list(a) for a in row.actions],
+            created_at=self._clock(),
+        )
+        await asyncio.to_thread(self._record_card, card)
+
+    def _record_card(self, card: CardInstance) -> None:
+        with self._transaction() as session:
+            session.merge(card)  # a retry after a lost answer sends the same card again
 
     def _media(self, row: PendingRow) -> Media:
         if self._files_dir is None or not row.media_path:

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 Ingest = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 Sleep = Callable[[float], Awaitable[None]]
+OnCard = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 OPEN_TIMEOUT = 10.0  # seconds for the open-connection call
 # Error codes of the open-connection call that mean the credentials are wrong (with any
 # HTTP 401): retrying cannot help. Rate limits and system errors are retried.
@@ -103,6 +104,25 @@ class _Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
             logger.exception("stream: could not store message %s", data.get("msgId"))
             return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
         return dingtalk_stream.AckMessage.STATUS_OK, "OK"
+
+
+class _CardHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """A card button's callback: acted on and stored, then the ACK carries the card's update
+    (DINGTALK.md §3)."""
+
+    def __init__(self, runner: StreamRunner, on_card: OnCard) -> None:
+        super().__init__()
+        self.runner, self.on_card = runner, on_card
+
+    async def process(self, callback: Any) -> tuple[int, Any]:
+        data = callback.data if isinstance(callback.data, dict) else {}
+        message_id = str(callback.headers.message_id or "")
+        try:
+            answer = await self.on_card(message_id, data)
+        except Exception:
+            logger.exception("stream: could not handle card callback %s", message_id)
+            return dingtalk_stream.AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
+        return dingtalk_stream.AckMessage.STATUS_OK, answer
 
 
 class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
@@ -213,7 +233,11 @@ class StreamRunner:
         on_failure: Callable[[Exception], None] | None = None,
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
+        on_card: OnCard | None = None,
     ) -> None:
+        """``on_card``: subscribe to card callbacks too, answered with what it returns (the
+        App's ``tap``); may be awaited on any loop."""
+        self.on_card = on_card
         self.sdk_log_level = sdk_log_level
         # called on the bot's loop when the connection cannot go on (wrong credentials)
         self.on_failure = on_failure
@@ -246,6 +270,10 @@ class StreamRunner:
         # The SDK sets its logger up when the client is made; it logs every (re)connect.
         logging.getLogger("dingtalk_stream.client").setLevel(self.sdk_log_level)
         client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, _Handler(self))
+        if self.on_card is not None:
+            client.register_callback_handler(
+                dingtalk_stream.Card_Callback_Router_Topic, _CardHandler(self, self.on_card)
+            )
         task = asyncio.create_task(client.start())
         task.add_done_callback(self._ended)
         self._ready.set()

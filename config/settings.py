@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     dingtalk_robot_code: str = ""
     dingtalk_openapi_endpoint: str = "https://api.dingtalk.com"
     dingtalk_oapi_endpoint: str = "https://oapi.dingtalk.com"  # the media upload (legacy API)
+    # an interactive card template (README, 互动卡片): messages with actions go as cards
+    dingtalk_card_template_id: str = ""
     database_url: str = "sqlite:///data/bot.db"
     bot_files_dir: Path = Path("data/files")  # pictures and files towns send
     bot_org_file: Path = Path("config/org.toml")

@@ -29,6 +29,7 @@ CLOCK_LABELS = {
 
 REJECT_REPLY = "经甄别，该事项非本机关职责范围。"
 NOT_IN_ROSTER = "您不在督办助手的名单中，暂不能使用命令。如需开通，请联系局办公室。"
+CARD_UNKNOWN = "这张卡片已失效，请在与督办助手的单聊中发命令。"
 APOLOGY = "抱歉，处理这条消息时出错了，已记录，请稍后再试或联系局办公室。"
 UNKNOWN_COMMAND = "没看懂这条命令。发送「帮助」查看可用命令。"
 EMPTY_MESSAGE = "请在@督办助手后写上命令，例如「待办」。发送「帮助」查看全部命令。"
@@ -1017,3 +1018,13 @@ def cell_bad_status(word: str) -> str:
 
 def cell_bad_date(word: str) -> str:
     return f"「{word}」不是日期（如2026-12-31）"
+
+
+def card_done(name: str, at: str, verb: str) -> str:
+    """An interactive card's state once someone acted on it (for everyone who has a copy)."""
+    return f"已由 {name} 于 {at} {verb}"
+
+
+def card_needs_text(command: str) -> str:
+    """A card's button whose command needs words the card cannot take."""
+    return f"请在与督办助手的单聊中发送「{command} 」并接着写内容。"

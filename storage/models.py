@@ -233,6 +233,22 @@ class PendingInput(Base):
     expires_at: Mapped[dt.datetime]
 
 
+class CardInstance(Base):
+    """An interactive card sent for an outbox row (bot.dingtalk.cards): ``subject`` is the
+    number its actions act on, so a tap can update every other copy; ``closed_at``: acted on."""
+
+    __tablename__ = "card_instances"
+
+    out_track_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(32), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(8))  # group | oto
+    target: Mapped[str] = mapped_column(String(128))
+    actions: Mapped[list[list[Any]]] = mapped_column(JSON)  # [[label, command, needs_text]]
+    created_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+
+
 class Flag(Base):
     """A one-off fact, such as «the 2027 calendar warning of 2026-12-01 was sent»."""
 

@@ -100,12 +100,22 @@ def test_a_merge_counts_only_rows_as_read(db: Database) -> None:
         assert outbox.merge(connection, rows, "again", []) == 1
 
 
-def test_actions_are_kept_for_1to1_text_messages_only(db: Database) -> None:
+def test_actions_are_kept_for_text_messages_only(db: Database) -> None:
     add(db, {"text": "a", "channel": "oto", "target": "u1", "actions": [("认领", "认领 1", False)]})
     with db.engine.begin() as connection:
         (row,) = outbox.load_pending(connection, 10)
     assert row.actions == (("认领", "认领 1", False),)
     with pytest.raises(ValueError, match="actions"):
         outbox.outbox_row(
-            channel="group", target="c", text="t", actions=[("认领", "认领 1", False)], now=NOW
+            channel="group",
+            target="c",
+            text="t",
+            kind="picture",
+            media_path="p.png",
+            actions=[("认领", "认领 1", False)],
+            now=NOW,
         )
+    # a group's actions are kept: they show on a card (bot.dingtalk.cards), never as links
+    outbox.outbox_row(
+        channel="group", target="c", text="t", actions=[("认领", "认领 1", False)], now=NOW
+    )

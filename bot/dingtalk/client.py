@@ -109,6 +109,7 @@ class DingTalkTransport:
         self._oauth = OAuthClient(tea_config(endpoint))
         self._robot = RobotClient(tea_config(endpoint))
         self._oapi = oapi_endpoint.rstrip("/")
+        self._endpoint = endpoint.rstrip("/")
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
@@ -310,6 +311,68 @@ class DingTalkTransport:
                 f"file download: {len(response.content)} bytes, more than {DOWNLOAD_MAX_BYTES}"
             )
         return response.content
+
+    # Interactive cards (DINGTALK.md §3)
+
+    async def send_card(
+        self,
+        template_id: str,
+        out_track_id: str,
+        space: tuple[str, str],
+        params: dict[str, str],
+    ) -> None:
+        """Create a card from ``template_id`` with callbackType STREAM and deliver it to
+        ``space``: ("oto", userId) or ("group", openConversationId)."""
+        channel, target = space
+        body: dict[str, Any] = {
+            "cardTemplateId": template_id,
+            "outTrackId": out_track_id,
+            "cardData": {"cardParamMap": params},
+            "callbackType": "STREAM",
+            "imGroupOpenSpaceModel": {"supportForward": True},
+            "imRobotOpenSpaceModel": {"supportForward": True},
+            "userIdType": 1,
+        }
+        if channel == "group":
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{target}"
+            body["imGroupOpenDeliverModel"] = {"robotCode": self._robot_code}
+        else:
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{target}"
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+        await self._card_call("POST", "/v1.0/card/instances/createAndDeliver", body)
+
+    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
+        """Update a card's public variables by key (``PUT /v1.0/card/instances``)."""
+        body = {
+            "outTrackId": out_track_id,
+            "cardData": {"cardParamMap": params},
+            "cardUpdateOptions": {"updateCardDataByKey": True},
+        }
+        await self._card_call("PUT", "/v1.0/card/instances", body)
+
+    async def _card_call(self, method: str, path: str, body: dict[str, Any]) -> None:
+        api = path.rsplit("/", 1)[-1]
+        for attempt in (1, 2):
+            token = await self._access_token()
+            try:
+                response = await self._http.request(
+                    method,
+                    self._endpoint + path,
+                    json=body,
+                    headers={"x-acs-dingtalk-access-token": token},
+                )
+            except httpx.HTTPError as exc:
+                raise TransientSendError(clip(f"card {api}: {exc!r}")) from exc
+            status = response.status_code
+            if status == 401 and attempt == 1:
+                if self._token == token:
+                    self._token = None
+                continue
+            if status == 429 or status >= 500:
+                raise TransientSendError(f"card {api}: HTTP {status}", retry_after(response))
+            if status >= 400:
+                raise PermanentSendError(clip(f"card {api}: HTTP {status} {response.text}"))
+            return
 
     def _runtime(self) -> RuntimeOptions:
         connect_ms, read_ms = self._timeouts_ms

@@ -48,6 +48,16 @@ class Transport(Protocol):
 
     async def download_message_file(self, download_code: str) -> bytes: ...
 
+    async def send_card(
+        self,
+        template_id: str,
+        out_track_id: str,
+        space: tuple[str, str],
+        params: dict[str, str],
+    ) -> None: ...
+
+    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None: ...
+
 
 @dataclass(frozen=True)
 class Media:

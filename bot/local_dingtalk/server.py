@@ -15,7 +15,7 @@ import logging
 import secrets
 import socket
 import threading
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -266,6 +266,20 @@ class LocalDingTalk:
         """Every card instance delivered, oldest first."""
         with self.recorder.lock:
             return [c for c in self.cards.instances.values() if c.spaces]
+
+    async def wait_card(
+        self,
+        out_track_id: str,
+        check: Callable[[CardInstance], bool],
+        timeout: float = 5.0,
+    ) -> CardInstance:
+        """The card once ``check`` holds for it (run on the server's thread)."""
+
+        def ready() -> CardInstance | None:
+            card = self.cards.instances.get(out_track_id)
+            return card if card is not None and check(card) else None
+
+        return await self._call(self.recorder.wait(ready, timeout, f"card {out_track_id}"))
 
     async def push_card_callback(
         self,
