@@ -389,8 +389,12 @@ class Sandbox:
         if not 1 <= number <= len(self.choices):
             raise ValueError(f"没有第{number}个选项")
         choice = self.choices[number - 1]
-        if choice.card is None:
-            return await self.person_says(user_id, choice.command)
+        if choice.card is None:  # links are in 1:1 messages: the tap speaks in the 1:1 chat
+            chat, self.chat = self.chat, None
+            try:
+                return await self.person_says(user_id, choice.command)
+            finally:
+                self.chat = chat
         message_id = self.dingtalk.gateway.new_message_id()
         await self.dingtalk.push_card_callback(
             choice.card, user_id, {"command": choice.command}, message_id=message_id

@@ -176,3 +176,23 @@ async def test_the_sandbox_taps_a_button_by_number(sandbox: Sandbox) -> None:
     assert card.view()["status"] == texts.card_done("赵处", "09:30", "同意")
     with pytest.raises(ValueError):
         await sandbox.tap(9, "u-air-head")
+
+
+async def test_the_sandbox_taps_a_link_by_number(roster: Roster, tmp_path: Path) -> None:
+    async with Sandbox(
+        roster, CAL, db_url=f"sqlite:///{tmp_path}/links.db", start=start_at("2026-11-16 09:30")
+    ) as box:
+        await box.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？", staff_id="t1")
+        await box.person_says("u-admin", "分派 #1 大气处")
+        box.new_messages()
+        with box.db.transaction() as session:
+            claim = (Action("认领 #1", "认领 1"), Action("查看 #1", "查看 1"))
+            write_outbox(
+                session, [Outgoing("oto", "u-air-clerk", "#1 待认领", actions=claim)], box.clock.now
+            )
+        await box.settle()
+        shown = "\n".join(box.show(box.new_messages()))
+        assert "[1] 认领 #1  [2] 查看 #1" in shown
+        out = await box.tap(1, "u-air-clerk")  # the link's text, sent as the clerk in that chat
+        assert item_events(box, 1)[-1] == "claimed"
+        assert any("已认领" in m.text for m in out)
