@@ -161,8 +161,8 @@ def outbox_row(
         raise ValueError("a message an item records is never merged into a digest")
     if any(len(pair) != 2 or not all(pair) for pair in digest):
         raise ValueError("digest lines are (title, line) pairs")
-    if actions and (channel == "group" or kind != "text" or digest):
-        raise ValueError("actions are for 1:1 text messages, never merged")
+    if actions and (channel == "group" or kind != "text"):
+        raise ValueError("actions are for 1:1 text messages")
     if any(len(a) != 3 or not a[0] or not a[1] for a in actions):
         raise ValueError("actions are (label, command, needs_text) triples")
     return {
