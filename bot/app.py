@@ -494,8 +494,8 @@ class App:
         ctx = Ctx(session, self.roster, self.cal, now, actor=tapper, msg_id=key)
         outcome = run_command(ctx, command)
         write_outbox(session, ctx.out, self.sender_clock())
-        if not outcome.ok:
-            return private(outcome.reply), []
+        if not outcome.ok or command.split()[0] in cards.VIEW_ONLY:
+            return private(outcome.reply), []  # nothing changed: only the tapper sees why
         at = now.astimezone(self.cal.tz).strftime("%H:%M")
         status = texts.card_done(self.roster.name(tapper), at, command.split()[0])
         open_cards = session.scalars(

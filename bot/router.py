@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.incoming import IncomingMessage
 from config.roster import Roster
-from handlers import texts
+from handlers import conversation, texts
 from handlers.context import Ctx
 from handlers.dispatch import is_command, run_command
 from handlers.effects import Fallback, Markdown, Outgoing, to_user
@@ -27,7 +27,9 @@ SEEN: Final = select(_ITEMS.c.id).where(_ITEMS.c.source_msg_id == bindparam("msg
 
 def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
     """A reply in the conversation the message came from (markdown for a Markdown reply)."""
-    title = text.heading if isinstance(text, Markdown) else None
+    title = (text.heading or None) if isinstance(text, Markdown) else None
+    # taps reach the bot from a 1:1 chat only (DINGTALK.md §10)
+    actions = text.actions if isinstance(text, Markdown) and msg.conversation_type == "1" else ()
     text = str(text)
     fallback: Fallback
     if msg.conversation_type == "1":
@@ -44,14 +46,16 @@ def reply_to(msg: IncomingMessage, text: str) -> Outgoing:
             webhook_expires=msg.webhook_expires,
             fallback_channel=fallback,
             fallback_target=target,
+            actions=actions,
         )
-    return Outgoing(fallback, target, text, title)
+    return Outgoing(fallback, target, text, title, actions=actions)
 
 
 def reply_privately(user_id: str, text: str) -> Outgoing:
     """A reply in the person's 1:1 chat with the robot (markdown for a Markdown reply)."""
-    title = text.heading if isinstance(text, Markdown) else None
-    return to_user(user_id, str(text), title)
+    if isinstance(text, Markdown):
+        return to_user(user_id, str(text), text.heading or None, text.actions)
+    return to_user(user_id, str(text))
 
 
 def handle(
@@ -69,7 +73,14 @@ def handle(
             outcome = run_command(ctx, msg.text)
             ctx.send(reply_privately(msg.sender_id, outcome.reply))
             return ctx.out
-        outcome = run_command(ctx, msg.text or "")  # no text (a picture): asked for a command
+        text = msg.text or ""  # no text (a picture): asked for a command
+        if msg.conversation_type == "1":  # a tapped stem asks for the text in the next message
+            turn = conversation.take(ctx, msg.conversation_id, text, is_command(text))
+            if turn.reply is not None:
+                ctx.send(reply_to(msg, turn.reply))
+                return ctx.out
+            text = turn.command or ""
+        outcome = run_command(ctx, text)
         ctx.send(reply_to(msg, outcome.reply))
         return ctx.out
     town = roster.towns_by_conversation.get(msg.conversation_id)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 
 from handlers import texts
-from handlers.effects import Channel, Outgoing
+from handlers.effects import Action, Channel, Outgoing
 from handlers.workcal import WorkCalendar
 
 LATE_GRACE = dt.timedelta(minutes=10)
@@ -32,14 +32,25 @@ class Digest:
         self.lines: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        self.actions: dict[tuple[str, str], dict[Action, None]] = defaultdict(dict)
 
-    def add(self, channel: str, targets: list[str], title: str, line: str) -> None:
-        """A line for each target; a line a chat already has is not added again."""
+    def add(
+        self,
+        channel: str,
+        targets: list[str],
+        title: str,
+        line: str,
+        actions: tuple[Action, ...] = (),
+    ) -> None:
+        """A line for each target; a line a chat already has is not added again. A person's
+        message (``oto``) offers the ``actions`` of its lines; a group's says, once, that
+        they are in each person's 1:1 chat with the bot (a tap in a group never reaches it)."""
         for target in dict.fromkeys(targets):
             if target:
                 lines = self.lines[(channel, target)][title]
                 if line not in lines:
                     lines.append(line)
+                self.actions[(channel, target)].update(dict.fromkeys(actions))
 
     def messages(self) -> list[Outgoing]:
         """One message per chat; its lines go along, for the sender's burst digests."""
@@ -48,5 +59,9 @@ class Digest:
             text = "\n".join(texts.digest(title, lines) for title, lines in by_title.items())
             pairs = tuple((title, line) for title, lines in by_title.items() for line in lines)
             kind: Channel = "group" if channel == "group" else "oto"
-            out.append(Outgoing(kind, target, text, digest=pairs))
+            actions = tuple(self.actions.get((channel, target), ()))
+            if kind == "group":
+                text += "\n" + texts.ACTIONS_IN_CHAT if actions else ""
+                actions = ()
+            out.append(Outgoing(kind, target, text, digest=pairs, actions=actions))
         return out

@@ -9,6 +9,7 @@ from handlers import texts
 from handlers.args import ViewArg, WordArg
 from handlers.commands import Command, ParseError, Registry
 from handlers.context import Ctx
+from handlers.effects import Markdown
 from handlers.filings import commands as filing_commands
 from handlers.instructions import commands as instruction_commands
 from handlers.items import commands as item_commands
@@ -51,10 +52,12 @@ def build_registry() -> Registry:
 
 @general_router.command("待办", [], "我需要办理的@件、填报、批示件和约谈，及时限")
 def todo(ctx: Ctx) -> str:
+    """Each entry with its actions (links in a 1:1 chat)."""
     lines = [line for source in TODO_SOURCES for line in source(ctx)]
     if not lines:
         return texts.nothing_to_do()
-    return "待办：\n" + "\n".join(lines)
+    actions = tuple(dict.fromkeys(a for _, acts in lines for a in acts))
+    return Markdown("待办：\n" + "\n".join(line for line, _ in lines), "", actions)
 
 
 @general_router.command("查看", [ViewArg()], "查看@件或督办事项（督3）的详情和记录")

@@ -67,11 +67,15 @@ def to_user(
 
 
 class Markdown(str):
-    """A command's reply to be shown as markdown (bold, paragraphs) under ``heading``."""
+    """A command's reply to be shown as markdown (bold, paragraphs) under ``heading`` (empty:
+    plain text), with the ``actions`` its reader can tap (in a 1:1 chat; a message with
+    actions is markdown under its first line)."""
 
     heading: str
+    actions: tuple[Action, ...]
 
-    def __new__(cls, text: str, title: str) -> Markdown:
+    def __new__(cls, text: str, title: str, actions: tuple[Action, ...] = ()) -> Markdown:
         value = super().__new__(cls, text)
         value.heading = title
+        value.actions = actions
         return value

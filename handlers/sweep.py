@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
-from handlers import clocks, deadlines, texts
+from handlers import clocks, deadlines, taps, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import ensure_filings
@@ -116,8 +116,10 @@ def _fire(
             due = texts.when(item.placeholder_at or timer.due_at, tz)  # waiting since
         line = deadlines.text(decl.remind_line)(item.id, item.town, decl.name, due) + suffix
         title = deadlines.title(decl.remind_title)
-        digest.add("oto", actors, title, line)
-        digest.add("group", deadlines.remind_groups(roster, decl, item.department), title, line)
+        acts = taps.for_clock(decl.name, item.id, reviewer)
+        digest.add("oto", actors, title, line, acts)
+        groups = deadlines.remind_groups(roster, decl, item.department)
+        digest.add("group", groups, title, line, acts)
         if timer.kind == "followup":  # the next one, one only after a long outage
             since = item.placeholder_at or now
             nxt = clocks.followup(cal, roster.rules, since, timer.step + 1, decl.name)
@@ -132,7 +134,7 @@ def _fire(
     who = "、".join(roster.name(p) for p in actors) or "相关人员"
     line = deadlines.text(decl.escalate_line)(item.id, item.town, decl.name, due, who) + suffix
     title = deadlines.title(decl.escalate_title)
-    digest.add("oto", people, title, line)
+    digest.add("oto", people, title, line, (taps.view(item.id),))
     if to_office:
         digest.add("group", groups, title, line)
     repo.log(

@@ -1020,6 +1020,18 @@ def cell_bad_date(word: str) -> str:
     return f"「{word}」不是日期（如2026-12-31）"
 
 
+# --- one-tap actions and the text-taking conversation ---------------------------------------
+
+ACTIONS_IN_CHAT = "（办理操作见您与督办助手的单聊）"
+CANCELLED = "已取消。"
+NOTHING_TO_CANCEL = "没有待续的操作。"
+INPUT_EXPIRED = "上一条操作已超时取消，请重新发送。"
+
+
+def ask_for_text(stem: str, what: str) -> str:
+    return f"请发送{what}（{stem} 之后的内容），10分钟内有效；发送「取消」放弃。"
+
+
 def card_done(name: str, at: str, verb: str) -> str:
     """An interactive card's state once someone acted on it (for everyone who has a copy)."""
     return f"已由 {name} 于 {at} {verb}"

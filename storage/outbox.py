@@ -162,8 +162,8 @@ def outbox_row(
     if any(len(pair) != 2 or not all(pair) for pair in digest):
         raise ValueError("digest lines are (title, line) pairs")
     # a group's actions show only on a card (links would not reach the bot, DINGTALK.md §10)
-    if actions and (kind != "text" or digest):
-        raise ValueError("actions are for text messages, never merged")
+    if actions and kind != "text":
+        raise ValueError("actions are for text messages")
     if any(len(a) != 3 or not a[0] or not a[1] for a in actions):
         raise ValueError("actions are (label, command, needs_text) triples")
     return {

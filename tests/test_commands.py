@@ -946,7 +946,11 @@ def test_several_reminders_of_one_clock_due_at_once_make_one(world: World) -> No
         f"【督办提醒】{texts.nag_line(n, TOWN, 'reply', reply_due)}"
         + texts.late_suffix(when(day(18, 12)))
     ]
-    assert lines_to(out, "cid-air") == lines_to(out, "u-air-clerk")
+    # the group is told where the actions are; the clerk's message carries them
+    assert lines_to(out, "cid-air") == [*lines_to(out, "u-air-clerk"), texts.ACTIONS_IN_CHAT]
+    (to_clerk,) = [m for m in out if m.target == "u-air-clerk"]
+    assert [a.command for a in to_clerk.actions] == [f"答复 {n}", f"查看 {n}"]
+    assert all(not m.actions for m in out if m.channel == "group")
     # the placeholder mark (Wednesday 09:30) has passed: its reminders are moot
     assert lines_to(out, "u-air-head") == []
     clocks = ("reply", "placeholder")

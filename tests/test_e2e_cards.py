@@ -80,7 +80,12 @@ async def test_a_head_taps_agree_and_every_copy_shows_it(sandbox: Sandbox) -> No
     clerk = card_for(sandbox, "u-air-clerk", "同意 1")
     group = card_for(sandbox, "cid-air", "同意 1")
     assert head.template_id == TEMPLATE and head.callback_type == "STREAM"
-    assert head.data["title"] == "#1 待审核，今日17:00前"
+    assert "#1" in head.data["title"] and "dtmd" not in head.data["content"]
+    # a look changes nothing on the card: only the tapper sees the answer
+    looked = await sandbox.dingtalk.tap(head.out_track_id, "查看 #1", "u-air-head")
+    assert looked is not None and "cardData" not in looked
+    assert "#1" in looked["userPrivateData"]["cardParamMap"]["status"]
+    assert head.view()["status"] == "" and head.view()["actions"] != "[]"
     # recorded as cards, not as markdown with links
     assert not [m for m in sandbox.dingtalk.sent if "dtmd://" in m.text]
 

@@ -1,8 +1,9 @@
-"""How a 1:1 message's actions reach the reader: as ``dtmd`` links at the end of a markdown
-message (DINGTALK.md §10). A tapped link sends its command into the chat as the tapper."""
+"""How a 1:1 message's actions reach the reader: as ``dtmd`` links in a markdown message
+(DINGTALK.md §10). A tapped link sends its command into the chat as the tapper."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from handlers.effects import Action
 
 LINK = "dtmd://dingtalkclient/sendMessage?content="
 TITLE_MAX = 128
+GAP = "\u3000"
 
 
 def link(action: Action) -> str:
@@ -17,11 +19,31 @@ def link(action: Action) -> str:
     return f"[{action.label}]({LINK}{quote(action.command, safe='')})"
 
 
+def _key(action: Action) -> str:
+    """What the action is about: the command's last word (``12``, ``督3``)."""
+    return action.command.split()[-1]
+
+
+def _mentions(line: str, key: str) -> bool:
+    ref = f"#{key}" if key.isdigit() else key
+    return re.search(re.escape(ref) + r"(?!\d)", line) is not None
+
+
 def render_links(text: str, actions: Sequence[Action]) -> tuple[str, str]:
     """(title, markdown) of a message with its actions: the title is the text's first line,
-    the body the text as markdown paragraphs, then the links on one line."""
-    lines = text.split("\n")
-    title = lines[0].strip()[:TITLE_MAX] or "督办助手"
-    body = "\n\n".join(line for line in lines if line.strip())
-    links = "　".join(link(a) for a in actions)
-    return title, f"{body}\n\n{links}" if links else body
+    the body the text as markdown paragraphs. The links follow the body; when they are about
+    several items (a digest, 待办), each item's links follow the first line after the title
+    that names it."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    title = (lines[0].strip() if lines else "")[:TITLE_MAX] or "督办助手"
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(_key(action), []).append(action)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if len(groups) > 1 and i > 0:
+            for key in [k for k in groups if _mentions(line, k)]:
+                out.append(GAP.join(link(a) for a in groups.pop(key)))
+    out += [GAP.join(link(a) for a in group) for group in groups.values()]
+    return title, "\n\n".join(out)

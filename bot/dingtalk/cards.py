@@ -24,6 +24,8 @@ from bot.dingtalk.actions import render_links
 from handlers.effects import Action
 
 CALLBACK_TYPE: Final = "STREAM"
+# Commands that only show something: a tap answers the tapper alone, the card stays as it is
+VIEW_ONLY: Final = frozenset({"查看", "待办", "帮助"})
 
 
 def card_params(text: str, actions: Sequence[Action]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
 from alibabacloud_tea_util.models import RuntimeOptions
 from Tea.exceptions import TeaException
 
+from bot.dingtalk.cards import CALLBACK_TYPE
 from bot.dingtalk.errors import PermanentSendError, TransientSendError, WebhookExpired, clip
 from bot.dingtalk.http import AiohttpTransport, retry_after
 from bot.dingtalk.sdk import DINGTALK_ENDPOINT, tea_config
@@ -328,7 +329,7 @@ class DingTalkTransport:
             "cardTemplateId": template_id,
             "outTrackId": out_track_id,
             "cardData": {"cardParamMap": params},
-            "callbackType": "STREAM",
+            "callbackType": CALLBACK_TYPE,
             "imGroupOpenSpaceModel": {"supportForward": True},
             "imRobotOpenSpaceModel": {"supportForward": True},
             "userIdType": 1,

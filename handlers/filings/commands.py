@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import texts
+from handlers import taps, texts
 from handlers.args import MatterArg, MonthArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
@@ -15,6 +15,7 @@ from handlers.matters.base import (
     label,
 )
 from handlers.matters.states import MatterStatus
+from handlers.taps import Taps
 from storage.models import Filing, Matter
 
 router = Registry()
@@ -36,13 +37,13 @@ def filed(ctx: Ctx, matter: Matter, month: str | None) -> str:
 TODO_HORIZON_WORKDAYS = 5  # filings shown in 待办 this far ahead, and every overdue one
 
 
-def todo_lines(ctx: Ctx) -> list[str]:
+def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
     """The person's filings for 待办: their departments' (or their own matters') filings and
     批示件 steps due soon or overdue."""
     roles, session = ctx.roles, ctx.session
     depts = roles.clerk_of | roles.head_of
     horizon = ctx.cal.add(ctx.now, TODO_HORIZON_WORKDAYS).at
-    lines: list[str] = []
+    lines: list[tuple[str, Taps]] = []
     rows = session.execute(
         select(Filing, Matter)
         .join(Matter, Filing.matter_id == Matter.id)
@@ -57,5 +58,7 @@ def todo_lines(ctx: Ctx) -> list[str]:
     for row, matter in rows:
         what = texts.filing_label(row.kind, row.period, matter.category == INSTRUCTION)
         due = ctx.when(row.due_at, row.provisional)
-        lines.append(texts.todo_filing(label(matter), what, due, ctx.late(row.due_at)))
+        line = texts.todo_filing(label(matter), what, due, ctx.late(row.due_at))
+        acts = taps.filing(row.kind, f"督{matter.id}", matter.category == INSTRUCTION)
+        lines.append((line, acts))
     return lines

@@ -8,12 +8,12 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
-from handlers import deadlines, texts
+from handlers import deadlines, taps, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import moments_of
 from handlers.lights.check import check_ladder
-from handlers.matters.base import label, log, row_label
+from handlers.matters.base import INSTRUCTION, label, log, row_label
 from handlers.matters.states import MatterStatus
 from handlers.workcal import WorkCalendar
 from storage import repo
@@ -64,8 +64,10 @@ def fire_row(
         text = deadlines.text(decl.remind_line)
         line = text(label(matter), decl.name, what, due_text, matter.platform) + suffix
         title = deadlines.title(decl.remind_title)
-        digest.add("group", deadlines.remind_groups(roster, decl, matter.department), title, line)
-        digest.add("oto", actors, title, line)
+        acts = taps.filing(row.kind, f"督{matter.id}", matter.category == INSTRUCTION)
+        groups = deadlines.remind_groups(roster, decl, matter.department)
+        digest.add("group", groups, title, line, acts)
+        digest.add("oto", actors, title, line, acts)
         log(session, matter, now, "bot", "nagged", what)
         return out
     row.overdue = True
@@ -73,7 +75,7 @@ def fire_row(
     line = deadlines.text(decl.escalate_line)(label(matter), what, due_text, who) + suffix
     _, people, groups = deadlines.escalated(roster, decl, 0, matter.department)
     title = deadlines.title(decl.escalate_title)
-    digest.add("oto", people, title, line)
+    digest.add("oto", people, title, line, (taps.view(f"督{matter.id}"),))
     digest.add("group", groups, title, line)
     row.escalated_at = now
     log(session, matter, now, "bot", "overdue", what)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from config.roster import Department
-from handlers import texts
+from handlers import taps, texts
 from handlers.args import ChoiceArg, DeptArg, MatterArg, NameArg, NoticeDueArg, TextArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
@@ -65,8 +65,9 @@ def register_instruction(ctx: Ctx, dept: Department, notice_due: dt.date, name: 
     text = texts.instruction_new(
         label(matter), ctx.when(sign_due), ctx.when(feedback_due), notice_due
     )
-    ctx.send(to_group(dept.group, text))
-    notify(ctx, dept.clerks, text)
+    ctx.send(to_group(dept.group, text + "\n" + texts.ACTIONS_IN_CHAT))
+    ref = f"督{matter.id}"
+    notify(ctx, dept.clerks, text, (taps.matter("签收", ref), taps.matter("已反馈", ref)))
     return texts.instruction_registered(
         label(matter), dept_name, ctx.when(sign_due), ctx.when(feedback_due)
     )

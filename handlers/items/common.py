@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from handlers import clocks, texts
 from handlers.commands import Command
 from handlers.context import CommandError, Ctx
-from handlers.effects import Fallback, Outgoing, to_user
+from handlers.effects import Action, Fallback, Outgoing, to_user
 from handlers.items import states
 from storage import repo
 from storage.models import Item
@@ -118,6 +118,8 @@ def answer_town(ctx: Ctx, item: Item, kind: str, body: str) -> Outgoing:
     return to_town(item, text("") if mention else named, mention=mention, fallback_text=named)
 
 
-def notify_people(ctx: Ctx, user_ids: Iterable[str], text: str) -> None:
+def notify_people(
+    ctx: Ctx, user_ids: Iterable[str], text: str, actions: tuple[Action, ...] = ()
+) -> None:
     for user_id in dict.fromkeys(user_ids):
-        ctx.send(to_user(user_id, text))
+        ctx.send(to_user(user_id, text, actions=actions))

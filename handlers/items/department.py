@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from handlers import clocks, texts
+from handlers import clocks, taps, texts
 from handlers.args import ItemArg, TextArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
@@ -65,7 +65,9 @@ def _ask_review(ctx: Ctx, item: Item) -> None:
     text = texts.review_request(
         item.id, item.town, item.draft or "", ctx.when(item.reply_due, item.provisional)
     )
-    notify_people(ctx, ctx.roster.people_for(level, item.department), text)
+    notify_people(
+        ctx, ctx.roster.people_for(level, item.department), text, taps.review(item.id, level)
+    )
 
 
 @router.command(
@@ -107,7 +109,8 @@ def send_back(ctx: Ctx, item: Item, opinion: str) -> str:
     item.state, item.review_level = move(item.state, "send_back", back), None
     log(ctx, item, "sent_back", opinion)
     clerks = [item.draft_by] if item.draft_by else ctx.roster.people_for("clerk", item.department)
-    notify_people(ctx, clerks, texts.returned_notice(item.id, ctx.roster.name(ctx.actor), opinion))
+    notice = texts.returned_notice(item.id, ctx.roster.name(ctx.actor), opinion)
+    notify_people(ctx, clerks, notice, taps.reply(item.id))
     return texts.returned_reply(item.id)
 
 

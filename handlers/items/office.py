@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from config.roster import Department, Town
-from handlers import texts
+from handlers import taps, texts
 from handlers.args import ChoiceArg, DeptArg, ItemArg, TextArg, TownArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
@@ -69,20 +69,13 @@ def receive(
         ctx.send(to_town(item, texts.town_received(item.id)))
     due_text = ctx.when(due.at, due.provisional)
     line = texts.new_item_line(item.id, town, item.category, text, due_text)
-    ctx.send(
-        to_group(
-            ctx.roster.office.group,
-            texts.office_new_item(
-                item.id,
-                town,
-                item.category,
-                text,
-                due_text,
-                intake.line_for(attached),
-            ),
-            digest=((texts.NEW_ITEMS, line),),
-        )
+    notice = texts.office_new_item(
+        item.id, town, item.category, text, due_text, intake.line_for(attached)
     )
+    group_text = notice + "\n" + texts.ACTIONS_IN_CHAT
+    ctx.send(to_group(ctx.roster.office.group, group_text, digest=((texts.NEW_ITEMS, line),)))
+    admins = [a for a in ctx.roster.office.admins if a != ctx.actor]  # not who registered it
+    notify_people(ctx, admins, notice, taps.triage(item.id))
     return item
 
 
@@ -117,8 +110,9 @@ def _announce_to_department(ctx: Ctx, item: Item, due: str) -> None:
         item.id, item.town, item.category, item.text, due, intake.line_for(attached)
     )
     line = texts.new_item_line(item.id, item.town, item.category, item.text, due)
-    ctx.send(to_group(dept.group, text, digest=((texts.NEW_FOR_DEPARTMENT, line),)))
-    notify_people(ctx, dept.clerks, text)
+    group_text = text + "\n" + texts.ACTIONS_IN_CHAT
+    ctx.send(to_group(dept.group, group_text, digest=((texts.NEW_FOR_DEPARTMENT, line),)))
+    notify_people(ctx, dept.clerks, text, taps.claim(item.id))
     intake.forward(ctx, item, dept.group)
 
 

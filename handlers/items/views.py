@@ -4,48 +4,55 @@ from __future__ import annotations
 
 import datetime as dt
 
-from handlers import texts
+from handlers import taps, texts
 from handlers.args import StateArg
 from handlers.commands import LEADERS, Command, Registry
 from handlers.context import Ctx
 from handlers.items import delivery, intake
 from handlers.items.common import LEVELS, find_item, review_level
 from handlers.items.states import CLOSED, OPEN, ItemState
+from handlers.taps import Taps
 from storage import repo
 from storage.models import Item
 
 router = Registry()
 
 
-def todo_lines(ctx: Ctx) -> list[str]:
-    """The person's @件 for 待办: to triage, claim, answer, review or answer offline."""
+def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
+    """The person's @件 for 待办: to triage, claim, answer, review or answer offline, each
+    with its actions."""
     roles = ctx.roles
-    lines: list[str] = []
+    lines: list[tuple[str, Taps]] = []
     session = ctx.session
 
-    def add(item: Item, action: str, due: dt.datetime | None) -> None:
+    def add(item: Item, action: str, due: dt.datetime | None, acts: Taps) -> None:
         lines.append(
-            f"{texts.item_ref(item.id)} {item.town}·{action}，"
-            f"时限{ctx.deadline(due, item.provisional)}"
+            (
+                f"{texts.item_ref(item.id)} {item.town}·{action}，"
+                f"时限{ctx.deadline(due, item.provisional)}",
+                acts,
+            )
         )
 
     if roles.has("office_admin"):
         for item in repo.open_items(session, [ItemState.NEW.value]):
-            add(item, "待甄别", item.triage_due)
+            add(item, "待甄别", item.triage_due, taps.triage(item.id))
     for dept in sorted(roles.clerk_of):
         for item in repo.open_items(
             session, [ItemState.ASSIGNED.value, ItemState.CLAIMED.value, ItemState.HARD.value], dept
         ):
             if item.state == ItemState.ASSIGNED:
-                add(item, "待认领", item.claim_due)
+                add(item, "待认领", item.claim_due, taps.claim(item.id))
             elif item.state == ItemState.CLAIMED:
-                add(item, "待答复", item.reply_due)
+                add(item, "待答复", item.reply_due, taps.reply(item.id))
             else:
-                lines.append(f"{texts.item_ref(item.id)} {item.town}·疑难件待线下答复")
+                line = f"{texts.item_ref(item.id)} {item.town}·疑难件待线下答复"
+                lines.append((line, (taps.view(item.id),)))
     for item in repo.open_items(session, [ItemState.REVIEW.value]):
         level = LEVELS.index(item.review_level or "dept_head")
         if review_level(ctx, item) == level:
-            add(item, "待审核", item.reply_due)
+            acts = taps.review(item.id, item.review_level or "dept_head")
+            add(item, "待审核", item.reply_due, acts)
     return lines
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
-from handlers import texts
+from handlers import taps, texts
 from handlers.effects import Outgoing, to_group, to_user
 from handlers.lights import ladder
 from handlers.matters.base import label, log
@@ -103,7 +103,7 @@ def check_ladder(
         f"{texts.LADDER_TIER_NAMES[tier]}：" + "；".join(f.rule for f in decision.open),
     )
     out = [
-        to_user(u, text, texts.INTERVIEW_TITLE)
+        to_user(u, text, texts.INTERVIEW_TITLE, (taps.view(f"督{matter.id}"),))
         for u in dict.fromkeys([interviewer, interviewee])
         if u
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import texts
+from handlers import taps, texts
 from handlers.args import ChoiceArg, MatterArg, MonthArg, TextArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
@@ -12,6 +12,7 @@ from handlers.filings import schedule
 from handlers.lights.check import check_ladder
 from handlers.matters.base import OFFICE, label, log
 from handlers.matters.states import InterviewState, close_interview
+from handlers.taps import Taps
 from storage.models import Criticism, Interview, Light, Matter
 
 router = Registry()
@@ -123,9 +124,9 @@ def interview_held(ctx: Ctx, matter: Matter, note: str) -> str:
     return texts.interview_held(label(matter), texts.LADDER_TIER_NAMES[tier])
 
 
-def todo_lines(ctx: Ctx) -> list[str]:
+def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
     """The open interviews the person holds or sits for 待办 (the office: every open one)."""
-    lines: list[str] = []
+    lines: list[tuple[str, Taps]] = []
     mine = Interview.interviewer == ctx.actor
     mine |= Interview.interviewee == ctx.actor
     query = select(Interview, Matter).join(Matter, Interview.matter_id == Matter.id)
@@ -139,5 +140,5 @@ def todo_lines(ctx: Ctx) -> list[str]:
             ctx.roster.name(interview.interviewer),
             ctx.roster.name(interview.interviewee),
         )
-        lines.append(text)
+        lines.append((text, (taps.view(f"督{matter.id}"),)))
     return lines

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from config.roster import Roster
 from handlers import texts
 from handlers.context import CommandError, Ctx
-from handlers.effects import to_user
+from handlers.effects import Action, to_user
 from handlers.filings import schedule
 from handlers.matters.states import MatterStatus
 from storage import repo
@@ -94,10 +94,10 @@ def month_of(ctx: Ctx, word: str) -> str:
     return period
 
 
-def notify(ctx: Ctx, people: Iterable[str], text: str) -> None:
+def notify(ctx: Ctx, people: Iterable[str], text: str, actions: tuple[Action, ...] = ()) -> None:
     for user in dict.fromkeys(people):
         if user and user != ctx.actor:
-            ctx.send(to_user(user, text))
+            ctx.send(to_user(user, text, actions=actions))
 
 
 def describe(roster: Roster, matter: Matter) -> str:

@@ -1,0 +1,59 @@
+"""The text-taking conversation: a tapped stem (``答复 12``) asks for the text, and the same
+person's next message in that chat completes the command. The state is a row per person and
+chat (storage.models.PendingInput) that expires; ``取消`` drops it, a command replaces it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from handlers import texts
+from handlers.context import Ctx
+from handlers.taps import NEEDS_TEXT
+from storage.models import PendingInput
+
+TTL = dt.timedelta(minutes=10)
+CANCEL = "取消"
+STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What to do with a message: answer ``reply`` at once, or run ``command``."""
+
+    reply: str | None = None
+    command: str | None = None
+
+
+def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
+    """The message ``text`` from ``ctx.actor`` in ``chat``, given whether it is a command."""
+    text = text.strip()
+    key = (PendingInput.user_id == ctx.actor) & (PendingInput.conversation_id == chat)
+    pending = ctx.session.scalar(select(PendingInput).where(key))
+    if pending is not None:
+        ctx.session.execute(delete(PendingInput).where(key))
+        if pending.expires_at <= ctx.now:
+            if not is_command and text != CANCEL:
+                return Turn(reply=texts.INPUT_EXPIRED)
+            pending = None
+    if text == CANCEL:
+        return Turn(reply=texts.CANCELLED if pending is not None else texts.NOTHING_TO_CANCEL)
+    stem = STEM.match(text)
+    if stem is not None:
+        ctx.session.add(
+            PendingInput(
+                user_id=ctx.actor,
+                conversation_id=chat,
+                command=f"{stem.group(1)} {stem.group(2)}",
+                created_at=ctx.now,
+                expires_at=ctx.now + TTL,
+            )
+        )
+        ctx.session.flush()
+        return Turn(reply=texts.ask_for_text(stem.group(0).strip(), NEEDS_TEXT[stem.group(1)]))
+    if pending is not None and not is_command and text:
+        return Turn(command=f"{pending.command} {text}")
+    return Turn(command=text)
