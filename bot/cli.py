@@ -173,7 +173,10 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     open_database(db_url, "--db").dispose()
 
     async def main() -> None:
-        async with Sandbox(roster, cal, db_url=db_url, start=start) as sandbox:
+        cards = "local-sandbox-card" if args.cards else ""
+        async with Sandbox(
+            roster, cal, db_url=db_url, start=start, card_template_id=cards
+        ) as sandbox:
             await terminal(sandbox)
 
     try:
@@ -299,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = commands.add_parser("sandbox", help="a terminal on the local DingTalk sandbox")
     sandbox.add_argument("--start", help='sandbox clock start, "YYYY-MM-DD HH:MM"')
     sandbox.add_argument("--db", default="data/sandbox.db", help="sandbox database file")
+    sandbox.add_argument(
+        "--cards", action="store_true", help="messages with actions as interactive cards"
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
     calendar = commands.add_parser("calendar", help="the working calendar")

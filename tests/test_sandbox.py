@@ -15,6 +15,7 @@ from config.hours import Overrides
 from config.roster import Roster
 from handlers.workcal import WorkCalendar
 from tests.conftest import CAL, T0
+from tests.test_e2e import item_events
 
 OFFICE = "cid-office"
 
@@ -103,3 +104,18 @@ async def test_a_fast_forward_shows_when_each_message_went(
     ]
     assert heads[0] < heads[1] < "11-16 14:00" <= heads[2]
     assert stamps == sorted(stamps)
+
+
+async def test_the_terminal_numbers_links_and_taps_one(
+    sandbox: Sandbox, typed: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10: a message's links are numbered under it; /点 taps one as the current person."""
+    await sandbox.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？")
+    typed += ["/身份 王敏", "分派 1 大气处", "/身份 孙内勤", "/点 9", "/点 x", "待办", "/点 1"]
+    await terminal(sandbox)
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    assert "[1] 认领 #1" in out  # the 待办 entry's links
+    assert "做不到：没有第9个选项" in out and "用法：/点 1" in out
+    assert item_events(sandbox, 1)[-1] == "claimed"  # the link's 认领 1, sent as 孙内勤
+    assert out.rstrip().splitlines()[-1].count("已认领") == 1
