@@ -423,52 +423,41 @@ class App:
         """A card button's callback (DINGTALK.md §3): stored by its ``message_id`` and acted on
         in one transaction, then answered with the card's update for the ACK. A redelivery
         gets the first answer again and acts no more. May be awaited on any event loop (the
-        stream SDK's); the other copies of the card are updated on the bot's loop."""
+        stream SDK's); the other copies of the card are updated through the outbox."""
         self.gate.announce()
         try:
-            answer, copies = await asyncio.to_thread(self._tap, message_id, data)
+            answer = await asyncio.to_thread(self._tap, message_id, data)
         finally:
             self.gate.settle()
-        loop = self._loop
-        if loop is not None:
-            loop.call_soon_threadsafe(self._after_tap, copies, answer)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._tapped)
         return answer
 
-    def _after_tap(self, copies: list[str], answer: dict[str, Any]) -> None:
+    def _tapped(self) -> None:
+        """After a tap (on the bot's loop): its messages and card updates go out, and the
+        deadlines it made or moved are planned."""
         self._wake_sender.set()
         self._replan_soon()
-        if copies:
-            params = answer["cardData"]["cardParamMap"]
-            task = asyncio.create_task(self._update_cards(copies, params), name="cards")
-            self._kicked.add(task)
-            task.add_done_callback(self._kicked.discard)
 
-    async def _update_cards(self, tracks: list[str], params: dict[str, str]) -> None:
-        for track in tracks:
-            try:
-                await self.sender.transport.update_card(track, params)
-            except Exception as exc:
-                logger.warning("card %s: could not be updated (%s)", track, exc)
-
-    def _tap(self, message_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    def _tap(self, message_id: str, data: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
         key = f"card:{message_id}"
         with self.gate.hold(), self.db.transaction() as session:
             seen = session.scalar(select(InboxMessage).where(InboxMessage.msg_id == key))
             if seen is not None:
                 answer = seen.payload.get("answer") if isinstance(seen.payload, dict) else None
-                return (answer if isinstance(answer, dict) else {}), []
+                return answer if isinstance(answer, dict) else {}
             row = InboxMessage(msg_id=key, received_at=now, payload={"card": data})
             row.processed_at = now
             session.add(row)
             session.flush()
-            answer, copies = self._act_on_tap(session, key, data, now)
+            answer = self._act_on_tap(session, key, data, now)
             row.payload = {"card": data, "answer": answer}
-        return answer, copies
+        return answer
 
     def _act_on_tap(
         self, session: Session, key: str, data: dict[str, Any], now: dt.datetime
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> dict[str, Any]:
         """What a tap does: the button's command run as the tapper's typed command (the same
         role check); on success every open copy of the card shows who did what, else only the
         tapper sees why nothing happened."""
@@ -486,16 +475,16 @@ class App:
             }
 
         if card is None or action is None:
-            return private(texts.CARD_UNKNOWN), []
+            return private(texts.CARD_UNKNOWN)
         if tapper not in self.roster.people:
-            return private(texts.NOT_IN_ROSTER), []
+            return private(texts.NOT_IN_ROSTER)
         if len(action) > 2 and action[2]:
-            return private(texts.card_needs_text(command)), []
+            return private(texts.card_needs_text(command))
         ctx = Ctx(session, self.roster, self.cal, now, actor=tapper, msg_id=key)
         outcome = run_command(ctx, command)
         write_outbox(session, ctx.out, self.sender_clock())
         if not outcome.ok or command.split()[0] in cards.VIEW_ONLY:
-            return private(outcome.reply), []  # nothing changed: only the tapper sees why
+            return private(outcome.reply)  # nothing changed: only the tapper sees why
         at = now.astimezone(self.cal.tz).strftime("%H:%M")
         status = texts.card_done(self.roster.name(tapper), at, command.split()[0])
         open_cards = session.scalars(
@@ -503,18 +492,20 @@ class App:
                 CardInstance.subject == card.subject, CardInstance.closed_at.is_(None)
             )
         ).all()
-        copies = []
+        update = json.dumps(cards.acted(status), ensure_ascii=False)
+        copies = []  # updated by the sender after the commit, retried as any message
         for one in open_cards:
             one.closed_at = now
             if one.out_track_id != card.out_track_id:
-                copies.append(one.out_track_id)
+                copies.append(Outgoing("card", one.out_track_id, update))
         card.closed_at = now
+        write_outbox(session, copies, self.sender_clock())
         answer = {
             "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
             "cardData": {"cardParamMap": cards.acted(status)},
             "userPrivateData": {"cardParamMap": {"status": outcome.reply}},
         }
-        return answer, copies
+        return answer
 
     # -- timers --
 

@@ -16,6 +16,7 @@ marked ``merged`` into it), so a burst does not wait minute after minute.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -129,7 +130,6 @@ class Sender:
         self._on_outcome = on_outcome
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
-        self.transport = transport
         self._clock = clock
         self._window = GroupWindow(group_rate[0], timedelta(seconds=group_rate[1]))
         self._backoff_base = backoff_base
@@ -284,6 +284,12 @@ class Sender:
             await self._to_group(row.target, row)
         elif row.channel == "oto":
             await self._to_user(row.target, row)
+        elif row.channel == "card":
+            try:
+                params = json.loads(row.text)
+            except ValueError:
+                raise PermanentSendError("card update: text is not JSON") from None
+            await self._transport.update_card(row.target, params)
         elif row.channel == "session":
             if not row.webhook:
                 raise PermanentSendError("session reply without a webhook")

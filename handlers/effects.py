@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-Channel = Literal["session", "group", "oto"]
+# card: an update of an interactive card (target: its outTrackId, text: the variables as JSON)
+Channel = Literal["session", "group", "oto", "card"]
 Fallback = Literal["group", "oto"]
 Kind = Literal["text", "picture", "file"]
 

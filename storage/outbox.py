@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage
 
-Channel = Literal["session", "group", "oto"]
+# card: an update of an interactive card's variables (target: its outTrackId, text: JSON)
+Channel = Literal["session", "group", "oto", "card"]
 FallbackChannel = Literal["group", "oto"]
 Kind = Literal["text", "picture", "file"]
 

@@ -33,11 +33,12 @@ async def test_actions_go_as_cards_to_users_and_groups(
     put(db, clock, channel="group", target="cid-air", text=text, actions=ACTIONS)
     put(db, clock, channel="oto", target="u2", text="没有按钮")
     assert await sender.send_due() == 3
-    assert [(m.channel, m.target, m.msg_key) for m in server.sent] == [
+    assert {(m.channel, m.target, m.msg_key) for m in server.sent} == {
         ("oto", ("u1",), "interactiveCard"),
         ("group", "cid-air", "interactiveCard"),
         ("oto", ("u2",), "sampleText"),
-    ]
+    }  # each chat in its own order
+    assert len(server.sent) == 3
     track = cards.track_id(oto, "u1", text)
     card = server.card(track)
     assert card is not None and card.template_id == "tpl.schema"

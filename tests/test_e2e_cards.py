@@ -89,6 +89,9 @@ async def test_a_head_taps_agree_and_every_copy_shows_it(sandbox: Sandbox) -> No
     # recorded as cards, not as markdown with links
     assert not [m for m in sandbox.dingtalk.sent if "dtmd://" in m.text]
 
+    # the first update of another copy fails: the outbox retries it
+    assert isinstance(sandbox.dingtalk, FakeDingTalk)
+    sandbox.dingtalk.fail_next("/v1.0/card/instances", 503)
     response = await sandbox.dingtalk.tap(head.out_track_id, "同意 #1", "u-air-head")
     await sandbox.settle()
     done = texts.card_done("赵处", "09:30", "同意")
