@@ -481,17 +481,25 @@ class App:
         if len(action) > 2 and action[2]:
             return private(texts.card_needs_text(command))
         ctx = Ctx(session, self.roster, self.cal, now, actor=tapper, msg_id=key)
-        outcome = run_command(ctx, command)
+        try:
+            outcome = run_command(ctx, command)  # an error is rolled back by the command's chain
+        except Exception:
+            logger.exception("card tap %s: %s by %s failed", key, command, tapper)
+            return private(texts.APOLOGY)
         write_outbox(session, ctx.out, self.sender_clock())
         if not outcome.ok or command.split()[0] in cards.VIEW_ONLY:
             return private(outcome.reply)  # nothing changed: only the tapper sees why
         at = now.astimezone(self.cal.tz).strftime("%H:%M")
         status = texts.card_done(self.roster.name(tapper), at, command.split()[0])
-        open_cards = session.scalars(
-            select(CardInstance).where(
-                CardInstance.subject == card.subject, CardInstance.closed_at.is_(None)
-            )
-        ).all()
+        open_cards = [card]
+        if card.subject:  # every open copy for the same @件 or matter
+            open_cards += session.scalars(
+                select(CardInstance).where(
+                    CardInstance.subject == card.subject,
+                    CardInstance.closed_at.is_(None),
+                    CardInstance.out_track_id != card.out_track_id,
+                )
+            ).all()
         update = json.dumps(cards.acted(status), ensure_ascii=False)
         copies = []  # updated by the sender after the commit, retried as any message
         for one in open_cards:

@@ -44,7 +44,6 @@ from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.models import CardInstance
 from storage.outbox import PendingRow
 
 __all__ = ["Clock", "Outcome", "OutcomeHook", "Sender", "utc_now"]
@@ -120,10 +119,8 @@ class Sender:
         gate: WriteGate | None = None,
         files_dir: Path | None = None,
         on_outcome: OutcomeHook | None = None,
-        card_template_id: str = "",
+        card_template_id: str = "",  # messages with actions as cards (bot.dingtalk.cards)
     ) -> None:
-        """``card_template_id``: a 1:1 or group message with actions goes as an interactive
-        card from this template (bot.dingtalk.cards); empty: as markdown with links."""
         self._card_template = card_template_id
         self._db = db
         self._files_dir = files_dir  # where pictures and files to send are kept
@@ -284,12 +281,8 @@ class Sender:
             await self._to_group(row.target, row)
         elif row.channel == "oto":
             await self._to_user(row.target, row)
-        elif row.channel == "card":
-            try:
-                params = json.loads(row.text)
-            except ValueError:
-                raise PermanentSendError("card update: text is not JSON") from None
-            await self._transport.update_card(row.target, params)
+        elif row.channel == "card":  # an update of a card's variables, as JSON
+            await self._transport.update_card(row.target, json.loads(row.text))
         elif row.channel == "session":
             if not row.webhook:
                 raise PermanentSendError("session reply without a webhook")
@@ -351,31 +344,17 @@ class Sender:
 
     async def _card(self, row: PendingRow) -> None:
         """The row as an interactive card, recorded so that a tap can update every copy."""
-        if row.channel == "group":
-            until = self._window.slot(row.target, self._clock())
-            if until is not None:
-                raise _RateLimited(until)
-        actions = [Action(*a) for a in row.actions]
-        track = cards.track_id(row.id, row.target, row.text)
-        params = cards.card_params(row.text, actions)
-        space = ("group" if row.channel == "group" else "oto", row.target)
+        if row.channel == "group" and (until := self._window.slot(row.target, self._clock())):
+            raise _RateLimited(until)
+        track, space, params, record = cards.for_row(row, self._clock())
         await self._transport.send_card(self._card_template, track, space, params)
         if row.channel == "group":
             self._window.note(row.target, self._clock())
-        card = CardInstance(
-            out_track_id=track,
-            subject=cards.subject(actions),
-            outbox_id=row.id,
-            channel=row.channel,
-            target=row.target,
-            actions=[list(a) for a in row.actions],
-            created_at=self._clock(),
-        )
-        await asyncio.to_thread(self._record_card, card)
+        await asyncio.to_thread(self._record_card, record)
 
-    def _record_card(self, card: CardInstance) -> None:
-        with self._transaction() as session:
-            session.merge(card)  # a retry after a lost answer sends the same card again
+    def _record_card(self, record: cards.Json) -> None:
+        with self._connection() as connection:
+            outbox.record_card(connection, record)
 
     def _media(self, row: PendingRow) -> Media:
         if self._files_dir is None or not row.media_path:

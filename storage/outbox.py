@@ -18,7 +18,7 @@ from typing import Any, Final, Literal, cast, get_args
 from sqlalchemy import Connection, Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage
+from storage.models import CardInstance, OutboxMessage
 
 # card: an update of an interactive card's variables (target: its outTrackId, text: JSON)
 Channel = Literal["session", "group", "oto", "card"]
@@ -86,6 +86,18 @@ def enqueue(session: Session, **fields: Any) -> OutboxMessage:
     message = OutboxMessage(**outbox_row(**fields))
     session.add(message)
     return message
+
+
+def record_card(connection: Connection, values: dict[str, Any]) -> None:
+    """An interactive card sent for an outbox row (bot.dingtalk.cards); once, whatever the
+    retries (its outTrackId is the same on each)."""
+    table = cast(Table, CardInstance.__table__)
+    track = values["out_track_id"]
+    if connection.execute(
+        select(table.c.out_track_id).where(table.c.out_track_id == track)
+    ).first():
+        return
+    connection.execute(insert(table), values)
 
 
 def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:

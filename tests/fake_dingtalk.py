@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.local_dingtalk import (
+    CardInstance,
     LocalDingTalk,
     LoggedRequest,
     OpenCall,
@@ -203,6 +204,22 @@ class FakeDingTalk(LocalDingTalk):
         return await self._call(self.recorder.wait(check, timeout, "a matching sent message"))
 
     # Cards ---------------------------------------------------------------------------
+
+    def cards_delivered(self) -> list[CardInstance]:
+        """Every card instance delivered, oldest first."""
+        with self.recorder.lock:
+            return [c for c in self.cards.instances.values() if c.spaces]
+
+    async def wait_card(
+        self, out_track_id: str, check: Callable[[CardInstance], bool], timeout: float = 5.0
+    ) -> CardInstance:
+        """The card once ``check`` holds for it (run on the server's thread)."""
+
+        def ready() -> CardInstance | None:
+            card = self.cards.instances.get(out_track_id)
+            return card if card is not None and check(card) else None
+
+        return await self._call(self.recorder.wait(ready, timeout, f"card {out_track_id}"))
 
     async def tap(
         self,

@@ -204,3 +204,21 @@ async def test_the_sandbox_taps_a_link_by_number(roster: Roster, tmp_path: Path)
         out = await box.tap(1, "u-air-clerk")  # the link's text, sent as the clerk in that chat
         assert item_events(box, 1)[-1] == "claimed"
         assert any("已认领" in m.text for m in out)
+
+
+async def test_a_tap_whose_command_fails_is_answered_and_kept(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await drafted(sandbox)
+    card = card_for(sandbox, "u-air-head", "同意 1")
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.app.run_command", boom)
+    events = item_events(sandbox, 1)
+    answer = await sandbox.dingtalk.tap(card.out_track_id, "同意 #1", "u-air-head", message_id="f1")
+    assert answer is not None
+    assert answer["userPrivateData"]["cardParamMap"]["status"] == texts.APOLOGY
+    assert item_events(sandbox, 1) == events
+    assert card.view()["actions"] != "[]"  # the buttons stay, to try again

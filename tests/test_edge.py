@@ -33,6 +33,9 @@ TEST_ONLY = (
     "pushed",
     "acks_for",
     "wait_for_sent",
+    "cards_delivered",
+    "wait_card",
+    "tap",
 )
 EDGE = sorted(
     [

@@ -18,11 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 
 from bot.dingtalk.actions import render_links
 from handlers.effects import Action
+from storage.outbox import PendingRow
 
+Json = dict[str, Any]
 CALLBACK_TYPE: Final = "STREAM"
 # Commands that only show something: a tap answers the tapper alone, the card stays as it is
 VIEW_ONLY: Final = frozenset({"查看", "待办", "帮助"})
@@ -58,3 +61,20 @@ def track_id(row_id: int, target: str, text: str) -> str:
 def acted(status: str) -> dict[str, str]:
     """The variables of a card once acted on: its status, and no more buttons."""
     return {"status": status, "actions": "[]"}
+
+
+def for_row(row: PendingRow, now: datetime) -> tuple[str, tuple[str, str], dict[str, str], Json]:
+    """An outbox row's card: its outTrackId, space (channel, target), variables, and the
+    record of it (storage.models.CardInstance's columns)."""
+    actions = [Action(*a) for a in row.actions]
+    track = track_id(row.id, row.target, row.text)
+    record = {
+        "out_track_id": track,
+        "subject": subject(actions),
+        "outbox_id": row.id,
+        "channel": row.channel,
+        "target": row.target,
+        "actions": [list(a) for a in row.actions],
+        "created_at": now,
+    }
+    return track, (row.channel, row.target), card_params(row.text, actions), record

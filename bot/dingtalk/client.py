@@ -22,7 +22,7 @@ from alibabacloud_dingtalk.robot_1_0.client import Client as RobotClient
 from alibabacloud_tea_util.models import RuntimeOptions
 from Tea.exceptions import TeaException
 
-from bot.dingtalk.cards import CALLBACK_TYPE
+from bot.dingtalk.card_api import CardApi
 from bot.dingtalk.errors import PermanentSendError, TransientSendError, WebhookExpired, clip
 from bot.dingtalk.http import AiohttpTransport, retry_after
 from bot.dingtalk.sdk import DINGTALK_ENDPOINT, tea_config
@@ -84,7 +84,7 @@ def _check_session_answer(response: httpx.Response) -> None:
     raise PermanentSendError(detail)
 
 
-class DingTalkTransport:
+class DingTalkTransport(CardApi):
     """Sends to DingTalk: session webhooks with httpx, group and 1:1 robot messages with Tea.
 
     The Tea clients are blocking (``requests``), so they run in threads. The access token
@@ -312,68 +312,6 @@ class DingTalkTransport:
                 f"file download: {len(response.content)} bytes, more than {DOWNLOAD_MAX_BYTES}"
             )
         return response.content
-
-    # Interactive cards (DINGTALK.md §3)
-
-    async def send_card(
-        self,
-        template_id: str,
-        out_track_id: str,
-        space: tuple[str, str],
-        params: dict[str, str],
-    ) -> None:
-        """Create a card from ``template_id`` with callbackType STREAM and deliver it to
-        ``space``: ("oto", userId) or ("group", openConversationId)."""
-        channel, target = space
-        body: dict[str, Any] = {
-            "cardTemplateId": template_id,
-            "outTrackId": out_track_id,
-            "cardData": {"cardParamMap": params},
-            "callbackType": CALLBACK_TYPE,
-            "imGroupOpenSpaceModel": {"supportForward": True},
-            "imRobotOpenSpaceModel": {"supportForward": True},
-            "userIdType": 1,
-        }
-        if channel == "group":
-            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{target}"
-            body["imGroupOpenDeliverModel"] = {"robotCode": self._robot_code}
-        else:
-            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{target}"
-            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
-        await self._card_call("POST", "/v1.0/card/instances/createAndDeliver", body)
-
-    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
-        """Update a card's public variables by key (``PUT /v1.0/card/instances``)."""
-        body = {
-            "outTrackId": out_track_id,
-            "cardData": {"cardParamMap": params},
-            "cardUpdateOptions": {"updateCardDataByKey": True},
-        }
-        await self._card_call("PUT", "/v1.0/card/instances", body)
-
-    async def _card_call(self, method: str, path: str, body: dict[str, Any]) -> None:
-        api = path.rsplit("/", 1)[-1]
-        for attempt in (1, 2):
-            token = await self._access_token()
-            try:
-                response = await self._http.request(
-                    method,
-                    self._endpoint + path,
-                    json=body,
-                    headers={"x-acs-dingtalk-access-token": token},
-                )
-            except httpx.HTTPError as exc:
-                raise TransientSendError(clip(f"card {api}: {exc!r}")) from exc
-            status = response.status_code
-            if status == 401 and attempt == 1:
-                if self._token == token:
-                    self._token = None
-                continue
-            if status == 429 or status >= 500:
-                raise TransientSendError(f"card {api}: HTTP {status}", retry_after(response))
-            if status >= 400:
-                raise PermanentSendError(clip(f"card {api}: HTTP {status} {response.text}"))
-            return
 
     def _runtime(self) -> RuntimeOptions:
         connect_ms, read_ms = self._timeouts_ms

@@ -212,13 +212,18 @@ class Cards:
         return None
 
     def callback_data(
-        self, card: CardInstance, user_id: str, params: Json, action_id: str, space: int
-    ) -> Json:
-        """The data of the callback DingTalk sends when ``user_id`` taps a button of the card
-        as delivered to its ``space``-th space (DINGTALK.md §3)."""
+        self, out_track_id: str, user_id: str, params: Json, action_id: str, space: int
+    ) -> tuple[CardInstance, Json]:
+        """The card, and the data of the callback DingTalk sends when ``user_id`` taps one of
+        its buttons as delivered to its ``space``-th space (DINGTALK.md §3)."""
+        card = self.get(out_track_id)
+        if card is None or not card.spaces:
+            raise ValueError(f"no card {out_track_id!r} was delivered")
+        if card.callback_type != "STREAM":
+            raise ValueError(f"card {out_track_id!r} does not call back over the stream")
         kind, target = card.spaces[space]
         content = {"cardPrivateData": {"actionIds": [action_id], "params": params}}
-        return {
+        return card, {
             "type": "actionCallback",
             "outTrackId": card.out_track_id,
             "corpId": self._server.corp_id,
@@ -234,3 +239,15 @@ class Cards:
 def _part(view: dict[str, str]) -> Json:
     """How a delivered card is recorded as a message: its title and markdown."""
     return {"title": view.get("title", ""), "content": view.get("content", "")}
+
+
+def ack_response(ack: Json) -> Json | None:
+    """The ``response`` a callback's ACK carries (its ``data`` is JSON; a handler may give the
+    response as a JSON string too); None when it carries no object."""
+    try:
+        response = json.loads(ack.get("data") or "{}").get("response")
+        if isinstance(response, str):
+            response = json.loads(response)
+    except (ValueError, AttributeError):
+        return None
+    return response if isinstance(response, dict) else None

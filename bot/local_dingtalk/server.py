@@ -15,7 +15,7 @@ import logging
 import secrets
 import socket
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -23,7 +23,7 @@ from typing import Any, Literal, Self, TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.local_dingtalk.cards import CARD_CALLBACK_TOPIC, CardInstance, Cards
+from bot.local_dingtalk.cards import CARD_CALLBACK_TOPIC, CardInstance, Cards, ack_response
 from bot.local_dingtalk.common import Clock, Json, encrypted_id, ms
 from bot.local_dingtalk.gateway import Gateway, StreamConnection
 from bot.local_dingtalk.openapi import OpenApi
@@ -262,25 +262,6 @@ class LocalDingTalk:
         """A card instance the bot created, by its outTrackId."""
         return self.cards.get(out_track_id)
 
-    def cards_delivered(self) -> list[CardInstance]:
-        """Every card instance delivered, oldest first."""
-        with self.recorder.lock:
-            return [c for c in self.cards.instances.values() if c.spaces]
-
-    async def wait_card(
-        self,
-        out_track_id: str,
-        check: Callable[[CardInstance], bool],
-        timeout: float = 5.0,
-    ) -> CardInstance:
-        """The card once ``check`` holds for it (run on the server's thread)."""
-
-        def ready() -> CardInstance | None:
-            card = self.cards.instances.get(out_track_id)
-            return card if card is not None and check(card) else None
-
-        return await self._call(self.recorder.wait(ready, timeout, f"card {out_track_id}"))
-
     async def push_card_callback(
         self,
         out_track_id: str,
@@ -296,26 +277,12 @@ class LocalDingTalk:
         callback parameters are ``params``: the callback goes over the stream, and the update
         its ACK carries is applied to the card, as DingTalk does. Returns the ACK's response
         (None when it carried none). Fix ``message_id`` to simulate a redelivery."""
-        card = self.cards.get(out_track_id)
-        if card is None or not card.spaces:
-            raise ValueError(f"no card {out_track_id!r} was delivered")
-        if card.callback_type != "STREAM":
-            raise ValueError(f"card {out_track_id!r} does not call back over the stream")
-        data = self.cards.callback_data(card, user_id, dict(params), action_id, space)
+        card, data = self.cards.callback_data(out_track_id, user_id, dict(params), action_id, space)
         message_id = await self.push_frame(
             "CALLBACK", CARD_CALLBACK_TOPIC, data, message_id=message_id, timeout=timeout
         )
-        ack = await self.wait_ack(message_id, timeout)
-        try:
-            response = json.loads(ack.get("data") or "{}").get("response")
-        except (ValueError, AttributeError):
-            response = None
-        if isinstance(response, str):  # a handler may answer with the JSON as a string
-            try:
-                response = json.loads(response)
-            except ValueError:
-                response = None
-        if not isinstance(response, dict):
+        response = ack_response(await self.wait_ack(message_id, timeout))
+        if response is None:
             return None
         problem = await self._call(self._apply(card, response, user_id))
         if problem is not None:
