@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from storage import outbox
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import CardInstance, OutboxMessage
 from storage.outbox import enqueue
 
 NOW = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)
@@ -119,3 +119,22 @@ def test_actions_are_kept_for_text_messages_only(db: Database) -> None:
     outbox.outbox_row(
         channel="group", target="c", text="t", actions=[("认领", "认领 1", False)], now=NOW
     )
+
+
+def test_a_card_is_recorded_once_whatever_the_retries(db: Database) -> None:
+    card = {
+        "out_track_id": "a" * 64,
+        "subject": "12",
+        "outbox_id": 1,
+        "channel": "oto",
+        "target": "u1",
+        "actions": [["认领 #12", "认领 12", False]],
+        "created_at": NOW,
+    }
+    for _ in range(2):
+        with db.engine.begin() as connection:
+            outbox.record_card(connection, card)
+    with db.transaction() as session:
+        (kept,) = session.scalars(select(CardInstance)).all()
+        assert (kept.subject, kept.actions, kept.closed_at) == ("12", card["actions"], None)
+        assert kept.created_at == NOW

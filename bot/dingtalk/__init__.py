@@ -3,5 +3,6 @@
 ``errors`` the error tree every failure becomes, ``transport`` what the sender needs (the
 ``Transport`` protocol and its result types), ``client`` the real one (session webhooks with
 httpx, robot messages with the Tea SDK, the access-token cache, media upload and download),
-``tea`` and ``http`` the helpers under it, ``sdk`` where the SDKs send their requests.
+``cards`` the interactive card's variables and ``card_api`` its calls, ``tea`` and ``http``
+the helpers under it, ``sdk`` where the SDKs send their requests.
 """
