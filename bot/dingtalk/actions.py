@@ -29,12 +29,18 @@ def _mentions(line: str, key: str) -> bool:
     return re.search(re.escape(ref) + r"(?!\d)", line) is not None
 
 
+def _inert(line: str) -> str:
+    """The text as it reads, never a link: a town's words (quoted in a notice) could otherwise
+    hold a link that sends a command as whoever taps it."""
+    return line.replace("[", "［").replace("]", "］")
+
+
 def render_links(text: str, actions: Sequence[Action]) -> tuple[str, str]:
     """(title, markdown) of a message with its actions: the title is the text's first line,
     the body the text as markdown paragraphs. The links follow the body; when they are about
     several items (a digest, 待办), each item's links follow the first line after the title
     that names it."""
-    lines = [line for line in text.split("\n") if line.strip()]
+    lines = [_inert(line) for line in text.split("\n") if line.strip()]
     title = (lines[0].strip() if lines else "")[:TITLE_MAX] or "督办助手"
     groups: dict[str, list[Action]] = {}
     for action in actions:
