@@ -38,3 +38,12 @@ def test_a_link_in_the_text_is_shown_not_made() -> None:
     _, body = render_links(f"【待认领】#12 川沙\n{town}", taps.claim(12))
     assert body.count("](dtmd://") == 2  # the two real links only
     assert "［同意 #5］" in body
+
+
+def test_a_digest_of_two_titles_places_the_first_lines_links_too() -> None:
+    text = "【督办提醒】#4 张江：请认领\n【超时督办】#5 川沙：认领已超时"
+    _, body = render_links(text, (*taps.claim(4), taps.view(5)))
+    paragraphs = body.split("\n\n")
+    assert paragraphs[0].startswith("【督办提醒】#4") and "%204)" in paragraphs[1]
+    assert paragraphs[2].startswith("【超时督办】#5") and "%205)" in paragraphs[3]
+    assert len(paragraphs) == 4
