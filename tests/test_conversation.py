@@ -95,3 +95,12 @@ def test_the_wait_is_per_chat(world: World) -> None:
     out = says(world, "u-air-clerk", "工地须落实六个百分百。", chat="cid-other-1to1")
     assert replied(out, "u-air-clerk") == [texts.UNKNOWN_COMMAND]
     assert draft(world, n) == ("claimed", None)
+
+
+def test_a_stem_is_refused_at_once_without_the_role_or_the_item(world: World) -> None:
+    n = world.build("claimed")
+    out = says(world, "u-air-head", f"答复 {n}")  # a head does not draft
+    assert replied(out, "u-air-head") == [texts.not_allowed("答复", "处室内勤")]
+    out = says(world, "u-air-clerk", "答复 99")
+    assert replied(out, "u-air-clerk") == [texts.no_item(99)]
+    assert waiting(world) == []
