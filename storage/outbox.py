@@ -119,7 +119,8 @@ def outbox_row(
 ) -> dict[str, Any]:
     """The checked column values of a new outbox row (see :func:`enqueue`). A ``picture`` or
     ``file`` is sent from ``media_path`` (relative to the sender's files directory) to a
-    group or a user; its ``text`` names it."""
+    group or a user; its ``text`` names it. ``actions``, (label, command, needs_text) each,
+    are what a 1:1 text message offers to tap (the sender shows them)."""
     if channel not in get_args(Channel):
         raise ValueError(f"unknown channel {channel!r}")
     if kind not in get_args(Kind):
