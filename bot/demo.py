@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.local_dingtalk import OutboundMessage
 from bot.sandbox import Sandbox
 from config.roster import Roster
 from handlers.workcal import WorkCalendar
@@ -46,8 +47,13 @@ SCRIPT: list[tuple[str, str]] = [
 ]
 
 
-async def play(roster: Roster, cal: WorkCalendar, db_dir: Path | None = None) -> list[str]:
-    """Play the script; return the transcript lines."""
+async def play(
+    roster: Roster,
+    cal: WorkCalendar,
+    db_dir: Path | None = None,
+    sent: list[OutboundMessage] | None = None,
+) -> list[str]:
+    """Play the script; return the transcript lines (and add each message sent to ``sent``)."""
     lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(db_dir or tmp) / "demo.db"
@@ -65,4 +71,6 @@ async def play(roster: Roster, cal: WorkCalendar, db_dir: Path | None = None) ->
                     lines.append(f"{stamp} {roster.name(who)}：{what}")
                     out = await sandbox.person_says(who, what)
                 lines.extend(sandbox.render(m) for m in out)
+                if sent is not None:
+                    sent.extend(out)
     return lines

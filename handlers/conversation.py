@@ -12,7 +12,9 @@ from sqlalchemy import delete, select
 
 from handlers import texts
 from handlers.context import Ctx
+from handlers.dispatch import REGISTRY
 from handlers.taps import NEEDS_TEXT
+from storage import repo
 from storage.models import PendingInput
 
 TTL = dt.timedelta(minutes=10)
@@ -43,6 +45,12 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
         return Turn(reply=texts.CANCELLED if pending is not None else texts.NOTHING_TO_CANCEL)
     stem = STEM.match(text)
     if stem is not None:
+        spec = REGISTRY.specs[stem.group(1)]
+        if spec.roles and not ctx.roles.roles & set(spec.roles):  # refused now, not after
+            return Turn(reply=texts.not_allowed(spec.name, spec.who))
+        number = stem.group(2).lstrip("#")
+        if number.isdigit() and repo.get_item(ctx.session, int(number)) is None:
+            return Turn(reply=texts.no_item(int(number)))
         ctx.session.add(
             PendingInput(
                 user_id=ctx.actor,

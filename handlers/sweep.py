@@ -116,7 +116,7 @@ def _fire(
             due = texts.when(item.placeholder_at or timer.due_at, tz)  # waiting since
         line = deadlines.text(decl.remind_line)(item.id, item.town, decl.name, due) + suffix
         title = deadlines.title(decl.remind_title)
-        acts = taps.for_clock(decl.name, item.id, reviewer)
+        acts = taps.for_clock(decl.name, item.id, reviewer, item.state == "hard")
         digest.add("oto", actors, title, line, acts)
         groups = deadlines.remind_groups(roster, decl, item.department)
         digest.add("group", groups, title, line, acts)

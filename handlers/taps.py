@@ -46,15 +46,22 @@ def review(number: int, level: str) -> Taps:
     return (*(_item(v, number) for v in verbs), view(number))
 
 
-def for_clock(clock: str, number: int, level: str | None) -> Taps:
-    """What a reminder of an item's ``clock`` asks for."""
+def offline(number: int) -> Taps:
+    return (_item("已线下答复", number), view(number))
+
+
+def for_clock(clock: str, number: int, level: str | None, hard: bool = False) -> Taps:
+    """What a reminder of an item's ``clock`` asks for (``hard``: a hard case, answered
+    offline; ``level``: a draft waiting at that review level)."""
+    if hard:
+        return offline(number)
     if clock == "triage":
         return triage(number)
     if clock == "claim":
         return claim(number)
     if level is not None:
         return review(number, level)
-    if clock in ("reply", "placeholder", "followup"):
+    if clock in ("reply", "placeholder"):
         return reply(number)
     return (view(number),)
 

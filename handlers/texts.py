@@ -71,9 +71,9 @@ def office_new_item(
     number: int, town: str, category: str, text: str, due: str, attached: str = ""
 ) -> str:
     return (
-        f"【新@件】{item_ref(number)} {town}·{category}\n{excerpt(text, 120)}\n"
+        f"【新@件】{item_ref(number)} {town}·{category}，{due}前甄别\n{excerpt(text, 120)}\n"
         + (f"{attached}\n" if attached else "")
-        + f"请于{due}前甄别：分派 {number} 处室 / 退回 {number} 说明"
+        + f"发送「分派 {number} 处室」或「退回 {number} 说明」"
     )
 
 
@@ -121,9 +121,9 @@ def dept_new_item(
     number: int, town: str, category: str, text: str, due: str, attached: str = ""
 ) -> str:
     return (
-        f"【待认领】{item_ref(number)} {town}·{category}\n{excerpt(text, 120)}\n"
+        f"【待认领】{item_ref(number)} {town}·{category}，{due}前认领\n{excerpt(text, 120)}\n"
         + (f"{attached}\n" if attached else "")
-        + f"请于{due}前认领：认领 {number}"
+        + f"发送「认领 {number}」"
     )
 
 
@@ -176,8 +176,8 @@ def draft_reply(number: int, reviewer: str) -> str:
 
 def review_request(number: int, town: str, draft: str, due: str) -> str:
     return (
-        f"【待审核】{item_ref(number)} {town}\n答复稿：{excerpt(draft, 200)}\n"
-        f"答复时限{due}。同意 {number} / 退改 {number} 意见"
+        f"【待审核】{item_ref(number)} {town}，{due}前答复\n答复稿：{excerpt(draft, 200)}\n"
+        f"发送「同意 {number}」或「退改 {number} 意见」"
     )
 
 
@@ -201,8 +201,11 @@ def returned_reply(number: int) -> str:
     return f"{item_ref(number)} 已退回内勤修改。"
 
 
-def returned_notice(number: int, who: str, comment: str) -> str:
-    return f"【退改】{item_ref(number)} {who}意见：{comment}\n修改后请重新发送：答复 {number} 内容"
+def returned_notice(number: int, who: str, comment: str, due: str) -> str:
+    return (
+        f"【退改】{item_ref(number)} 请修改，{due}前答复\n{who}意见：{excerpt(comment, 200)}\n"
+        f"修改后请重新发送：答复 {number} 内容"
+    )
 
 
 def hard_reply(number: int, late: bool) -> str:
@@ -877,7 +880,8 @@ def filing_overdue_line(ref: str, what: str, due: str, who: str) -> str:
 
 def instruction_new(ref: str, sign_due: str, feedback_due: str, notice: dt.date) -> str:
     return (
-        f"【领导批示件】{ref}\n请于{sign_due}前在区网上督查室签收（签收 {ref.split()[0]}）；"
+        f"【领导批示件】{ref}，{sign_due}前签收\n"
+        f"请在区网上督查室签收（签收 {ref.split()[0]}）；"
         f"反馈材料经分管局领导审核后于{feedback_due}前录入（通知期限{notice.month}月{notice.day}日）。"
         "未办结前每月按节点报送跟踪情况（进展 编号 报告）。"
     )

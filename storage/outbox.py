@@ -132,7 +132,9 @@ def outbox_row(
 ) -> dict[str, Any]:
     """The checked column values of a new outbox row (see :func:`enqueue`). A ``picture`` or
     ``file`` is sent from ``media_path`` (relative to the sender's files directory) to a
-    group or a user; its ``text`` names it."""
+    group or a user; its ``text`` names it. ``actions``, (label, command, needs_text) each,
+    are what a text message offers to tap (the sender shows them: links in a 1:1 message, or
+    a card's buttons, which a group's actions need)."""
     if channel not in get_args(Channel):
         raise ValueError(f"unknown channel {channel!r}")
     if kind not in get_args(Kind):

@@ -3,9 +3,11 @@ credentials) shows: it plays through and shows every capability once."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.demo import play
+from bot.local_dingtalk import OutboundMessage
 from config.roster import Roster
 from tests.conftest import CAL
 
@@ -40,3 +42,27 @@ async def test_the_demo_is_the_same_on_every_run(roster: Roster, tmp_path: Path)
         "  [局办公室群",
         "  [单聊→周处",
     ], block
+
+
+# The phone's first screen (README, «One tap»): every message of the demo day, its links
+# counted by their labels, and the 1:1 notices that ask for action, shorter still.
+MESSAGE_MAX = 400
+NOTICE_MAX = 160
+LINK = re.compile(r"\[([^\]]+)\]\(dtmd://[^)]*\)")
+
+
+async def test_every_demo_message_fits_the_phone(roster: Roster, tmp_path: Path) -> None:
+    sent: list[OutboundMessage] = []
+    await play(roster, CAL, tmp_path, sent=sent)
+    notices = [m for m in sent if "dtmd://" in m.text]
+    assert len(notices) >= 15  # assignments, reviews, reminders, filings, 待办, interviews
+    for message in sent:
+        assert len(LINK.sub(r"\1", message.text)) <= MESSAGE_MAX, message.text
+    for notice in notices:
+        assert notice.channel != "group" and notice.msg_key in ("sampleMarkdown", "markdown")
+        shown = LINK.sub(r"\1", notice.text)
+        assert len(shown) <= NOTICE_MAX, notice.text
+        first = shown.split("\n")[0]
+        assert notice.title == first
+        if not first.startswith(("待办", "【第一层级约谈问询】")):  # a list; no deadline
+            assert re.search(r"\d+月\d+日\(周.\) \d\d:\d\d", first), first  # by when

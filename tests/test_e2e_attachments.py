@@ -66,7 +66,8 @@ async def test_a_picture_reaches_the_office_and_the_department(sandbox: Sandbox)
     )
     assert [m.text for m in to(out, TOWN_CID)] == [texts.town_received(1)]  # nothing else
     office = to(out, "cid-office")
-    assert office[0].text.startswith("【新@件】#1 川沙新镇·政策咨询\n[图片]\n附图片1张\n")
+    first = "【新@件】#1 川沙新镇·政策咨询，11月16日(周一) 14:00前甄别"
+    assert office[0].text.startswith(f"{first}\n[图片]\n附图片1张\n")
     assert office[1].text == "【附件】#1 川沙新镇 附图片1张，见下。"
     assert media(office[2:]) == [("sampleImageMsg", "image", PNG)]
     # kept with the item, under the files directory

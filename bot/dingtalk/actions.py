@@ -29,20 +29,25 @@ def _mentions(line: str, key: str) -> bool:
     return re.search(re.escape(ref) + r"(?!\d)", line) is not None
 
 
+def _inert(line: str) -> str:
+    """The text as it reads, never a link: a town's words (quoted in a notice) could otherwise
+    hold a link that sends a command as whoever taps it."""
+    return line.replace("[", "［").replace("]", "］")
+
+
 def render_links(text: str, actions: Sequence[Action]) -> tuple[str, str]:
     """(title, markdown) of a message with its actions: the title is the text's first line,
     the body the text as markdown paragraphs. The links follow the body; when they are about
-    several items (a digest, 待办), each item's links follow the first line after the title
-    that names it."""
-    lines = [line for line in text.split("\n") if line.strip()]
+    several items (a digest, 待办), each item's links follow the first line that names it."""
+    lines = [_inert(line) for line in text.split("\n") if line.strip()]
     title = (lines[0].strip() if lines else "")[:TITLE_MAX] or "督办助手"
     groups: dict[str, list[Action]] = {}
     for action in actions:
         groups.setdefault(_key(action), []).append(action)
     out: list[str] = []
-    for i, line in enumerate(lines):
+    for line in lines:
         out.append(line)
-        if len(groups) > 1 and i > 0:
+        if len(groups) > 1:
             for key in [k for k in groups if _mentions(line, k)]:
                 out.append(GAP.join(link(a) for a in groups.pop(key)))
     out += [GAP.join(link(a) for a in group) for group in groups.values()]

@@ -109,7 +109,8 @@ def send_back(ctx: Ctx, item: Item, opinion: str) -> str:
     item.state, item.review_level = move(item.state, "send_back", back), None
     log(ctx, item, "sent_back", opinion)
     clerks = [item.draft_by] if item.draft_by else ctx.roster.people_for("clerk", item.department)
-    notice = texts.returned_notice(item.id, ctx.roster.name(ctx.actor), opinion)
+    due = ctx.when(item.reply_due, item.provisional)
+    notice = texts.returned_notice(item.id, ctx.roster.name(ctx.actor), opinion, due)
     notify_people(ctx, clerks, notice, taps.reply(item.id))
     return texts.returned_reply(item.id)
 

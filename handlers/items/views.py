@@ -47,7 +47,7 @@ def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
                 add(item, "待答复", item.reply_due, taps.reply(item.id))
             else:
                 line = f"{texts.item_ref(item.id)} {item.town}·疑难件待线下答复"
-                lines.append((line, (taps.view(item.id),)))
+                lines.append((line, taps.offline(item.id)))
     for item in repo.open_items(session, [ItemState.REVIEW.value]):
         level = LEVELS.index(item.review_level or "dept_head")
         if review_level(ctx, item) == level:
