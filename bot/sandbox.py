@@ -327,8 +327,12 @@ class Sandbox:
             return "单聊→" + self.roster.name(cid.removeprefix("cidlocal1to1").removesuffix("=="))
         return cid
 
-    def render(self, message: OutboundMessage) -> str:
-        body = message.text.replace("\n", "\n    ")
+    def render(self, message: OutboundMessage, links: bool = True) -> str:
+        """A message as the transcript shows it: a link as its label in 〔〕 (or left out, when
+        the terminal numbers the links below it), no blank markdown paragraphs."""
+        text = LINK.sub(lambda m: f"〔{m.group(1)}〕" if links else "", message.text)
+        body = "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+        body = body.replace("\n", "\n    ")
         if message.media is not None:  # a picture or file the bot uploaded and sent
             kind = "图片" if message.media.type == "image" else f"文件 {message.media.file_name}"
             body = f"[{kind}，{len(message.media.content)}字节]"
@@ -364,7 +368,7 @@ class Sandbox:
         are added to the choices of ``/点``."""
         lines = []
         for message in messages:
-            lines.append(self.render(message))
+            lines.append(self.render(message, links=False))
             numbered = []
             for choice in self.actions_of(message):
                 self.choices.append(choice)

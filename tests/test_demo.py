@@ -24,8 +24,10 @@ async def test_the_demo_day(roster: Roster, tmp_path: Path) -> None:
         "【第一层级约谈问询】督1",  # the ladder
         "填报按时完成",
         "2026年11月督办统计",
+        "〔认领 #1〕　〔查看 #1〕",  # a 1:1 notice's links, shown by their labels
     ):
         assert expected in transcript, expected
+    assert "dtmd://" not in transcript and "\n    \n" not in transcript
 
 
 async def test_the_demo_is_the_same_on_every_run(roster: Roster, tmp_path: Path) -> None:
