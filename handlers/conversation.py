@@ -19,6 +19,8 @@ from storage.models import PendingInput
 
 TTL = dt.timedelta(minutes=10)
 CANCEL = "取消"
+NONE = "无"  # for a stem whose text is optional (退回's 说明): go on without one
+OPTIONAL_TEXT = frozenset({"退回"})
 STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)\s*$")
 
 
@@ -61,7 +63,12 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
             )
         )
         ctx.session.flush()
-        return Turn(reply=texts.ask_for_text(stem.group(0).strip(), NEEDS_TEXT[stem.group(1)]))
+        optional = stem.group(1) in OPTIONAL_TEXT
+        what = NEEDS_TEXT[stem.group(1)]
+        return Turn(reply=texts.ask_for_text(stem.group(0).strip(), what, optional))
     if pending is not None and not is_command and text:
+        verb = pending.command.split(" ", 1)[0]
+        if text == NONE and verb in OPTIONAL_TEXT:
+            return Turn(command=pending.command)
         return Turn(command=f"{pending.command} {text}")
     return Turn(command=text)

@@ -1032,8 +1032,9 @@ NOTHING_TO_CANCEL = "没有待续的操作。"
 INPUT_EXPIRED = "上一条操作已超时取消，请重新发送。"
 
 
-def ask_for_text(stem: str, what: str) -> str:
-    return f"请发送{what}（{stem} 之后的内容），10分钟内有效；发送「取消」放弃。"
+def ask_for_text(stem: str, what: str, optional: bool = False) -> str:
+    without = "；不写说明请发送「无」" if optional else ""
+    return f"请发送{what}（{stem} 之后的内容），10分钟内有效{without}；发送「取消」放弃。"
 
 
 def card_done(name: str, at: str, verb: str) -> str:

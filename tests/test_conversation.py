@@ -104,3 +104,14 @@ def test_a_stem_is_refused_at_once_without_the_role_or_the_item(world: World) ->
     out = says(world, "u-air-clerk", "答复 99")
     assert replied(out, "u-air-clerk") == [texts.no_item(99)]
     assert waiting(world) == []
+
+
+def test_a_rejection_without_a_note(world: World) -> None:
+    """退回's 说明 is optional: its stem says so, and 「无」 rejects without one."""
+    n = world.build("new")
+    out = says(world, "u-admin", f"退回 {n}")
+    assert replied(out, "u-admin") == [texts.ask_for_text(f"退回 {n}", "退回说明", True)]
+    assert "「无」" in replied(out, "u-admin")[0]
+    says(world, "u-admin", "无")
+    item = world.item(n)
+    assert (item.state, item.note) == ("rejected", None)
