@@ -37,18 +37,18 @@ from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
-from config.hours import CalendarError
 from config.roster import Roster
 from handlers import texts
+from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.context import Ctx
 from handlers.dispatch import run_command
-from handlers.effects import Outgoing, to_group, to_user
+from handlers.effects import Outgoing
 from handlers.items import delivery
 from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.models import CardInstance, Flag, InboxMessage, OutboxMessage
+from storage.models import CardInstance, InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
 logger = logging.getLogger(__name__)
@@ -578,11 +578,11 @@ class App:
             warning_at = self._warning_at
             if day != self._day:
                 daily(session, self.roster, self.cal, now)
-                warning_at = self._warning_moment(session, now)
+                warning_at = warning_moment(session, self.cal, now)
             out = sweep(session, self.roster, self.cal, now)
             if warning_at is not None and now >= warning_at:
-                out += self._calendar_warning(session, now)
-                warning_at = self._warning_moment(session, now)
+                out += calendar_warning(session, self.roster, self.cal, now)
+                warning_at = warning_moment(session, self.cal, now)
             count = write_outbox(session, out, self.sender_clock())
             wake = next_due(session, self.cal, now)
         # kept once committed: a failed sweep does the day's work again
@@ -614,41 +614,6 @@ class App:
             misfire_grace_time=None,
             replace_existing=True,
         )
-
-    def _missing_years(self, now: dt.datetime) -> list[int]:
-        """The years the office must be told the calendar lacks (next year from 1 December)."""
-        local = now.astimezone(self.cal.tz)
-        missing = [y for y in (local.year, local.year + 1) if not self.cal.is_covered(y)]
-        return missing if local.month == 12 else [y for y in missing if y == local.year]
-
-    def _warning_moment(self, session: Session, now: dt.datetime) -> dt.datetime | None:
-        """When today's calendar warning is due; None: nothing to say today, or said."""
-        local = now.astimezone(self.cal.tz)
-        if not self._missing_years(now):
-            return None
-        if session.get(Flag, f"calendar-warning:{local.date().isoformat()}") is not None:
-            return None
-        try:
-            at = now if self.cal.is_working_time(now) else self.cal.next_working_moment(now)
-        except (CalendarError, OverflowError):
-            return None
-        return at if at.astimezone(self.cal.tz).date() == local.date() else None
-
-    def _calendar_warning(self, session: Session, now: dt.datetime) -> list[Outgoing]:
-        """Once a working day: the office is told when this or next year has no official data
-        (next year from 1 December on)."""
-        local = now.astimezone(self.cal.tz)
-        missing = self._missing_years(now)
-        if not missing or not self.cal.is_working_time(now):
-            return []
-        key = f"calendar-warning:{local.date().isoformat()}"
-        if session.get(Flag, key) is not None:
-            return []
-        session.add(Flag(key=key, at=now))
-        text = texts.calendar_warning(missing)
-        return [to_user(u, text) for u in self.roster.office.admins] + [
-            to_group(self.roster.office.group, text)
-        ]
 
     # -- out --
 
