@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import json
 import logging
 import queue
 import threading
@@ -31,24 +30,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.dingtalk import cards
 from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
+from bot.taps import act_on_tap
 from config.roster import Roster
 from handlers import texts
 from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.context import Ctx
-from handlers.dispatch import run_command
 from handlers.effects import Outgoing
 from handlers.items import delivery
 from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.models import CardInstance, InboxMessage, OutboxMessage
+from storage.models import InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
 logger = logging.getLogger(__name__)
@@ -69,16 +67,6 @@ UNPROCESSED: Final = (
 BATCH: Final = 20  # inbox rows to a transaction
 LINGER: Final = 0.01  # seconds the processor waits for more when messages trickle in
 _Incoming = tuple[dict[str, Any], concurrent.futures.Future[None]]
-
-
-def _tapped_command(data: dict[str, Any]) -> str:
-    """The ``command`` parameter of a card callback's button (its ``content`` is JSON)."""
-    try:
-        content = json.loads(data.get("content") or "{}")
-        command = content["cardPrivateData"]["params"]["command"]
-    except (ValueError, TypeError, KeyError):
-        return ""
-    return command.strip() if isinstance(command, str) else ""
 
 
 def write_outbox(session: Session, messages: Iterable[Outgoing], now: dt.datetime) -> int:
@@ -451,68 +439,9 @@ class App:
             row.processed_at = now
             session.add(row)
             session.flush()
-            answer = self._act_on_tap(session, key, data, now)
+            answer, out = act_on_tap(session, self.roster, self.cal, now, key, data)
+            write_outbox(session, out, self.sender_clock())
             row.payload = {"card": data, "answer": answer}
-        return answer
-
-    def _act_on_tap(
-        self, session: Session, key: str, data: dict[str, Any], now: dt.datetime
-    ) -> dict[str, Any]:
-        """What a tap does: the button's command run as the tapper's typed command (the same
-        role check); on success every open copy of the card shows who did what, else only the
-        tapper sees why nothing happened."""
-        tapper = str(data.get("userId") or "")
-        card = session.get(CardInstance, str(data.get("outTrackId") or ""))
-        command = _tapped_command(data)
-        action = None
-        if card is not None:
-            action = next((a for a in card.actions if a[1] == command), None)
-
-        def private(text: str) -> dict[str, Any]:
-            return {
-                "cardUpdateOptions": {"updatePrivateDataByKey": True},
-                "userPrivateData": {"cardParamMap": {"status": text}},
-            }
-
-        if card is None or action is None:
-            return private(texts.CARD_UNKNOWN)
-        if tapper not in self.roster.people:
-            return private(texts.NOT_IN_ROSTER)
-        if len(action) > 2 and action[2]:
-            return private(texts.card_needs_text(command))
-        ctx = Ctx(session, self.roster, self.cal, now, actor=tapper, msg_id=key)
-        try:
-            outcome = run_command(ctx, command)  # an error is rolled back by the command's chain
-        except Exception:
-            logger.exception("card tap %s: %s by %s failed", key, command, tapper)
-            return private(texts.APOLOGY)
-        write_outbox(session, ctx.out, self.sender_clock())
-        if not outcome.ok or command.split()[0] in cards.VIEW_ONLY:
-            return private(outcome.reply)  # nothing changed: only the tapper sees why
-        at = now.astimezone(self.cal.tz).strftime("%H:%M")
-        status = texts.card_done(self.roster.name(tapper), at, command.split()[0])
-        open_cards = [card]
-        if card.subject:  # every open copy for the same @件 or matter
-            open_cards += session.scalars(
-                select(CardInstance).where(
-                    CardInstance.subject == card.subject,
-                    CardInstance.closed_at.is_(None),
-                    CardInstance.out_track_id != card.out_track_id,
-                )
-            ).all()
-        update = json.dumps(cards.acted(status), ensure_ascii=False)
-        copies = []  # updated by the sender after the commit, retried as any message
-        for one in open_cards:
-            one.closed_at = now
-            if one.out_track_id != card.out_track_id:
-                copies.append(Outgoing("card", one.out_track_id, update))
-        card.closed_at = now
-        write_outbox(session, copies, self.sender_clock())
-        answer = {
-            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
-            "cardData": {"cardParamMap": cards.acted(status)},
-            "userPrivateData": {"cardParamMap": {"status": outcome.reply}},
-        }
         return answer
 
     # -- timers --

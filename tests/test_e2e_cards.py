@@ -215,7 +215,7 @@ async def test_a_tap_whose_command_fails_is_answered_and_kept(
     def boom(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.app.run_command", boom)
+    monkeypatch.setattr("bot.taps.run_command", boom)
     events = item_events(sandbox, 1)
     answer = await sandbox.dingtalk.tap(card.out_track_id, "同意 #1", "u-air-head", message_id="f1")
     assert answer is not None
