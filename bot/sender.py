@@ -325,14 +325,14 @@ class Sender:
         if until is not None:
             raise _RateLimited(until)
         if row.kind != "text":
-            await self._transport.send_group_media(group, self._media(row))
+            await self._transport.send_group_media(group, await self._media(row))
         else:
             await self._transport.send_group(group, row.text, title=row.title)
         self._window.note(group, self._clock())
 
     async def _to_user(self, user_id: str, row: PendingRow) -> None:
         if row.kind != "text":
-            result = await self._transport.send_oto_media([user_id], self._media(row))
+            result = await self._transport.send_oto_media([user_id], await self._media(row))
         else:
             result = await self._transport.send_oto([user_id], row.text, title=row.title)
         if user_id in result.invalid:
@@ -356,13 +356,22 @@ class Sender:
         with self._connection() as connection:
             outbox.record_card(connection, record)
 
-    def _media(self, row: PendingRow) -> Media:
+    async def _media(self, row: PendingRow) -> Media:
+        """A file the bot made is read from the database; a town's, from BOT_FILES_DIR."""
+        kind: Literal["picture", "file"] = "picture" if row.kind == "picture" else "file"
+        name = row.text if kind == "file" else PurePosixPath(row.media_path or "").name
+        if row.media_path and outbox.document_id(row.media_path) is not None:
+            content = await asyncio.to_thread(self._document, row.media_path)
+            if content is None:
+                raise PermanentSendError(f"{row.media_path}: no such document")
+            return Media(kind, None, name, content)
         if self._files_dir is None or not row.media_path:
             raise PermanentSendError(f"{row.kind} {row.media_path!r}: no files directory set")
-        kind: Literal["picture", "file"] = "picture" if row.kind == "picture" else "file"
-        path = self._files_dir / row.media_path
-        name = row.text if kind == "file" else PurePosixPath(row.media_path).name
-        return Media(kind, path, name)
+        return Media(kind, self._files_dir / row.media_path, name)
+
+    def _document(self, media_path: str) -> bytes | None:
+        with self._connection() as connection:
+            return outbox.document_content(connection, media_path)
 
     # Burst digests: a group chat with more waiting than its rate limit lets out
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -247,6 +248,22 @@ class CardInstance(Base):
     actions: Mapped[list[list[Any]]] = mapped_column(JSON)  # [[label, command, needs_text]]
     created_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
+
+
+class Document(Base):
+    """A file the bot made for its readers (a compiled filing sheet, a closure report, a
+    report): kept in the database with the change that made it, so that sending it needs no
+    disk shared between instances. An outbox row of kind ``file`` names it by
+    ``documents/<id>`` (handlers.documents)."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # the file name its reader sees
+    subject: Mapped[str] = mapped_column(String(64), default="", index=True)  # e.g. 督12
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(64), default="bot")
 
 
 class Flag(Base):

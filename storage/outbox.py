@@ -18,7 +18,7 @@ from typing import Any, Final, Literal, cast, get_args
 from sqlalchemy import Connection, Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import CardInstance, OutboxMessage
+from storage.models import CardInstance, Document, OutboxMessage
 
 # card: an update of an interactive card's variables (target: its outTrackId, text: JSON)
 Channel = Literal["session", "group", "oto", "card"]
@@ -232,6 +232,32 @@ class PendingRow:
     actor: str | None = None
     digest: tuple[tuple[str, str], ...] = ()
     actions: tuple[tuple[str, str, bool], ...] = ()
+
+
+# A file the bot made is a Document row: an outbox row names it by this media_path
+DOCUMENT_PREFIX = "documents/"
+
+
+def document_media_path(document_id: int) -> str:
+    return f"{DOCUMENT_PREFIX}{document_id}"
+
+
+def document_id(media_path: str) -> int | None:
+    """The Document a media_path names; None for a file under BOT_FILES_DIR."""
+    number = media_path.removeprefix(DOCUMENT_PREFIX)
+    if number == media_path or not number.isdigit():
+        return None
+    return int(number)
+
+
+def document_content(connection: Connection, media_path: str) -> bytes | None:
+    """The bytes of the Document a media_path names; None when it names none (or no more)."""
+    number = document_id(media_path)
+    if number is None:
+        return None
+    return connection.execute(
+        select(Document.content).where(Document.id == number)
+    ).scalar_one_or_none()
 
 
 def load_pending(connection: Connection, limit: int) -> list[PendingRow]:

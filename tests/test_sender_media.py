@@ -17,8 +17,8 @@ from bot.dingtalk.errors import PermanentSendError, TransientSendError
 from bot.dingtalk.transport import Media
 from bot.sender import Sender
 from storage.db import Database
-from storage.models import OutboxMessage
-from storage.outbox import enqueue, outbox_row
+from storage.models import Document, OutboxMessage
+from storage.outbox import document_media_path, enqueue, outbox_row
 from tests.fake_dingtalk import FakeDingTalk
 
 CLIENT_ID = "dingmediaclient"
@@ -108,9 +108,40 @@ async def test_pictures_and_files_to_groups_and_users(
     (oto,) = server.sent_to_user("u1")
     assert oto.msg_key == "sampleImageMsg" and oto.media is not None
     assert oto.media.content == PNG
+
     assert sorted(m.type for m in server.uploads) == ["file", "image", "image"]
     uploads = [r for r in server.requests_log if r.path == "/media/upload"]
     assert len(uploads) == 3 and all(r.query["access_token"] for r in uploads)
+
+
+async def test_a_document_the_bot_made_is_sent_from_the_database(
+    server: FakeDingTalk, transport: DingTalkTransport, db: Database
+) -> None:
+    """No files directory at all: a Document's bytes come from its row, under its name; a
+    row naming a document that is not there fails for good, and says which."""
+    with db.transaction() as session:
+        document = Document(name="实事项目2026年11月.docx", content=DOCX, created_at=NOW)
+        session.add(document)
+        session.flush()
+        path = document_media_path(document.id)
+    sender = Sender(db, transport, clock=lambda: NOW, files_dir=None)
+    put(
+        db,
+        channel="group",
+        target="cidO",
+        text="实事项目2026年11月.docx",
+        kind="file",
+        media_path=path,
+    )
+    put(db, channel="oto", target="u1", text="缺失.docx", kind="file", media_path="documents/999")
+    await sender.send_due()
+    (file,) = server.sent_to_conversation("cidO")
+    assert file.msg_key == "sampleFile" and file.media is not None
+    assert (file.media.file_name, file.media.content) == ("实事项目2026年11月.docx", DOCX)
+    assert server.sent_to_user("u1") == []
+    assert states(db)[0] == ("sent", None)
+    state, error = states(db)[1]
+    assert state == "failed" and error is not None and "documents/999" in error
 
 
 async def test_a_revoked_token_is_refetched_for_the_upload(

@@ -225,14 +225,19 @@ class DingTalkTransport(CardApi):
         return "sampleFile", json.dumps(param, ensure_ascii=False)
 
     async def upload_media(self, media: Media) -> str:
-        """The mediaId of the bytes at ``media.path``: ``POST {oapi}/media/upload`` with the
+        """The mediaId of the media's bytes: ``POST {oapi}/media/upload`` with the
         access token in the query, the form fields ``type`` and ``media`` (multipart), as
         DingTalk documents it and dingtalk-stream's ``upload_to_dingtalk`` sends it (§10).
         A refused token is refetched once."""
-        try:
-            content = await asyncio.to_thread(media.path.read_bytes)
-        except OSError as exc:
-            raise PermanentSendError(f"media upload: cannot read {media.path}: {exc}") from exc
+        if media.content is not None:
+            content = media.content
+        elif media.path is None:
+            raise PermanentSendError(f"media upload: {media.name} has neither bytes nor a path")
+        else:
+            try:
+                content = await asyncio.to_thread(media.path.read_bytes)
+            except OSError as exc:
+                raise PermanentSendError(f"media upload: cannot read {media.path}: {exc}") from exc
         if len(content) > UPLOAD_MAX_BYTES:
             raise PermanentSendError(
                 f"media upload: {media.name} has {len(content)} bytes, DingTalk takes at most"

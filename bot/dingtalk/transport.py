@@ -61,8 +61,9 @@ class Transport(Protocol):
 
 @dataclass(frozen=True)
 class Media:
-    """A picture or file to send: the bytes at ``path``, shown as ``name``."""
+    """A picture or file to send: ``content``, or the bytes at ``path``, shown as ``name``."""
 
     kind: Literal["picture", "file"]
-    path: Path
+    path: Path | None
     name: str
+    content: bytes | None = None
