@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
-from typing import Final, Literal
+from pathlib import Path
+from typing import Final
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from bot.dingtalk.errors import (
     clip,
 )
 from bot.dingtalk.transport import Media, Transport
+from bot.media import media_of
 from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
@@ -357,21 +358,7 @@ class Sender:
             outbox.record_card(connection, record)
 
     async def _media(self, row: PendingRow) -> Media:
-        """A file the bot made is read from the database; a town's, from BOT_FILES_DIR."""
-        kind: Literal["picture", "file"] = "picture" if row.kind == "picture" else "file"
-        name = row.text if kind == "file" else PurePosixPath(row.media_path or "").name
-        if row.media_path and outbox.document_id(row.media_path) is not None:
-            content = await asyncio.to_thread(self._document, row.media_path)
-            if content is None:
-                raise PermanentSendError(f"{row.media_path}: no such document")
-            return Media(kind, None, name, content)
-        if self._files_dir is None or not row.media_path:
-            raise PermanentSendError(f"{row.kind} {row.media_path!r}: no files directory set")
-        return Media(kind, self._files_dir / row.media_path, name)
-
-    def _document(self, media_path: str) -> bytes | None:
-        with self._connection() as connection:
-            return outbox.document_content(connection, media_path)
+        return await asyncio.to_thread(media_of, row, self._files_dir, self._connection)
 
     # Burst digests: a group chat with more waiting than its rate limit lets out
 
