@@ -1129,6 +1129,10 @@ def nothing_to_approve(ref: str) -> str:
     return f"{ref}没有待审核的材料。"
 
 
+def own_submission(ref: str) -> str:
+    return f"{ref}的材料是您本人提交的，须由其他领导审核。"
+
+
 def not_approver(ref: str, leader: str) -> str:
     return f"{ref}的材料由分管局领导{leader}审核。"
 

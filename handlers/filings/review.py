@@ -37,6 +37,8 @@ def _row_to_review(ctx: Ctx, matter: Matter) -> Filing:
     rows = waiting_rows(ctx, matter)
     if not rows:
         raise CommandError(texts.nothing_to_approve(label(matter)))
+    if rows[0].submitted_by == ctx.actor:
+        raise CommandError(texts.own_submission(label(matter)))
     return rows[0]
 
 
