@@ -28,8 +28,8 @@ logger = logging.getLogger(__name__)
 general_router = Registry()
 
 ROUTERS = (  # one per feature family, in the order 帮助 lists them
-    item_commands.router,
     review_router,  # 同意/退改: an @件's draft, or a 督办事项's submission (督N)
+    item_commands.router,
     matter_commands.router,
     filing_commands.router,
     instruction_commands.router,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from config.roster import build_roster
 from handlers import texts
+from handlers.dispatch import REGISTRY
 from handlers.effects import Outgoing
 from handlers.filings import approval
 from storage.models import Filing, Matter, MatterEvent
@@ -274,3 +275,27 @@ def test_an_empty_setting_lets_the_feedback_count_at_once(world: World) -> None:
 def test_a_texts_reminder_for_feedback_asks_for_the_text() -> None:
     line = texts.filing_reminder_line("督1 X", "feedback", "反馈", "12月9日", "区网上督查室")
     assert "已反馈 督1 反馈材料或摘要" in line and "分管局领导同意" in line
+
+
+def test_approve_is_chosen_by_the_argument() -> None:
+    """同意 ３ is the @件's, 同意 督3 the 督办事项's: one command, as 查看."""
+    item, matter = REGISTRY.parse("同意 ３"), REGISTRY.parse("同意 督3")
+    assert (item.item, item.ref, matter.item, matter.ref) == (3, None, None, "督3")
+    assert item.spec is matter.spec
+    returned = REGISTRY.parse("退改 督3 请补充")
+    assert (returned.ref, returned.raw["opinion"]) == ("督3", "请补充")
+
+
+def test_nobody_approves_their_own_submission(world: World) -> None:
+    """Whatever the roster says: here the deputy also serves as the air department's clerk."""
+    raw = tomllib.loads(EXAMPLE_ROSTER.read_text(encoding="utf-8"))
+    raw["departments"][0]["clerks"].append(DEPUTY)
+    world = World(world.db, build_roster(raw), world.cal)
+    register(world)
+    world.must("deputy", f"已反馈 督1 {FEEDBACK}")
+    before = snapshot(world)
+    outcome, out = world.run("deputy", "同意 督1")
+    assert outcome.reply == texts.own_submission("督1 关于秸秆禁烧的批示")
+    assert out == [] and snapshot(world) == before
+    world.must("director", "同意 督1")
+    assert feedback_row(world).approved_by == "u-director"
