@@ -1056,6 +1056,7 @@ def card_needs_text(command: str) -> str:
 # --- approvals of filings by the 分管局领导 (issue 11, item 3) --------------------------------
 
 APPROVAL_TITLE = "待您审核"
+APPROVAL_WAITING_TITLE = "待分管局领导审核"
 APPROVAL_STATES = {"pending": "待分管局领导审核", "returned": "已退改", "approved": "已同意"}
 FEEDBACK_LIMIT = 2000  # 已反馈's text, characters without whitespace
 

@@ -71,7 +71,8 @@ def test_feedback_written_in_time_but_not_approved_is_overdue(world: World) -> N
     assert "【待您审核】" in deputy.text and "孙内勤已提交，待您审核" in deputy.text
     assert ("同意 督1", False) in actions(deputy)
     group = next(m for m in out if m.target == AIR_GROUP)
-    assert "待分管局领导陈副局审核同意" in group.text and "已反馈 督1" not in group.text
+    assert group.text.startswith("【待分管局领导审核】") and "已反馈 督1" not in group.text
+    assert "材料已提交，待分管局领导陈副局审核同意（同意后才算完成）" in group.text
 
     # the deadline passes with the text unapproved: 超限, the leader told with the ladder
     out = about(sweep_at(world, 2026, 12, 10, 9, 0), "｜反馈")

@@ -70,7 +70,7 @@ def fire_row(
         digest.add("oto", [leader], texts.APPROVAL_TITLE, line, approval.review_taps(ref))
         line = texts.approval_waiting_line(label(matter), what, due_text, roster.name(leader))
         groups = deadlines.remind_groups(roster, decl, matter.department)
-        digest.add("group", groups, deadlines.title(decl.remind_title), line + suffix)
+        digest.add("group", groups, texts.APPROVAL_WAITING_TITLE, line + suffix)
         log(session, matter, now, "bot", "nagged", what)
         return out
     if step < len(moments) - 1:
