@@ -1099,6 +1099,9 @@ def approval_overdue_line(ref: str, what: str, due: str, leader: str) -> str:
     return f"{ref}｜{what}已过时限{due}，材料已提交但{leader}尚未审核同意，记超限一次"
 
 
+APPROVAL_NOTE = "（须经分管局领导同意才算完成，请留出审核时间）"
+
+
 def returned_suffix(note: str) -> str:
     return f"（已退改：{excerpt(note, 60)}，请修改后重新提交）"
 

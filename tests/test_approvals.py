@@ -240,6 +240,9 @@ def test_roster_setting_puts_another_categorys_filing_through_approval(world: Wo
     assert world.roster.filings.approval == ["领导批示件", "局重点工作"]
     world.at(2026, 11, 2, 10, 0)
     add(world, "局重点工作 大气处 孙内勤 局重点项目")  # due Thursday 19 November
+    out = about(sweep_at(world, 2026, 11, 16, 9, 0), "督1")  # 3 working days before
+    assert who(out) == {("oto", CLERK), ("group", AIR_GROUP)}
+    assert all("已填报 督1」" + texts.APPROVAL_NOTE in m.text for m in out)
     world.at(2026, 11, 16, 10, 0)
     outcome, out = world.run("air_clerk", "已填报 督1")
     assert outcome.ok and "送分管局领导陈副局审核" in outcome.reply
@@ -259,6 +262,8 @@ def test_roster_setting_puts_another_categorys_filing_through_approval(world: Wo
 def test_without_the_setting_a_filing_is_done_at_once(world: World) -> None:
     world.at(2026, 11, 2, 10, 0)
     add(world, "局重点工作 大气处 孙内勤 局重点项目")
+    out = about(sweep_at(world, 2026, 11, 16, 9, 0), "督1")
+    assert out and all(texts.APPROVAL_NOTE not in m.text for m in out)
     world.at(2026, 11, 16, 10, 0)
     outcome, out = world.run("air_clerk", "已填报 督1")
     assert outcome.reply == "已记录：督1 局重点项目，2026年11月填报按时完成。" and out == []

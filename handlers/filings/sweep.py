@@ -78,6 +78,8 @@ def fire_row(
         line = text(label(matter), decl.name, what, due_text, matter.platform)
         if waiting == "returned":
             line += texts.returned_suffix(row.return_note or "")
+        elif row.kind != "feedback" and approval.required(roster, matter, row):
+            line += texts.APPROVAL_NOTE  # (the feedback's own line says so)
         line += suffix
         title = deadlines.title(decl.remind_title)
         acts = taps.filing(row.kind, f"督{matter.id}", matter.category == INSTRUCTION)
