@@ -169,9 +169,14 @@ def test_the_monthly_tracking_report_needs_approval_too(world: World) -> None:
     assert who(out) == {("oto", DEPUTY)} and "2026年12月填报" in out[0].text
     (monthly,) = rows(world, Filing, kind="monthly")
     assert monthly.done_at is None and monthly.report == report
+    better = report.replace("12月底完成", "12月20日前完成")  # sent again while it waits
+    out = world.must("air_clerk", f"进展 督1 {better}")
+    assert who(out) == {("oto", DEPUTY)} and "12月20日前完成" in out[0].text
+    world.at(2026, 12, 1, 11, 0)
     out = world.must("deputy", "同意 督1")
     (monthly,) = rows(world, Filing, kind="monthly")
-    assert monthly.done_at == dt.datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
+    assert monthly.done_at == dt.datetime(2026, 12, 1, 11, 0, tzinfo=TZ)
+    assert monthly.report == better
     assert who(out) == {("oto", CLERK)} and "记为完成" in out[0].text
 
 
