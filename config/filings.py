@@ -24,6 +24,9 @@ DEFAULT_NODES: dict[str, int] = {
     "民心工程": 28,
 }
 DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
+# Categories whose submissions the 分管局领导 approves before they count (attachment 1: 情况反馈
+# and 跟踪反馈 "经分管局领导审核同意后"); a 批示件's 签收 never needs it.
+DEFAULT_APPROVAL: list[str] = ["领导批示件"]
 
 
 class FilingRules(BaseModel):
@@ -46,6 +49,26 @@ class FilingRules(BaseModel):
     instruction_sign_workdays: Fraction = Fraction(1)
     instruction_feedback_lead_workdays: StrictInt = 1
     report_limits: dict[str, StrictInt] = DEFAULT_REPORT_LIMITS
+    # Categories (names or aliases; stored canonical) whose monthly filings, and a 批示件's
+    # feedback, count only once the matter's 分管局领导 approved them ([] : none).
+    approval: list[str] = DEFAULT_APPROVAL
+
+    @field_validator("approval")
+    @classmethod
+    def _approval(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        problems: list[str] = []
+        for key in value:
+            found = category(key)
+            if found is None:
+                problems.append(f"{key!r} is not a category (e.g. 领导批示件, 局重点工作)")
+            elif found.name in out:
+                problems.append(f"{key!r}: the same category is listed twice")
+            else:
+                out.append(found.name)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
 
     @field_validator("nodes")
     @classmethod

@@ -190,6 +190,28 @@ class ViewArg(Arg[Item | Matter]):
         return "督1"
 
 
+class ReviewArg(Arg[Item | Matter]):
+    """What 同意 and 退改 answer: 督3 a 督办事项's submission waiting for its 分管局领导, 12 or
+    #12 an @件's draft (in a state that allows ``action``)."""
+
+    def __init__(self, action: str, name: str = "target", label: str = "编号/督N") -> None:
+        super().__init__(name, label)
+        self.action = action
+
+    def take(self, rest: Rest) -> int | MatterRef:
+        if rest.text.startswith("督"):
+            return MatterArg().take(rest)
+        return ItemArg().take(rest)
+
+    def resolve(self, ctx: Ctx, raw: Any, got: Resolved) -> Item | Matter:
+        if isinstance(raw, MatterRef):
+            return find_matter(ctx, raw.ref)
+        return ItemArg(self.action).resolve(ctx, raw, got)
+
+    def sample(self) -> str:
+        return "12"
+
+
 class DeptArg(Arg[Department]):
     """A department by its name or an alias."""
 

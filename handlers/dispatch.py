@@ -18,6 +18,7 @@ from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
 from handlers.middleware import CHAIN, Call, Outcome, chain
+from handlers.review import router as review_router
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 general_router = Registry()
 
 ROUTERS = (  # one per feature family, in the order 帮助 lists them
+    review_router,  # 同意/退改: an @件's draft, or a 督办事项's submission (督N)
     item_commands.router,
     matter_commands.router,
     filing_commands.router,

@@ -704,6 +704,9 @@ MATTER_EVENTS = {
     "interview_held": "约谈完成",
     "report": "进展报告",
     "closure": "闭环",
+    "submitted": "提交审核",
+    "approved": "审核同意",
+    "returned": "退改",
 }
 
 
@@ -814,12 +817,14 @@ def criticism_recorded(ref: str, what: str, star: bool) -> str:
     return f"已记录{ref}：{what}{tail}"
 
 
-def filing_entry(kind: str, what: str, due: str, done: str | None, overdue: bool) -> str:
+def filing_entry(
+    kind: str, what: str, due: str, done: str | None, overdue: bool, approval: str = ""
+) -> str:
     if done:
         state = f"{done}已办" + ("（超限）" if overdue else "")
     else:
         state = "已超限，未办" if overdue else "未办"
-    return f"{what}：时限{due}，{state}"
+    return f"{what}：时限{due}，{state}" + (f"，{approval}" if approval else "")
 
 
 def interview_entry(tier: int, state: str, rules: str, opened: str) -> str:
@@ -867,7 +872,7 @@ def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str
     elif kind == "report":
         todo = f"请报送跟踪办理情况：发送「进展 {number} 1、目前进展… 2、难点问题… 3、下一步打算…」"
     elif kind == "feedback":
-        todo = f"反馈材料经分管局领导审核后录入平台，完成后发送「已反馈 {number}」"
+        todo = f"请发送「已反馈 {number} 反馈材料或摘要」，经分管局领导同意后录入平台"
     else:
         where = "报局办公室" if platform == "无" else f"在{platform}填报"
         todo = f"请{where}，完成后发送「已填报 {number}」"
@@ -882,7 +887,8 @@ def instruction_new(ref: str, sign_due: str, feedback_due: str, notice: dt.date)
     return (
         f"【领导批示件】{ref}，{sign_due}前签收\n"
         f"请在区网上督查室签收（签收 {ref.split()[0]}）；"
-        f"反馈材料经分管局领导审核后于{feedback_due}前录入（通知期限{notice.month}月{notice.day}日）。"
+        f"反馈材料（已反馈 编号 内容）经分管局领导同意后于{feedback_due}前录入"
+        f"（通知期限{notice.month}月{notice.day}日）。"
         "未办结前每月按节点报送跟踪情况（进展 编号 报告）。"
     )
 
@@ -1045,3 +1051,104 @@ def card_done(name: str, at: str, verb: str) -> str:
 def card_needs_text(command: str) -> str:
     """A card's button whose command needs words the card cannot take."""
     return f"请在与督办助手的单聊中发送「{command} 」并接着写内容。"
+
+
+# --- approvals of filings by the 分管局领导 (issue 11, item 3) --------------------------------
+
+APPROVAL_TITLE = "待您审核"
+APPROVAL_WAITING_TITLE = "待分管局领导审核"
+APPROVAL_STATES = {"pending": "待分管局领导审核", "returned": "已退改", "approved": "已同意"}
+FEEDBACK_LIMIT = 2000  # 已反馈's text, characters without whitespace
+
+
+def resubmit_command(kind: str, number: str) -> str:
+    """What the department sends (again) for a filing of ``kind`` (``report``: a 批示件's
+    monthly tracking report)."""
+    return {
+        "feedback": f"已反馈 {number} 反馈材料或摘要",
+        "report": f"进展 {number} 1、目前进展… 2、难点问题… 3、下一步打算…",
+    }.get(kind, f"已填报 {number}")
+
+
+def approval_request(ref: str, what: str, submitter: str, due: str, text: str | None) -> str:
+    number = ref.split()[0]
+    body = text if text else "（处室已填报，未附文字）"
+    return (
+        f"【待您审核】{ref}｜{what}，时限{due}\n{submitter}提交：\n{body}\n"
+        f"发送「同意 {number}」或「退改 {number} 意见」"
+    )
+
+
+def submitted_reply(ref: str, what: str, leader: str, due: str) -> str:
+    return f"已提交：{ref}，{what}送分管局领导{leader}审核，同意后才算完成（时限{due}）。"
+
+
+def approval_reminder_line(ref: str, what: str, due: str, submitter: str) -> str:
+    number = ref.split()[0]
+    return (
+        f"{ref}｜{what}截止{due}，{submitter}已提交，待您审核："
+        f"发送「同意 {number}」或「退改 {number} 意见」"
+    )
+
+
+def approval_waiting_line(ref: str, what: str, due: str, leader: str) -> str:
+    return f"{ref}｜{what}截止{due}，材料已提交，待分管局领导{leader}审核同意（同意后才算完成）"
+
+
+def approval_overdue_line(ref: str, what: str, due: str, leader: str) -> str:
+    return f"{ref}｜{what}已过时限{due}，材料已提交但{leader}尚未审核同意，记超限一次"
+
+
+APPROVAL_NOTE = "（须经分管局领导同意才算完成，请留出审核时间）"
+
+
+def returned_suffix(note: str) -> str:
+    return f"（已退改：{excerpt(note, 60)}，请修改后重新提交）"
+
+
+def matter_approved_reply(ref: str, what: str, overdue: bool) -> str:
+    return f"已同意：{ref}，{what}" + ("已完成（超限）。" if overdue else "按时完成。")
+
+
+def matter_approved_notice(ref: str, what: str, leader: str, feedback: bool, overdue: bool) -> str:
+    todo = "请录入区网上督查室平台" if feedback else "记为完成"
+    tail = "（超限）。" if overdue else "。"
+    return f"【已同意】{ref}｜{what}经{leader}审核同意，{todo}{tail}"
+
+
+def matter_returned_reply(ref: str, what: str) -> str:
+    return f"已退改：{ref}，{what}退回处室修改。"
+
+
+def matter_returned_notice(
+    ref: str, what: str, leader: str, opinion: str, due: str, again: str
+) -> str:
+    return (
+        f"【退改】{ref}｜{what}请修改，时限{due}\n{leader}意见：{excerpt(opinion, 200)}\n"
+        f"修改后请重新发送：{again}"
+    )
+
+
+def nothing_to_approve(ref: str) -> str:
+    return f"{ref}没有待审核的材料。"
+
+
+def own_submission(ref: str) -> str:
+    return f"{ref}的材料是您本人提交的，须由其他领导审核。"
+
+
+def not_approver(ref: str, leader: str) -> str:
+    return f"{ref}的材料由分管局领导{leader}审核。"
+
+
+def todo_approval(ref: str, what: str, due: str, late: str) -> str:
+    return f"{ref}·{what}待您审核，时限{due}" + (f"，{late}" if late else "")
+
+
+def approval_entry(state: str, who: str, when_: str) -> str:
+    """查看 督N: where a filing's approval stands."""
+    return f"{APPROVAL_STATES[state]}（{who} {when_}）"
+
+
+def feedback_too_long(length: int, limit: int) -> str:
+    return f"反馈内容太长（{length}字），请写摘要，控制在{limit}字以内。"

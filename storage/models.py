@@ -341,6 +341,15 @@ class Filing(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # 超限
     escalated_at: Mapped[dt.datetime | None]
     report: Mapped[str | None] = mapped_column(Text)  # a 批示件 progress report
+    # Approval by the matter's 分管局领导 ([filings] approval): the text submitted is
+    # ``report``; done_at is the approval's moment. submitted_at is cleared by a 退改.
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    returned_at: Mapped[dt.datetime | None]
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+    return_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Light(Base):

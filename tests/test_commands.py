@@ -461,7 +461,8 @@ def test_help(world: World, person: str) -> None:
 def test_help_for_one_command(world: World) -> None:
     outcome, _ = world.run("air_clerk", "帮助 同意")
     spec = REGISTRY.specs["同意"]
-    assert outcome.reply == f"同意 <编号>\n{spec.summary}\n可用：处室负责人、分管局领导、局主要领导"
+    who = "可用：处室负责人、分管局领导、局主要领导"
+    assert outcome.reply == f"同意 <编号/督N>\n{spec.summary}\n{who}"
     outcome, _ = world.run("air_clerk", "帮助 吃饭")
     assert outcome.reply == texts.UNKNOWN_COMMAND
 

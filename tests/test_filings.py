@@ -59,6 +59,7 @@ def test_defaults_are_the_documents() -> None:
     assert RULES.instruction_sign_workdays == Fraction(1)
     assert RULES.instruction_feedback_lead_workdays == 1
     assert RULES.report_limits == {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
+    assert RULES.approval == ["领导批示件"]  # 附件1: "经分管局领导审核同意后"
 
 
 def test_example_roster_has_the_defaults() -> None:
@@ -80,8 +81,10 @@ def test_values_are_normalised() -> None:
             "remind_workdays_before": [0, 5, 2],
             "instruction_sign_workdays": "0.5",
             "report_limits": {" 目前进展 ": 400},
+            "approval": ["批示件", "攻坚"],
         }
     )
+    assert rules.approval == ["领导批示件", "历史遗留问题攻坚"]
     assert rules.nodes == {"领导批示件": 8, "历史遗留问题攻坚": 19, "民心工程": 27, "实事项目": 25}
     assert rules.remind_workdays_before == [5, 2, 0]
     assert rules.instruction_sign_workdays == Fraction(1, 2)
@@ -122,6 +125,9 @@ WRONG: list[tuple[str, str, object, str, str]] = [  # (id, field, value, key nam
     ("limit-zero", "report_limits", {"目前进展": 0}, "filings.report_limits", "'目前进展'"),
     ("limits-empty", "report_limits", {}, "filings.report_limits", "at least one part"),
     ("unknown-key", "remind_at", "09:00", "filings.remind_at", "Extra inputs"),
+    ("approval-category", "approval", ["环保工作"], "filings.approval", "'环保工作' is not a"),
+    ("approval-twice", "approval", ["批示件", "领导批示件"], "filings.approval", "listed twice"),
+    ("approval-text", "approval", "局重点工作", "filings.approval", "valid list"),
 ]
 
 

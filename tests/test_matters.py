@@ -234,7 +234,10 @@ def test_instruction_sign_feedback_progress_and_closure(world: World) -> None:
     good = "1、目前进展：已召开专题会。2、难点问题：需区里协调。3、下一步打算：12月底完成。"
     outcome, _ = world.run("air_clerk", f"进展 督1 {good}")
     assert outcome.ok and "12月填报" in outcome.reply
-    world.must("air_clerk", "已反馈 督1")
+    world.must("air_clerk", "已反馈 督1 已按批示完成专项检查。")
+    world.must("deputy", "同意 督1")  # the earliest due first: December's report
+    world.must("deputy", "同意 督1")  # then the feedback
+    assert all(r.done_at is not None for r in rows(world, Filing) if r.period != "2027-01")
     outcome, _ = world.run("air_clerk", "闭环 督1 抄报区委督查室")
     assert not outcome.ok and "局办公室督办岗" in outcome.reply
     world.must("air_clerk", "闭环 督1 报区主要领导")

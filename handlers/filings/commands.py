@@ -8,6 +8,7 @@ from handlers import taps, texts
 from handlers.args import MatterArg, MonthArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
+from handlers.filings import approval
 from handlers.filings.done import mark_done, monthly_row
 from handlers.matters.base import (
     DEPT,
@@ -60,5 +61,32 @@ def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
         due = ctx.when(row.due_at, row.provisional)
         line = texts.todo_filing(label(matter), what, due, ctx.late(row.due_at))
         acts = taps.filing(row.kind, f"督{matter.id}", matter.category == INSTRUCTION)
+        waiting = approval.state(row)
+        if waiting:  # submitted (nothing to do but wait) or returned (do it again)
+            line += f"（{texts.APPROVAL_STATES[waiting]}）"
+            acts = (taps.view(f"督{matter.id}"),) if waiting == "pending" else acts
         lines.append((line, acts))
+    return lines + _to_approve(ctx)
+
+
+def _to_approve(ctx: Ctx) -> list[tuple[str, Taps]]:
+    """The submissions waiting for the person's approval (as 分管局领导), whenever due."""
+    rows = ctx.session.execute(
+        select(Filing, Matter)
+        .join(Matter, Filing.matter_id == Matter.id)
+        .where(
+            Matter.status == MatterStatus.OPEN,
+            Filing.done_at.is_(None),
+            Filing.submitted_at.is_not(None),
+        )
+        .order_by(Filing.due_at, Filing.id)
+    ).all()
+    lines: list[tuple[str, Taps]] = []
+    for row, matter in rows:
+        if approval.approver(ctx.roster, matter) != ctx.actor:
+            continue
+        what = texts.filing_label(row.kind, row.period, matter.category == INSTRUCTION)
+        due = ctx.when(row.due_at, row.provisional)
+        line = texts.todo_approval(label(matter), what, due, ctx.late(row.due_at))
+        lines.append((line, approval.review_taps(f"督{matter.id}")))
     return lines

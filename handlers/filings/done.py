@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from handlers import texts
 from handlers.context import CommandError, Ctx
-from handlers.filings import schedule
+from handlers.filings import approval, schedule
 from handlers.lights.check import check_ladder
 from handlers.matters.base import label, log, row_label
 from storage import repo
@@ -38,14 +38,26 @@ def monthly_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
 
 
 def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) -> str:
+    """The department has submitted this filing: done now, or, where the roster asks for the
+    分管局领导's approval (handlers.filings.approval), sent for it; done once approved."""
     if row.done_at is not None:
         raise CommandError(
             texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
         )
-    row.done_at, row.done_by = ctx.now, ctx.actor
-    repo.cancel_row_steps(ctx.session, [row.id])
+    if approval.required(ctx.roster, matter, row):
+        return approval.submit(ctx, matter, row, report)
     if report is not None:
         row.report = report
+    record_done(ctx, matter, row, ctx.actor)
+    return texts.filed_reply(label(matter), row_label(row), row.overdue)
+
+
+def record_done(ctx: Ctx, matter: Matter, row: Filing, by: str) -> None:
+    """The row met now (``by``: who filed it): late is 超限, which the 约谈 ladder hears of."""
+    row.done_at, row.done_by = ctx.now, by
+    if row.kind == "feedback":
+        matter.feedback_at = ctx.now
+    repo.cancel_row_steps(ctx.session, [row.id])
     late = ctx.now > row.due_at
     if late and not row.overdue:
         row.overdue = True  # filed after the deadline, before the sweeper noticed
@@ -54,8 +66,7 @@ def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) 
         ctx.session,
         matter,
         ctx.now,
-        ctx.actor,
+        by,
         "filed",
         row_label(row) + ("（超限）" if row.overdue else ""),
     )
-    return texts.filed_reply(label(matter), row_label(row), row.overdue)

@@ -11,6 +11,7 @@ from config.roster import Roster
 from handlers import deadlines, taps, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
+from handlers.filings import approval
 from handlers.filings.rows import moments_of
 from handlers.lights.check import check_ladder
 from handlers.matters.base import INSTRUCTION, label, log, row_label
@@ -60,9 +61,26 @@ def fire_row(
     what = row_label(row)
     due_text = texts.when(row.due_at, cal.tz, row.provisional)
     actors = deadlines.actors(roster, decl, matter.department)
+    waiting = approval.state(row)
+    leader = approval.approver(roster, matter)
+    if step < len(moments) - 1 and waiting == "pending":
+        # submitted: the leader is reminded to approve, the department told it waits
+        ref, submitter = f"督{matter.id}", roster.name(row.submitted_by or "")
+        line = texts.approval_reminder_line(label(matter), what, due_text, submitter) + suffix
+        digest.add("oto", [leader], texts.APPROVAL_TITLE, line, approval.review_taps(ref))
+        line = texts.approval_waiting_line(label(matter), what, due_text, roster.name(leader))
+        groups = deadlines.remind_groups(roster, decl, matter.department)
+        digest.add("group", groups, texts.APPROVAL_WAITING_TITLE, line + suffix)
+        log(session, matter, now, "bot", "nagged", what)
+        return out
     if step < len(moments) - 1:
         text = deadlines.text(decl.remind_line)
-        line = text(label(matter), decl.name, what, due_text, matter.platform) + suffix
+        line = text(label(matter), decl.name, what, due_text, matter.platform)
+        if waiting == "returned":
+            line += texts.returned_suffix(row.return_note or "")
+        elif row.kind != "feedback" and approval.required(roster, matter, row):
+            line += texts.APPROVAL_NOTE  # (the feedback's own line says so)
+        line += suffix
         title = deadlines.title(decl.remind_title)
         acts = taps.filing(row.kind, f"督{matter.id}", matter.category == INSTRUCTION)
         groups = deadlines.remind_groups(roster, decl, matter.department)
@@ -74,6 +92,10 @@ def fire_row(
     who = "、".join(roster.name(p) for p in actors)
     line = deadlines.text(decl.escalate_line)(label(matter), what, due_text, who) + suffix
     _, people, groups = deadlines.escalated(roster, decl, 0, matter.department)
+    if waiting == "pending":  # written in time, not approved in time: 超限 all the same
+        line = texts.approval_overdue_line(label(matter), what, due_text, roster.name(leader))
+        line += suffix
+        people = [*people, leader]
     title = deadlines.title(decl.escalate_title)
     digest.add("oto", people, title, line, (taps.view(f"督{matter.id}"),))
     digest.add("group", groups, title, line)

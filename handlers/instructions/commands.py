@@ -92,13 +92,15 @@ def sign(ctx: Ctx, matter: Matter) -> str:
 
 @router.command(
     "已反馈",
-    [MatterArg(instruction=True, department=True)],
-    "批示件反馈材料已录入平台（经分管局领导同意）",
+    [MatterArg(instruction=True, department=True), TextArg("text", "反馈材料或摘要")],
+    "批示件情况反馈：报分管局领导审核，同意后录入平台",
     DEPT,
 )
-def feedback(ctx: Ctx, matter: Matter) -> str:
-    matter.feedback_at = ctx.now
-    return mark_done(ctx, matter, _deadline_row(ctx, matter, "feedback"))
+def feedback(ctx: Ctx, matter: Matter, text: str) -> str:
+    length = reports.count_chars(text)
+    if length > texts.FEEDBACK_LIMIT:
+        raise CommandError(texts.feedback_too_long(length, texts.FEEDBACK_LIMIT))
+    return mark_done(ctx, matter, _deadline_row(ctx, matter, "feedback"), report=text)
 
 
 @router.command(

@@ -1,5 +1,5 @@
 """The department's work on an @件: 认领, 答复, review (同意, 退改, 报分管, 集体研判), 疑难 and
-已线下答复 (attachment 3)."""
+已线下答复 (attachment 3). 同意 and 退改 are declared in handlers.review."""
 
 from __future__ import annotations
 
@@ -70,10 +70,12 @@ def _ask_review(ctx: Ctx, item: Item) -> None:
     )
 
 
-@router.command(
-    "同意", [ItemArg("approve")], "同意答复稿，发送给街镇", ["dept_head", "deputy", "director"]
-)
+# 同意 and 退改 are declared with the 督办事项's (handlers.review): the argument chooses.
+REVIEWERS = ["dept_head", "deputy", "director"]
+
+
 def approve(ctx: Ctx, item: Item) -> str:
+    """同意 N: the draft goes to the town."""
     _require_review_level(ctx, item)
     if item.draft_by and item.draft_by == ctx.actor:
         raise CommandError(texts.own_draft(item.id))
@@ -97,13 +99,8 @@ def _require_review_level(ctx: Ctx, item: Item) -> None:
         raise CommandError(texts.not_your_level(item.id, item.review_level or "dept_head"))
 
 
-@router.command(
-    "退改",
-    [ItemArg("send_back"), TextArg("opinion", "意见")],
-    "退回答复稿修改",
-    ["dept_head", "deputy", "director"],
-)
 def send_back(ctx: Ctx, item: Item, opinion: str) -> str:
+    """退改 N <意见>: the draft goes back to its clerk."""
     _require_review_level(ctx, item)
     back = ItemState.HARD if item.hard else ItemState.CLAIMED
     item.state, item.review_level = move(item.state, "send_back", back), None

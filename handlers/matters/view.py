@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from handlers import texts
 from handlers.context import Ctx
+from handlers.filings import approval
 from handlers.matters.base import (
     CLOSURE_STEPS,
     INSTRUCTION,
@@ -56,6 +57,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
                 ctx.when(row.due_at, row.provisional),
                 ctx.when(row.done_at) if row.done_at else None,
                 row.overdue,
+                _approval(ctx, row),
             )
         )
     for i in ctx.session.scalars(
@@ -78,3 +80,19 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
                 f"{ctx.when(e.at)} {who} {texts.MATTER_EVENTS.get(e.action, e.action)}{detail}"
             )
     return "\n".join(lines)
+
+
+def _approval(ctx: Ctx, row: Filing) -> str:
+    """Where the row's approval by the 分管局领导 stands: who did the last step, when."""
+    state = approval.state(row)
+    if not state:
+        return ""
+    who, at = {
+        "pending": (row.submitted_by, row.submitted_at),
+        "returned": (row.returned_by, row.returned_at),
+        "approved": (row.approved_by, row.approved_at),
+    }[state]
+    entry = texts.approval_entry(state, ctx.roster.name(who or ""), ctx.when(at))
+    if state == "returned" and row.return_note:
+        entry += f"：{texts.excerpt(row.return_note, 40)}"
+    return entry
