@@ -7,6 +7,7 @@ import logging
 
 from handlers import texts
 from handlers.args import ViewArg, WordArg
+from handlers.closure import commands as closure_commands
 from handlers.commands import Command, ParseError, Registry
 from handlers.context import Ctx
 from handlers.effects import Markdown
@@ -18,6 +19,7 @@ from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
 from handlers.middleware import CHAIN, Call, Outcome, chain
+from handlers.reviews import commands as review_commands
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
 
@@ -32,6 +34,8 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     filing_commands.router,
     instruction_commands.router,
     light_commands.router,
+    closure_commands.router,
+    review_commands.router,
     stats_commands.router,
     general_router,
 )
