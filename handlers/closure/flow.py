@@ -26,7 +26,10 @@ TACKLE = "历史遗留问题攻坚"  # the category whose closure needs the 销�
 PARTS = ("问题描述", "解决情况")
 PURPOSES = ("解决方案", "意见征询表")  # the report's two attachments
 PART_LIMIT = 3000  # characters (without whitespace) a part may have
-_HEADING = re.compile(r"[ \t\u3000]*(" + "|".join(PARTS) + r")[ \t\u3000]*([:：])")
+_NUMBERED = r"(?:[0-9０-９]{1,2}|[一二三四五])[ \t]*[、.．][ \t]*"
+_HEADING = re.compile(
+    r"[ \t\u3000]*((?:" + _NUMBERED + ")?(?:" + "|".join(PARTS) + r"))[ \t\u3000]*([:：])"
+)
 
 
 def needs_report(matter: Matter) -> bool:
