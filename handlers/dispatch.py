@@ -8,6 +8,7 @@ import logging
 from handlers import texts
 from handlers.args import ViewArg, WordArg
 from handlers.closure import commands as closure_commands
+from handlers.closure import flow as closure_flow
 from handlers.commands import Command, ParseError, Registry
 from handlers.context import Ctx
 from handlers.effects import Markdown
@@ -43,6 +44,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     item_views.todo_lines,
     filing_commands.todo_lines,
     light_commands.todo_lines,
+    closure_flow.todo_lines,
 )
 
 

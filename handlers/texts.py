@@ -1120,6 +1120,10 @@ def closure_part_kept(ref: str, parts: list[str], lacking: list[str], in_chat: b
     return text
 
 
+def todo_closure(ref: str, lacking: list[str]) -> str:
+    return f"{ref} 销项报告尚缺：{_lacking(lacking)}"
+
+
 def closure_closed(ref: str) -> str:
     return f"{ref} 销项报告及附件齐全，已办结，报告已报局办公室。"
 

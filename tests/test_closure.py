@@ -326,3 +326,14 @@ def test_closing_an_instruction_sends_its_special_report(world: World) -> None:
 
 def test_the_report_names_its_dates_in_the_bureau_zone() -> None:
     assert texts.notice_date(dt.date(2026, 11, 20)) == "2026年11月20日"
+
+
+async def test_todo_lists_an_incomplete_report_for_the_department_and_the_office(
+    chat: Chat,
+) -> None:
+    assert "销项" not in chat.reply(CLERK, "待办")  # not asked yet
+    chat.say(ADMIN, "办结事项 督1")
+    chat.reply(CLERK, f"销项 督1 问题描述：{PROBLEM}")
+    line = texts.todo_closure("督1 工业园区VOCs治理", ["解决情况", "解决方案", "意见征询表"])
+    assert line in chat.reply(CLERK, "待办") and line in chat.reply(ADMIN, "待办")
+    assert "销项" not in chat.reply("u-water-clerk", "待办")

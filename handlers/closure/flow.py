@@ -15,7 +15,7 @@ from handlers import taps, texts
 from handlers.closure import docs
 from handlers.context import CommandError, Ctx
 from handlers.documents import keep, send
-from handlers.effects import Outgoing, to_group
+from handlers.effects import Action, Outgoing, to_group
 from handlers.instructions.reports import check_report, count_chars
 from handlers.matters.base import close, label, log, notify
 from handlers.matters.states import MatterStatus
@@ -103,9 +103,12 @@ def ask(ctx: Ctx, matter: Matter, note: str) -> str:
         if dept is not None:
             ctx.send(to_group(dept.group, text + "\n" + texts.ACTIONS_IN_CHAT))
             ref = f"督{matter.id}"
-            actions = (taps.matter("销项", ref), taps.matter("附件", ref), taps.view(ref))
-            notify(ctx, [*dept.clerks, dept.head], text, actions)
+            notify(ctx, [*dept.clerks, dept.head], text, _actions(ref))
     return texts.closure_waiting(label(matter), lacking, first)
+
+
+def _actions(ref: str) -> tuple[Action, ...]:
+    return (taps.matter("销项", ref), taps.matter("附件", ref), taps.view(ref))
 
 
 def parse_parts(text: str) -> dict[str, str]:
@@ -184,3 +187,31 @@ def try_finish(ctx: Ctx, matter: Matter) -> bool:
         ctx.send(Outgoing("group", office, name, kind=kind, media_path=one.path))
     close(ctx.session, matter, ctx.now, ctx.actor, texts.CLOSURE_NOTE)
     return True
+
+
+def todo_lines(ctx: Ctx) -> list[tuple[str, tuple[Action, ...]]]:
+    """For 待办: the 攻坚 matters of the person's departments whose 销项 report was asked for
+    and is not complete (the office: all of them)."""
+    depts = ctx.roles.clerk_of | ctx.roles.head_of
+    office = ctx.roles.has("office_admin")
+    if not depts and not office:
+        return []
+    query = (
+        select(Matter)
+        .join(ClosureReport, ClosureReport.matter_id == Matter.id)
+        .where(Matter.status == MatterStatus.OPEN, ClosureReport.asked_at.is_not(None))
+        .order_by(Matter.id)
+    )
+    if not office:
+        query = query.where(Matter.department.in_(sorted(depts)))
+    lines: list[tuple[str, tuple[Action, ...]]] = []
+    for matter in ctx.session.scalars(query):
+        ref = f"督{matter.id}"
+        line = texts.todo_closure(label(matter), missing(ctx, matter))
+        if office and matter.department not in depts:
+            lines.append((line, (taps.view(ref),)))
+        else:
+            lines.append(
+                (line, (taps.matter("销项", ref), taps.matter("附件", ref), taps.view(ref)))
+            )
+    return lines
