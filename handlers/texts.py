@@ -1083,7 +1083,7 @@ def closure_document_name(number: int) -> str:
     return f"督{number}销项报告.docx"
 
 
-def _lacking(parts: list[str]) -> str:
+def _lacking(parts: Sequence[str]) -> str:
     return "、".join(parts)
 
 
@@ -1114,9 +1114,11 @@ def closure_part_kept(ref: str, parts: list[str], lacking: list[str], in_chat: b
     if not lacking:
         return text + "待局办公室办结。"
     text += f"尚缺：{_lacking(lacking)}"
-    written = {"问题描述", "解决情况"} & set(lacking)
+    written = [p for p in ("问题描述", "解决情况") if p in lacking]
     if written and in_chat:
-        text += f"\n请直接发送{_lacking(sorted(written, reverse=True))}，10分钟内有效。"
+        text += f"\n请直接发送{_lacking(written)}，10分钟内有效。"
+    elif written:
+        text += f"\n发送「销项 {ref.split()[0]} {written[0]}：…」补充。"
     return text
 
 
