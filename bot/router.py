@@ -77,6 +77,8 @@ def handle(
         text = msg.text or ""  # no text (a picture): asked for a command
         if msg.conversation_type == "1":
             ctx.chat = msg.conversation_id
+        else:
+            ctx.group = msg.conversation_id
         if msg.conversation_type == "1" and msg.attachments:  # a 销项 file (handlers.closure)
             turn = closure_files.receive(ctx, msg.conversation_id, msg.attachments)
             if turn.reply is not None:

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from bot.stats_xlsx import export_stats
 from handlers import texts
+from handlers.context import Ctx
+from handlers.dispatch import run_command
 from storage.models import Review
 from tests.conftest import PEOPLE, TZ, World
 
@@ -122,3 +124,11 @@ def test_reviews_in_view_and_statistics(matter: World, tmp_path: Path) -> None:
         (texts.STATS_OFFICE, "复核·实地核查", None),
     ]:
         assert rows[name][field] == expected, (name, field)
+
+
+def test_typed_in_the_department_group_the_finding_is_not_posted_twice(matter: World) -> None:
+    with matter.db.transaction() as session:
+        ctx = Ctx(session, matter.roster, matter.cal, matter.now, actor="u-air-head")
+        ctx.group = "cid-air"
+        assert run_command(ctx, "复核 督1 实地核查 围挡完好").ok
+        assert ctx.out == []  # the answer in the group says it

@@ -33,6 +33,6 @@ def review(ctx: Ctx, matter: Matter, kind: str, finding: str) -> str:
     log(ctx.session, matter, ctx.now, ctx.actor, "review", f"{word}：{finding}")
     who = ctx.roster.name(ctx.actor)
     dept = ctx.roster.department(matter.department)
-    if dept is not None:  # the responsible department reads what was found
+    if dept is not None and dept.group != ctx.group:  # the department reads what was found
         ctx.send(to_group(dept.group, texts.review_told(label(matter), word, who, finding)))
     return texts.review_recorded(label(matter), word)
