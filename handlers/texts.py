@@ -1057,6 +1057,8 @@ MATTER_EVENTS.update(
         "review": "调查复核",
     }
 )
+CLOSURE_FIELDS = ("事项编号", "事项名称", "报送机构", "问题描述", "解决情况")  # attachment 4
+CLOSURE_ATTACHMENT_HEAD = "附件："
 CLOSURE_TITLE = "关于浦东新区生态环境局历史遗留问题“攻坚”行动事项销项的情况报告"
 TEMPLATE_MARK = "（销项报告）"
 CLOSURE_ATTACHMENTS = {
@@ -1178,6 +1180,16 @@ def closure_status(lacking: list[str]) -> str:
 
 # 批示件 专报
 SPECIAL_SECTIONS = ("一、批示件基本情况", "二、情况反馈", "三、跟踪办理情况", "四、办理闭环")
+SPECIAL_NOTICE_FIELDS = (
+    "事项编号",
+    "事项名称",
+    "责任处室",
+    "分管局领导",
+    "登记时间",
+    "通知反馈期限",
+    "签收",
+)
+SPECIAL_FEEDBACK_FIELDS = ("反馈期限", "反馈录入", "反馈内容")
 SPECIAL_NO_TRACKING = "（无月度跟踪报告）"
 SPECIAL_NOT_WRITTEN = "（反馈材料已录入区网上督查室，未在督办助手中填写）"
 SPECIAL_STEP_HEADER = ("步骤", "办理人及时间")

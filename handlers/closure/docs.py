@@ -49,15 +49,10 @@ def closure_report(
     """Attachment 4: 事项编号, 事项名称, 报送机构, 问题描述, 解决情况, and 附件 naming the two
     files (``attachments``: (purpose, file name))."""
     doc = _new(texts.CLOSURE_TITLE, texts.TEMPLATE_MARK)
-    for field, value in (
-        ("事项编号", number),
-        ("事项名称", name),
-        ("报送机构", department),
-        ("问题描述", problem),
-        ("解决情况", solution),
-    ):
+    values = (number, name, department, problem, solution)
+    for field, value in zip(texts.CLOSURE_FIELDS, values, strict=True):
         _field(doc, field, value)
-    doc.add_paragraph().add_run("附件：").bold = True
+    doc.add_paragraph().add_run(texts.CLOSURE_ATTACHMENT_HEAD).bold = True
     for i, (purpose, file_name) in enumerate(attachments, 1):
         doc.add_paragraph(f"{i}. {texts.CLOSURE_ATTACHMENTS[purpose]}（{file_name}）")
     return _bytes(doc)

@@ -211,7 +211,5 @@ def todo_lines(ctx: Ctx) -> list[tuple[str, tuple[Action, ...]]]:
         if office and matter.department not in depts:
             lines.append((line, (taps.view(ref),)))
         else:
-            lines.append(
-                (line, (taps.matter("销项", ref), taps.matter("附件", ref), taps.view(ref)))
-            )
+            lines.append((line, _actions(ref)))
     return lines

@@ -28,20 +28,32 @@ def send_special_report(ctx: Ctx, matter: Matter) -> None:
     ).all()
     sign = next((r for r in rows if r.kind == "sign"), None)
     back = next((r for r in rows if r.kind == "feedback"), None)
-    notice = [
-        ("事项编号", f"督{matter.id}"),
-        ("事项名称", matter.name),
-        ("责任处室", matter.department),
-        ("分管局领导", ctx.roster.name(matter.deputy)),
-        ("登记时间", ctx.when(matter.created_at)),
-        ("通知反馈期限", texts.notice_date(matter.notice_due) if matter.notice_due else "—"),
-        ("签收", _who_when(ctx, sign.done_by if sign else matter.signed_by, matter.signed_at)),
-    ]
-    feedback = [
-        ("反馈期限", ctx.when(matter.feedback_due)),
-        ("反馈录入", _who_when(ctx, back.done_by if back else None, matter.feedback_at)),
-        ("反馈内容", (back.report if back else None) or texts.SPECIAL_NOT_WRITTEN),
-    ]
+    notice = list(
+        zip(
+            texts.SPECIAL_NOTICE_FIELDS,
+            (
+                f"督{matter.id}",
+                matter.name,
+                matter.department,
+                ctx.roster.name(matter.deputy),
+                ctx.when(matter.created_at),
+                texts.notice_date(matter.notice_due) if matter.notice_due else "—",
+                _who_when(ctx, sign.done_by if sign else matter.signed_by, matter.signed_at),
+            ),
+            strict=True,
+        )
+    )
+    feedback = list(
+        zip(
+            texts.SPECIAL_FEEDBACK_FIELDS,
+            (
+                ctx.when(matter.feedback_due),
+                _who_when(ctx, back.done_by if back else None, matter.feedback_at),
+                (back.report if back else None) or texts.SPECIAL_NOT_WRITTEN,
+            ),
+            strict=True,
+        )
+    )
     tracking = [
         (
             f"{texts.period_label(r.period)}（{_who_when(ctx, r.done_by, r.done_at)}）",
