@@ -1047,7 +1047,7 @@ def card_needs_text(command: str) -> str:
     return f"请在与督办助手的单聊中发送「{command} 」并接着写内容。"
 
 
-# --- closure: a 攻坚 matter's 销项 report and files, a 批示件's 专报 (issue 11 items 4) -----
+# --- closure: a 攻坚 matter's 销项 report and files, a 批示件's 专报 (issue 11 item 4) ------
 
 MATTER_EVENTS.update(
     {
