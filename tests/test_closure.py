@@ -337,3 +337,19 @@ async def test_todo_lists_an_incomplete_report_for_the_department_and_the_office
     line = texts.todo_closure("督1 工业园区VOCs治理", ["解决情况", "解决方案", "意见征询表"])
     assert line in chat.reply(CLERK, "待办") and line in chat.reply(ADMIN, "待办")
     assert "销项" not in chat.reply("u-water-clerk", "待办")
+
+
+async def test_a_file_sent_again_for_the_same_part_replaces_it(chat: Chat) -> None:
+    chat.say(ADMIN, "办结事项 督1")
+    chat.reply(CLERK, f"销项 督1 问题描述：{PROBLEM}\n解决情况：{SOLUTION}")
+    for name in ("解决方案初稿.pdf", "解决方案定稿.pdf", "盖章件.pdf"):
+        chat.reply(CLERK, file=name)
+        chat.reply(CLERK, "督1")
+    sent = await chat.fetch()
+    files = [m for m in sent if m.target == OFFICE and m.kind == "file"]
+    assert [m.text for m in files] == ["督1销项报告.docx", "解决方案定稿.pdf", "盖章件.pdf"]
+    with chat.db.sessions() as session:
+        document = session.get(Document, document_id(files[0].media_path or ""))
+        assert document is not None
+    text = report_text(document.content)
+    assert "（解决方案定稿.pdf）" in text and "初稿" not in text
