@@ -29,6 +29,7 @@ from bot.dingtalk.errors import PermanentSendError, SendError, TransientSendErro
 from bot.sender import utc_now
 from config.roster import Roster
 from config.settings import SettingsError
+from handlers.closure import files as closure_files
 from handlers.context import Ctx
 from handlers.effects import Outgoing
 from handlers.items import intake
@@ -72,8 +73,9 @@ def prepare_files_dir(path: Path) -> Path:
 
 
 def stored_name(attachment: Attachment, content: bytes) -> str:
-    """Where the file goes, relative to the files directory: ``<item>/<id><suffix>``. The
-    town's file name is only kept in the database, never used as a path."""
+    """Where the file goes, relative to the files directory: ``<item>/<id><suffix>`` (a
+    督办事项's file: ``matters/<id><suffix>``). The sender's file name is only kept in the
+    database, never used as a path."""
     suffix = ""
     if attachment.kind == "picture":
         suffix = next((s for magic, s in _MAGIC if content.startswith(magic)), ".jpg")
@@ -81,17 +83,22 @@ def stored_name(attachment: Attachment, content: bytes) -> str:
         raw = PurePosixPath(attachment.file_name.replace("\\", "/")).suffix.lower()
         if 1 < len(raw) <= 9 and raw[1:].isalnum() and raw[1:].isascii():
             suffix = raw
-    return f"{attachment.item_id}/{attachment.id}{suffix}"
+    folder = "matters" if attachment.item_id is None else str(attachment.item_id)
+    return f"{folder}/{attachment.id}{suffix}"
 
 
 @dataclass(frozen=True)
 class _Claimed:
     id: int
-    item_id: int
+    item_id: int | None  # None: a 督办事项's file (handlers.closure.files)
     kind: str
     file_name: str
     download_code: str
     attempts: int
+
+
+def _owner(one: _Claimed) -> str:
+    return "a matter" if one.item_id is None else f"#{one.item_id}"
 
 
 class Fetcher:
@@ -285,16 +292,26 @@ class Fetcher:
                 return 0.0 if pending is not None else self._max_wait
         return (due - self._retry_clock()).total_seconds()
 
-    def _settle(self, session: Session, one: _Claimed, **values: object) -> Item | None:
+    def _settle(
+        self, session: Session, one: _Claimed, **values: object
+    ) -> Item | Attachment | None:
         """Lock the item's row (so an assignment in flight either sees this change or is
-        seen by it: handlers.items.intake.of), then change the attachment if still pending."""
-        item = session.get(Item, one.item_id, with_for_update=True, populate_existing=True)
-        attachment = session.get(Attachment, one.id, populate_existing=True)
-        if item is None or attachment is None or attachment.state != "pending":
+        seen by it: handlers.items.intake.of), then change the attachment if still pending.
+        A 督办事项's file: its own row is locked (as 附件 locks it: it sees this change, or
+        this sees the matter it was given). Returns the item, or the matter's attachment."""
+        item = None
+        if one.item_id is not None:
+            item = session.get(Item, one.item_id, with_for_update=True, populate_existing=True)
+        attachment = session.get(
+            Attachment, one.id, populate_existing=True, with_for_update=one.item_id is None
+        )
+        if attachment is None or attachment.state != "pending":
+            return None
+        if item is None and one.item_id is not None:
             return None
         for name, value in values.items():
             setattr(attachment, name, value)
-        return item
+        return item if item is not None else attachment
 
     def _stored(self, one: _Claimed, relative: str, size: int) -> None:
         with self._transaction() as session:
@@ -312,7 +329,7 @@ class Fetcher:
             if item is None:
                 return
             self._forward(session, item, now)
-        logger.info("fetcher: attachment %d of #%d stored as %s", one.id, one.item_id, relative)
+        logger.info("fetcher: attachment %d of %s stored as %s", one.id, _owner(one), relative)
 
     def _failed(self, one: _Claimed, exc: SendError) -> bool:
         """Record a failed try; True when the attachment was given up."""
@@ -327,9 +344,9 @@ class Fetcher:
                 if item is not None:
                     self._forward(session, item, self._clock())
                 logger.error(
-                    "fetcher: attachment %d of #%d given up after %d attempt(s): %s",
+                    "fetcher: attachment %d of %s given up after %d attempt(s): %s",
                     one.id,
-                    one.item_id,
+                    _owner(one),
                     attempts,
                     error,
                 )
@@ -346,18 +363,22 @@ class Fetcher:
                 )
             )
         logger.warning(
-            "fetcher: attachment %d of #%d: attempt %d failed, retrying in %.1f s: %s",
+            "fetcher: attachment %d of %s: attempt %d failed, retrying in %.1f s: %s",
             one.id,
-            one.item_id,
+            _owner(one),
             attempts,
             delay,
             error,
         )
         return False
 
-    def _forward(self, session: Session, item: Item, now: dt.datetime) -> None:
+    def _forward(self, session: Session, item: Item | Attachment, now: dt.datetime) -> None:
         ctx = Ctx(session, self._roster, self._cal, now)
-        intake.settled(ctx, item)
+        if isinstance(item, Item):
+            intake.settled(ctx, item)
+        else:
+            session.flush()
+            closure_files.settled(ctx, item)
         self._write_outbox(session, ctx.out, self._retry_clock())
 
     def _backoff(self, attempts: int, retry_after: float | None) -> float:

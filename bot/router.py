@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.incoming import IncomingMessage
 from config.roster import Roster
 from handlers import conversation, texts
+from handlers.closure import files as closure_files
 from handlers.context import Ctx
 from handlers.dispatch import is_command, run_command
 from handlers.effects import Fallback, Markdown, Outgoing, to_user
@@ -74,7 +75,17 @@ def handle(
             ctx.send(reply_privately(msg.sender_id, outcome.reply))
             return ctx.out
         text = msg.text or ""  # no text (a picture): asked for a command
-        if msg.conversation_type == "1":  # a tapped stem asks for the text in the next message
+        if msg.conversation_type == "1":
+            ctx.chat = msg.conversation_id
+        else:
+            ctx.group = msg.conversation_id
+        if msg.conversation_type == "1" and msg.attachments:  # a 销项 file (handlers.closure)
+            turn = closure_files.receive(ctx, msg.conversation_id, msg.attachments)
+            if turn.reply is not None:
+                ctx.send(reply_to(msg, turn.reply))
+                return ctx.out
+            text = turn.command or ""
+        elif msg.conversation_type == "1":  # a tapped stem asks for the text in the next message
             turn = conversation.take(ctx, msg.conversation_id, text, is_command(text))
             if turn.reply is not None:
                 ctx.send(reply_to(msg, turn.reply))

@@ -196,8 +196,17 @@ class Sandbox:
         return await self._settle(message_id)
 
     async def person_says(
-        self, user_id: str, text: str, *, group: str | None = None, msg_id: str | None = None
+        self,
+        user_id: str,
+        text: str,
+        *,
+        group: str | None = None,
+        msg_id: str | None = None,
+        msgtype: str = "text",
+        content: Mapping[str, Any] | None = None,
     ) -> list[OutboundMessage]:
+        """A roster person's message to the robot (1:1, or ``group``): ``text``, or a picture
+        or file by ``msgtype`` and ``content`` (see LocalDingTalk.push_bot_message)."""
         person = self.roster.people.get(user_id)
         if person is None:
             raise ValueError(f"no person {user_id!r} in the roster")
@@ -209,6 +218,8 @@ class Sandbox:
             conversation_type="2" if group else "1",
             conversation_id=group,
             msg_id=msg_id,
+            msgtype=msgtype,
+            content=content,
         )
         return await self._settle(message_id)
 

@@ -22,6 +22,7 @@ from handlers.stats.figures import (
     CLOCKS,
     COLORS,
     DEPARTMENT_CLOCKS,
+    REVIEW_KINDS,
     ClockStats,
     DepartmentStats,
     FilingStats,
@@ -62,7 +63,7 @@ def _summary_header() -> list[str]:
     for clock in CLOCKS:
         label = texts.CLOCK_LABELS[clock]
         header += [f"{label}{column}" for column in texts.XLSX_CLOCK_COLUMNS]
-    return header + list(texts.XLSX_SUMMARY_TAIL)
+    return header + list(texts.XLSX_SUMMARY_TAIL) + list(texts.XLSX_REVIEW_COLUMNS)
 
 
 def _summary_row(
@@ -73,6 +74,7 @@ def _summary_row(
     filings: FilingStats | None,
     lights: dict[str, int] | None,
     interviews: int | None,
+    reviews: dict[str, int] | None = None,
 ) -> list[Any]:
     row: list[Any] = [name, items, rejected]
     for clock in CLOCKS:
@@ -82,7 +84,8 @@ def _summary_row(
     else:
         row += [filings.on_time, filings.overdue, filings.open, filings.rate]
     row += [None] * 3 if lights is None else [lights.get(c, 0) for c in COLORS]
-    return [*row, interviews]
+    row.append(interviews)
+    return row + ([None] * 3 if reviews is None else [reviews.get(k, 0) for k in REVIEW_KINDS])
 
 
 def _total(departments: list[DepartmentStats]) -> DepartmentStats:
@@ -101,6 +104,8 @@ def _total(departments: list[DepartmentStats]) -> DepartmentStats:
         for color, count in dept.lights.items():
             total.lights[color] = total.lights.get(color, 0) + count
         total.interviews += dept.interviews
+        for kind, count in dept.reviews.items():
+            total.reviews[kind] = total.reviews.get(kind, 0) + count
     return total
 
 
@@ -151,7 +156,14 @@ def export_stats(
         clocks = {clock: dept.clock(clock) for clock in DEPARTMENT_CLOCKS}
         summary.append(
             _summary_row(
-                dept.name, dept.items, None, clocks, dept.filings, dept.lights, dept.interviews
+                dept.name,
+                dept.items,
+                None,
+                clocks,
+                dept.filings,
+                dept.lights,
+                dept.interviews,
+                dept.reviews,
             )
         )
     total = _total(stats.departments)
@@ -166,6 +178,7 @@ def export_stats(
             total.filings,
             total.lights,
             total.interviews,
+            total.reviews,
         )
     )
     rates = {i + 1: PERCENT for i, name in enumerate(header) if name.endswith("按时率")}

@@ -31,6 +31,8 @@ class Ctx:
     actor: str = ""
     msg_id: str | None = None
     out: list[Outgoing] = field(default_factory=list)
+    chat: str | None = None  # the 1:1 conversation the command came from (None: a group)
+    group: str | None = None  # the group chat the command came from (its answer goes there)
 
     @cached_property
     def roles(self) -> Roles:

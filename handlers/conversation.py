@@ -4,32 +4,22 @@ chat (storage.models.PendingInput) that expires; ``取消`` drops it, a command 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
 from handlers import texts
 from handlers.context import Ctx
 from handlers.dispatch import REGISTRY
+from handlers.pending import TTL, Turn
 from handlers.taps import NEEDS_TEXT
 from storage import repo
 from storage.models import PendingInput
 
-TTL = dt.timedelta(minutes=10)
 CANCEL = "取消"
 NONE = "无"  # for a stem whose text is optional (退回's 说明): go on without one
 OPTIONAL_TEXT = frozenset({"退回"})
 STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What to do with a message: answer ``reply`` at once, or run ``command``."""
-
-    reply: str | None = None
-    command: str | None = None
 
 
 def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import logging
 
 from handlers import texts
+from handlers.approvals import router as approvals_router
 from handlers.args import ViewArg, WordArg
+from handlers.closure import commands as closure_commands
+from handlers.closure import flow as closure_flow
 from handlers.commands import Command, ParseError, Registry
 from handlers.context import Ctx
 from handlers.effects import Markdown
@@ -18,7 +21,7 @@ from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
 from handlers.middleware import CHAIN, Call, Outcome, chain
-from handlers.review import router as review_router
+from handlers.reviews import commands as review_commands
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
 
@@ -28,12 +31,14 @@ logger = logging.getLogger(__name__)
 general_router = Registry()
 
 ROUTERS = (  # one per feature family, in the order 帮助 lists them
-    review_router,  # 同意/退改: an @件's draft, or a 督办事项's submission (督N)
+    approvals_router,  # 同意/退改: an @件's draft, or a 督办事项's submission (督N)
     item_commands.router,
     matter_commands.router,
     filing_commands.router,
     instruction_commands.router,
     light_commands.router,
+    closure_commands.router,
+    review_commands.router,
     stats_commands.router,
     general_router,
 )
@@ -41,6 +46,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     item_views.todo_lines,
     filing_commands.todo_lines,
     light_commands.todo_lines,
+    closure_flow.todo_lines,
 )
 
 

@@ -1152,3 +1152,198 @@ def approval_entry(state: str, who: str, when_: str) -> str:
 
 def feedback_too_long(length: int, limit: int) -> str:
     return f"反馈内容太长（{length}字），请写摘要，控制在{limit}字以内。"
+
+
+# --- closure: a 攻坚 matter's 销项 report and files, a 批示件's 专报 (issue 11 item 4) ------
+
+MATTER_EVENTS.update(
+    {
+        "closure_asked": "要求报送销项报告",
+        "closure_part": "销项报告",
+        "closure_file": "销项附件",
+        "review": "调查复核",
+    }
+)
+CLOSURE_FIELDS = ("事项编号", "事项名称", "报送机构", "问题描述", "解决情况")  # attachment 4
+CLOSURE_ATTACHMENT_HEAD = "附件："
+CLOSURE_TITLE = "关于浦东新区生态环境局历史遗留问题“攻坚”行动事项销项的情况报告"
+TEMPLATE_MARK = "（销项报告）"
+CLOSURE_ATTACHMENTS = {
+    "解决方案": "区生态环境局历史遗留“攻坚”行动工作解决方案",
+    "意见征询表": "意见征询表（盖章同意）",
+}
+CLOSURE_NOTE = "销项报告及附件齐全"
+PICTURE_WORD = "图片"
+FILES_NOT_TAKEN = (
+    "督办助手只接收攻坚事项的销项附件（解决方案、意见征询表），"
+    "由处室内勤、处室负责人或局办公室发送。"
+)
+
+
+def closure_file_coming(purpose: str) -> str:
+    return f"{purpose}（文件正在接收）"
+
+
+def closure_file_name(purpose: str) -> str:
+    return f"{purpose}文件"
+
+
+def closure_document_name(number: int) -> str:
+    return f"督{number}销项报告.docx"
+
+
+def _lacking(parts: Sequence[str]) -> str:
+    return "、".join(parts)
+
+
+def closure_asked(ref: str, lacking: list[str]) -> str:
+    return (
+        f"【销项报告】{ref} 局办公室要求报送销项报告，齐全后办结。\n"
+        f"尚缺：{_lacking(lacking)}\n"
+        f"发送「销项 {ref.split()[0]} 问题描述：… 解决情况：…」（可分两条发送）；"
+        f"发送「附件 {ref.split()[0]}」后再发送文件（解决方案、盖章的意见征询表）"
+    )
+
+
+def closure_waiting(ref: str, lacking: list[str], first: bool) -> str:
+    head = "已通知处室报送销项报告" if first else "销项报告尚未齐全"
+    return f"{ref}：{head}，齐全后自动办结。尚缺：{_lacking(lacking)}"
+
+
+def closure_only_tackle(ref: str) -> str:
+    return f"{ref} 不是历史遗留问题攻坚事项，无需销项报告；办结请用「办结事项」。"
+
+
+def closure_name_the_part(ref: str) -> str:
+    return f"{ref} 的问题描述和解决情况都已填写；如要修改，请写明部分名称，如「解决情况：…」。"
+
+
+def closure_part_kept(ref: str, parts: list[str], lacking: list[str], in_chat: bool) -> str:
+    text = f"已记录 {ref} 的{_lacking(parts)}。"
+    if not lacking:
+        return text + "待局办公室办结。"
+    text += f"尚缺：{_lacking(lacking)}"
+    written = [p for p in ("问题描述", "解决情况") if p in lacking]
+    if written and in_chat:
+        text += f"\n请直接发送{_lacking(written)}，10分钟内有效。"
+    elif written:
+        text += f"\n发送「销项 {ref.split()[0]} {written[0]}：…」补充。"
+    return text
+
+
+def todo_closure(ref: str, lacking: list[str]) -> str:
+    return f"{ref} 销项报告尚缺：{_lacking(lacking)}"
+
+
+def closure_closed(ref: str) -> str:
+    return f"{ref} 销项报告及附件齐全，已办结，报告已报局办公室。"
+
+
+def closure_to_office(ref: str, department: str) -> str:
+    return f"【销项办结】{ref}（{department}）销项报告及附件齐全，已办结。报告和两个附件见下。"
+
+
+def attach_which_matter(names: list[str]) -> str:
+    return (
+        f"已收到「{'、'.join(names)}」。请回复它所属的攻坚事项，如「督3」"
+        "（可加上「解决方案」或「意见征询表」），10分钟内有效。"
+    )
+
+
+def attach_in_chat(command: str) -> str:
+    return f"请在与督办助手的单聊中发送「{command}」，再发送文件。"
+
+
+def attach_send_file(ref: str, purpose: str | None) -> str:
+    what = purpose or "解决方案或盖章的意见征询表"
+    return f"请发送 {ref} 的{what}文件，10分钟内有效；发送「取消」放弃。"
+
+
+def attach_which_purpose(ref: str, name: str, in_chat: bool) -> str:
+    shown = name or PICTURE_WORD
+    if in_chat:
+        return f"{ref} 的「{shown}」是解决方案还是意见征询表？请回复「解决方案」或「意见征询表」。"
+    stem = f"附件 {ref.split()[0]}"
+    question = f"{ref} 的「{shown}」是解决方案还是意见征询表？"
+    return f"{question}请发送「{stem} 解决方案」或「{stem} 意见征询表」。"
+
+
+def attach_kept(ref: str, files: list[tuple[str, str]], lacking: list[str]) -> str:
+    shown = "；".join(f"{p or '类别待定'}：{n or PICTURE_WORD}" for p, n in files)
+    tail = f"尚缺：{_lacking(lacking)}" if lacking else "待局办公室办结。"
+    return f"已收到 {ref} 的附件（{shown}）。{tail}"
+
+
+def attach_failed(name: str) -> str:
+    return f"文件「{name}」未能从钉钉取回，请重新发送。"
+
+
+CLOSURE_COMPLETE = "销项：报告及附件齐全"
+
+
+def closure_status(lacking: list[str]) -> str:
+    return f"销项：尚缺{_lacking(lacking)}"
+
+
+# 批示件 专报
+SPECIAL_SECTIONS = ("一、批示件基本情况", "二、情况反馈", "三、跟踪办理情况", "四、办理闭环")
+SPECIAL_NOTICE_FIELDS = (
+    "事项编号",
+    "事项名称",
+    "责任处室",
+    "分管局领导",
+    "登记时间",
+    "通知反馈期限",
+    "签收",
+)
+SPECIAL_FEEDBACK_FIELDS = ("反馈期限", "反馈录入", "反馈内容")
+SPECIAL_NO_TRACKING = "（无月度跟踪报告）"
+SPECIAL_NOT_WRITTEN = "（反馈材料已录入区网上督查室，未在督办助手中填写）"
+SPECIAL_STEP_HEADER = ("步骤", "办理人及时间")
+
+
+def special_title(name: str) -> str:
+    return f"关于领导批示件「{name}」办理情况的专报"
+
+
+def special_document_name(number: int) -> str:
+    return f"督{number}批示件专报.docx"
+
+
+def notice_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# --- reviews: 调查复核 (issue 11 item 5) ---------------------------------------------------
+
+REVIEW_KIND_LABELS = {"field": "实地核查", "lookback": "回头看", "recheck": "再督查"}
+XLSX_REVIEW_COLUMNS = tuple(f"复核·{word}" for word in REVIEW_KIND_LABELS.values())
+REVIEW_WHO = {
+    "field": "局办公室或责任处室负责人",
+    "lookback": "该事项的分管局领导",
+    "recheck": "该事项的分管局领导",
+}
+
+
+def review_not_allowed(kind: str, who: str, ref: str) -> str:
+    return f"{ref} 的{kind}由{who}记录。"
+
+
+def review_too_long(limit: int) -> str:
+    return f"复核发现请控制在{limit}字以内。"
+
+
+def review_recorded(ref: str, kind: str) -> str:
+    return f"已记录 {ref} 的{kind}。"
+
+
+def review_told(ref: str, kind: str, who: str, finding: str) -> str:
+    return f"【{kind}】{ref}（{who}）：{finding}"
+
+
+def review_entry(at: str, kind: str, who: str, finding: str) -> str:
+    return f"{kind} {at} {who}：{excerpt(finding, 60)}"
+
+
+def stats_reviews(counts: dict[str, int]) -> str:
+    return "复核 " + " ".join(f"{REVIEW_KIND_LABELS[k]}{n}" for k, n in counts.items() if n)

@@ -199,13 +199,17 @@ class OutboxMessage(Base):
 class Attachment(Base):
     """A picture or file a town sent with an @件. Recorded with the item, fetched from
     DingTalk by its downloadCode (retried until ``state`` leaves pending), kept under
-    BOT_FILES_DIR at ``path``, then forwarded to the office and the department."""
+    BOT_FILES_DIR at ``path``, then forwarded to the office and the department.
+
+    Or a file a department sent the bot for a 督办事项's 销项 (``item_id`` None): ``matter_id``
+    (None until the sender names the matter), ``purpose`` (解决方案 | 意见征询表, None until
+    known) and ``sent_by``. An attachment belongs to an item or to a matter, never both."""
 
     __tablename__ = "attachments"
     __table_args__ = (Index("ix_attachments_due", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)  # its place in the message, from 1
     kind: Mapped[str] = mapped_column(String(8))  # picture | file
     download_code: Mapped[str] = mapped_column(Text)
@@ -217,6 +221,11 @@ class Attachment(Base):
     path: Mapped[str | None] = mapped_column(String(255))  # relative to BOT_FILES_DIR
     size: Mapped[int | None] = mapped_column(Integer)
     stored_at: Mapped[dt.datetime | None]
+    # a 督办事项's file (issue 11): the matter, what it is, who sent it, when
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matters.id"), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(16))
+    sent_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime | None]
 
 
 class PendingInput(Base):
@@ -398,3 +407,34 @@ class Interview(Base):
     closed_at: Mapped[dt.datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ClosureReport(Base):
+    """A 攻坚 matter's 销项 report (attachment 4): asked for by 办结事项, written by the
+    department (问题描述, 解决情况); with its two files (attachments of the matter) it closes
+    the matter, and ``document_id`` is the Word report sent to the office."""
+
+    __tablename__ = "closure_reports"
+
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), primary_key=True)
+    asked_at: Mapped[dt.datetime | None]
+    asked_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    problem: Mapped[str | None] = mapped_column(Text)  # 问题描述
+    solution: Mapped[str | None] = mapped_column(Text)  # 解决情况
+    written_by: Mapped[str | None] = mapped_column(String(64))
+    written_at: Mapped[dt.datetime | None]
+    document_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Review(Base):
+    """A 调查复核 (document 三(五)): 实地核查, 回头看 or 再督查 of a matter, who, when, found."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # field | lookback | recheck
+    finding: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(64))

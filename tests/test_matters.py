@@ -73,6 +73,9 @@ def test_add_edit_list_show_close(world: World) -> None:
     outcome, _ = world.run("air_clerk", "查看 督1")
     assert outcome.ok and "负责人赵处" in outcome.reply and "修改" in outcome.reply
     outcome, _ = world.run("office_admin", "办结事项 VOCs")  # a unique part of the name
+    assert outcome.ok and "销项报告" in outcome.reply  # 攻坚: its report first (test_closure.py)
+    world.must("office_admin", "修改事项 督1 类别 局重点工作")
+    outcome, _ = world.run("office_admin", "办结事项 VOCs")
     assert outcome.ok and "已办结" in outcome.reply
     outcome, _ = world.run("office_admin", "事项列表 已办结")
     assert "督1" in outcome.reply

@@ -3,7 +3,7 @@
 
 The department submits (``mark_done`` routes here): the text waits on the row (``report``,
 ``submitted_at``), the leader gets it 1:1 and answers ``同意 督N`` or ``退改 督N <意见>``
-(handlers.filings.review). The deadline is met at the approval: the row's reminders go on
+(handlers.filings.verdict). The deadline is met at the approval: the row's reminders go on
 meanwhile, to the leader (handlers.filings.sweep)."""
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from config.roster import Department
 from handlers import taps, texts
 from handlers.args import ChoiceArg, DeptArg, MatterArg, NameArg, NoticeDueArg, TextArg
+from handlers.closure.special import send_special_report
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_group
@@ -147,4 +148,5 @@ def closure(ctx: Ctx, matter: Matter, step: str) -> str:
     close(ctx.session, matter, ctx.now, ctx.actor, "闭环")
     office = ctx.roster.office
     ctx.send(to_group(office.group, texts.instruction_closed(label(matter))))
+    send_special_report(ctx, matter)  # 形成专报
     return texts.instruction_closed(label(matter))

@@ -1,5 +1,5 @@
 """The department's work on an @件: 认领, 答复, review (同意, 退改, 报分管, 集体研判), 疑难 and
-已线下答复 (attachment 3). 同意 and 退改 are declared in handlers.review."""
+已线下答复 (attachment 3). 同意 and 退改 are declared in handlers.approvals."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _ask_review(ctx: Ctx, item: Item) -> None:
     )
 
 
-# 同意 and 退改 are declared with the 督办事项's (handlers.review): the argument chooses.
+# 同意 and 退改 are declared with the 督办事项's (handlers.approvals): the argument chooses.
 REVIEWERS = ["dept_head", "deputy", "director"]
 
 

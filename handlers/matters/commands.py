@@ -17,6 +17,7 @@ from handlers.args import (
     PersonArg,
     TextArg,
 )
+from handlers.closure import flow as closure
 from handlers.commands import LEADERS, Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings.rows import ensure_filings, reschedule
@@ -137,11 +138,13 @@ def edit_matter(ctx: Ctx, matter: Matter, field: str, value: str) -> str:
 @router.command(
     "办结事项",
     [MatterArg(), TextArg("note", "说明", optional=True)],
-    "督办事项办结，停止填报提醒",
+    "督办事项办结，停止填报提醒（攻坚事项先报销项报告和两个附件）",
     OFFICE,
 )
 def close_matter(ctx: Ctx, matter: Matter, note: str) -> str:
     ensure_open(ctx, matter)
+    if closure.needs_report(matter):  # attachment 4: the 销项 report and its two files first
+        return closure.ask(ctx, matter, note)
     close(ctx.session, matter, ctx.now, ctx.actor, note)
     return texts.matter_closed_reply(label(matter))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import texts
+from handlers.closure.flow import missing, needs_report, report_of
 from handlers.context import Ctx
 from handlers.filings import approval
 from handlers.matters.base import (
@@ -15,6 +16,7 @@ from handlers.matters.base import (
     row_label,
 )
 from handlers.matters.states import InterviewState
+from handlers.reviews.rules import view_lines
 from storage.models import Criticism, Filing, Interview, Light, Matter, MatterEvent
 
 
@@ -65,6 +67,13 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
     ):
         if i.state != InterviewState.ABSORBED:
             lines.append(texts.interview_entry(i.tier, i.state, i.rule, ctx.when(i.opened_at)))
+    if needs_report(matter) and report_of(ctx, matter) is not None:
+        lacking = missing(ctx, matter)
+        lines.append(texts.closure_status(lacking) if lacking else texts.CLOSURE_COMPLETE)
+    reviews = view_lines(ctx, matter)
+    if reviews:
+        lines.append("复核：")
+        lines += reviews
     events = ctx.session.scalars(
         select(MatterEvent)
         .where(MatterEvent.matter_id == matter.id)

@@ -31,6 +31,8 @@ Definitions (``now`` is the moment the statistics are taken):
   on-time rate = on time / (on time + 超限).
 - Lights count when their period (a calendar month in ``tz``) overlaps the window.
 - Interviews count when open (state "open") now, whatever the window.
+- Reviews (复核: 实地核查, 回头看, 再督查) count when recorded in [start, end), per kind, for
+  the matter's department.
 - Departments are the roster's, in its order, under their canonical names; an item or matter
   whose department is not in the roster gets a row of its own after them (never dropped).
 """
@@ -49,12 +51,13 @@ from config.roster import Roster
 from handlers import texts
 from handlers.items.states import CLOSED, ItemState
 from handlers.matters.states import InterviewState
-from storage.models import Filing, Interview, Item, Light, Matter
+from storage.models import Filing, Interview, Item, Light, Matter, Review
 
 Outcome = Literal["on_time", "late", "open_overdue", "pending"]
 CLOCKS = ("triage", "claim", "reply", "placeholder")
 DEPARTMENT_CLOCKS = ("claim", "reply", "placeholder")
 COLORS = ("green", "yellow", "red")
+REVIEW_KINDS = ("field", "lookback", "recheck")  # handlers.reviews.rules.KINDS' values
 
 
 def clock_outcome(
@@ -153,6 +156,7 @@ class DepartmentStats:
     filings: FilingStats = field(default_factory=FilingStats)
     lights: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLORS, 0))
     interviews: int = 0  # open now
+    reviews: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REVIEW_KINDS, 0))
 
     def clock(self, name: str) -> ClockStats:
         stats: ClockStats = getattr(self, name)
@@ -161,7 +165,11 @@ class DepartmentStats:
     @property
     def empty(self) -> bool:
         return not (
-            self.items or self.filings.total or any(self.lights.values()) or self.interviews
+            self.items
+            or self.filings.total
+            or any(self.lights.values())
+            or self.interviews
+            or any(self.reviews.values())
         )
 
 
@@ -297,6 +305,15 @@ def department_stats(
     for department in interviews:
         row(department).interviews += 1
 
+    reviews = session.execute(
+        select(Review.kind, Matter.department)
+        .join(Matter, Review.matter_id == Matter.id)
+        .where(Review.at >= start, Review.at < end)
+    ).all()
+    for kind, department in reviews:
+        counts = row(department).reviews
+        counts[kind] = counts.get(kind, 0) + 1
+
     known = [d.name for d in roster.data.departments]
     extra = sorted(name for name in rows if name not in known)
     return Stats(start, end, now, office, [rows[name] for name in [*known, *extra]])
@@ -343,5 +360,7 @@ def render_summary(stats: Stats, title: str) -> str:
             segments.append(texts.stats_lights(dept.lights))
         if dept.interviews:
             segments.append(texts.stats_interviews(dept.interviews))
+        if any(dept.reviews.values()):
+            segments.append(texts.stats_reviews(dept.reviews))
         blocks.append(texts.stats_block(dept.name, segments))
     return texts.stats_summary(title, blocks)

@@ -1,6 +1,6 @@
 """The 分管局领导's answer to a submitted filing: ``同意 督N`` (the filing is done, now) or
 ``退改 督N <意见>`` (back to the department, with the comment). The commands are declared
-with the @件's 同意/退改 (handlers.review): the argument's form chooses."""
+with the @件's 同意/退改 (handlers.approvals): the argument's form chooses."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """同意 and 退改: one command each, for what waits on a reviewer. The argument's form chooses,
 as 查看's does: ``同意 12`` an @件's draft reply (handlers.items.department), ``同意 督3`` a
-督办事项's submission waiting for its 分管局领导 (handlers.filings.review)."""
+督办事项's submission waiting for its 分管局领导 (handlers.filings.verdict)."""
 
 from __future__ import annotations
 
 from handlers.args import ReviewArg, TextArg
 from handlers.commands import Registry
 from handlers.context import Ctx
-from handlers.filings import review as filing_review
+from handlers.filings import verdict as filing_verdict
 from handlers.items import department
 from storage.models import Item, Matter
 
@@ -22,7 +22,7 @@ router = Registry()
 )
 def approve(ctx: Ctx, target: Item | Matter) -> str:
     if isinstance(target, Matter):
-        return filing_review.approve(ctx, target)
+        return filing_verdict.approve(ctx, target)
     return department.approve(ctx, target)
 
 
@@ -34,5 +34,5 @@ def approve(ctx: Ctx, target: Item | Matter) -> str:
 )
 def send_back(ctx: Ctx, target: Item | Matter, opinion: str) -> str:
     if isinstance(target, Matter):
-        return filing_review.send_back(ctx, target, opinion)
+        return filing_verdict.send_back(ctx, target, opinion)
     return department.send_back(ctx, target, opinion)
