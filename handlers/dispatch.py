@@ -18,6 +18,7 @@ from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
 from handlers.middleware import CHAIN, Call, Outcome, chain
+from handlers.office_reports import commands as report_commands
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
 
@@ -33,6 +34,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     instruction_commands.router,
     light_commands.router,
     stats_commands.router,
+    report_commands.router,
     general_router,
 )
 TODO_SOURCES = (  # who contributes to 待办, in its order
