@@ -1200,6 +1200,10 @@ def report_attention_interview(number: int, name: str, tier: int, rule: str) -> 
     return f"督{number} {name}：第{REPORT_CN_NUMBERS[tier]}层级，{rule}"
 
 
+def report_attention_more(label: str, count: int) -> str:
+    return f"另有{label}{count}项，见Excel附表「需关注」。"
+
+
 def report_attention_overdue(department: str, count: int) -> str:
     return f"{department}超限{count}次"
 

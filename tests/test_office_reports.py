@@ -394,3 +394,19 @@ def test_the_cli_writes_both_files(
     assert "--period '2026H1' is not a quarter period" in capsys.readouterr().err
     assert main(["report", "year", "--out", str(tmp_path / "out")]) == 0
     assert capsys.readouterr().out.split()[0].endswith("2025年度督查情况报告.docx")
+
+
+def test_the_document_lists_twenty_of_a_kind_and_the_workbook_all(
+    db: Database, roster: Roster, cal: WorkCalendar
+) -> None:
+    with db.transaction() as session:
+        session.add_all(
+            item(at(7, 1), AIR, "assigned", triaged_at=at(7, 1, 11), claim_due=at(7, 2))
+            for _ in range(25)
+        )
+    with db.sessions() as session:
+        made = make(session, roster, cal, periods.quarter(RULES, 2026, 3), NOW)
+    lines = [p.text for p in docx.Document(io.BytesIO(made.word)).paragraphs]
+    assert lines[-2].startswith("20. 超时未办@件：#20 ")
+    assert lines[-1] == "另有超时未办@件5项，见Excel附表「需关注」。"
+    assert load_workbook(io.BytesIO(made.workbook))["需关注"].max_row == 26

@@ -21,6 +21,7 @@ from handlers.stats.figures import COLORS, FilingStats
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
 NUMERALS = "一二三四五六七八九十"
+ATTENTION_LIMIT = 20  # entries of each kind in the document; the workbook lists them all
 
 
 def _font(run: Run, name: str, size: float, bold: bool = False) -> None:
@@ -169,8 +170,14 @@ def build(report: Report) -> bytes:
     entries = prose.attention(report)
     if not entries:
         _para(doc, texts.REPORT_NONE)
-    for index, entry in enumerate(entries, 1):
-        _para(doc, f"{index}. {texts.REPORT_ATTENTION_KINDS[entry.kind]}：{entry.text}")
+    index = 0
+    for kind, label in texts.REPORT_ATTENTION_KINDS.items():
+        mine = [e for e in entries if e.kind == kind]
+        for entry in mine[:ATTENTION_LIMIT]:
+            index += 1
+            _para(doc, f"{index}. {label}：{entry.text}")
+        if len(mine) > ATTENTION_LIMIT:
+            _para(doc, texts.report_attention_more(label, len(mine) - ATTENTION_LIMIT))
 
     out = io.BytesIO()
     doc.save(out)
