@@ -1200,6 +1200,18 @@ def report_attention_interview(number: int, name: str, tier: int, rule: str) -> 
     return f"督{number} {name}：第{REPORT_CN_NUMBERS[tier]}层级，{rule}"
 
 
+def report_short_item(number: int, department: str, clock: str) -> str:
+    return f"#{number}（{department or STATS_OFFICE}·{CLOCK_LABELS[clock]}）"
+
+
+def report_short_light(number: int, name: str, last: tuple[str, str]) -> str:
+    return f"督{number} {excerpt(name, 12)}（{int(last[0][5:])}月{STATS_COLORS[last[1]]}）"
+
+
+def report_short_interview(number: int, tier: int) -> str:
+    return f"督{number}（第{REPORT_CN_NUMBERS[tier]}层级）"
+
+
 def report_attention_more(label: str, count: int) -> str:
     return f"另有{label}{count}项，见Excel附表「需关注」。"
 

@@ -363,7 +363,10 @@ def test_a_long_attention_list_stays_short(db: Database, roster: Roster, cal: Wo
         )
     with db.sessions() as session:
         made = make(session, roster, cal, periods.quarter(RULES, 2026, 3), NOW)
-    assert "- 超时未办@件：#1；#2；#3等40项" in made.summary
+    assert (
+        "- 超时未办@件：#1（大气环境处·认领）；#2（大气环境处·认领）；#3（大气环境处·认领）等40项"
+        in made.summary
+    )
     assert len(made.summary) <= prose.SUMMARY_LIMIT
 
 

@@ -67,6 +67,7 @@ class Attention:
     subject: str  # #12, 督3, a department
     department: str
     text: str
+    short: str  # in the phone's list
 
 
 def attention(report: Report) -> list[Attention]:
@@ -78,6 +79,7 @@ def attention(report: Report) -> list[Attention]:
             f"#{o.number}",
             o.department,
             texts.report_attention_item(o.number, o.town, o.clock, report.when(o.due)),
+            texts.report_short_item(o.number, o.department, o.clock),
         )
         for o in report.overdue
     ]
@@ -87,6 +89,7 @@ def attention(report: Report) -> list[Attention]:
             f"督{f.number}",
             f.department,
             texts.report_attention_light(f.number, f.name, list(f.colors)),
+            texts.report_short_light(f.number, f.name, f.colors[-1]),
         )
         for f in report.flagged
     ]
@@ -96,11 +99,12 @@ def attention(report: Report) -> list[Attention]:
             f"督{i.matter}",
             i.department,
             texts.report_attention_interview(i.matter, i.name, i.tier, i.rule),
+            texts.report_short_interview(i.matter, i.tier),
         )
         for i in report.interviews
     ]
     out += [
-        Attention("overdue", name, name, texts.report_attention_overdue(name, count))
+        Attention("overdue", name, name, *[texts.report_attention_overdue(name, count)] * 2)
         for name, count in series.overdue_filings_by_department(report.stats)
     ]
     return out
@@ -136,7 +140,7 @@ def summary(report: Report) -> str:
     for kind in texts.REPORT_ATTENTION_KINDS:
         mine = [a for a in entries if a.kind == kind]
         if mine:
-            shown = [a.text if kind == "overdue" else a.subject for a in mine[:SUMMARY_ENTRIES]]
+            shown = [a.short for a in mine[:SUMMARY_ENTRIES]]
             lines.append(texts.report_summary_line(kind, shown, len(mine)))
     lines += ["", texts.REPORT_SUMMARY_FILES]
     text = "\n".join(lines)
