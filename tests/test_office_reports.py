@@ -413,3 +413,23 @@ def test_the_document_lists_twenty_of_a_kind_and_the_workbook_all(
     assert lines[-2].startswith("20. 超时未办@件：#20 ")
     assert lines[-1] == "另有超时未办@件5项，见Excel附表「需关注」。"
     assert load_workbook(io.BytesIO(made.workbook))["需关注"].max_row == 26
+
+
+def test_a_missed_draft_day_is_made_up_for_three_working_days(
+    db: Database, roster: Roster, cal: WorkCalendar
+) -> None:
+    from handlers.office_reports import schedule
+
+    def send(moment: dt.datetime) -> list[tuple[str, str, str]]:
+        with db.transaction() as session:
+            out = schedule.send_drafts(session, roster, cal, moment)
+        return [(m.channel, m.target, m.kind) for m in out]
+
+    with db.sessions() as session:  # down on Monday 3 August; a week later it is too late
+        assert [p.label for p in schedule.due(session, roster, cal, at(8, 6))] == ["2026Q3"]
+        assert schedule.due(session, roster, cal, at(8, 7)) == []
+        assert schedule.draft_moment(session, roster, cal, at(8, 4, 7)) == at(8, 4, 9)
+    assert send(at(8, 8)) == []  # a Saturday
+    office = ("group", "cid-office")
+    assert send(at(8, 4)) == [(*office, "text"), (*office, "file"), (*office, "file")]
+    assert send(at(8, 4, 11)) == []

@@ -2,7 +2,7 @@
 gets the report's summary and files, with a reminder that it is due to the leaders (the
 half-year and year reports: to the 局长办公会). Once each (the ``office_reports`` row records
 the draft in the transaction that sends it), in working time only; a draft day missed while the
-bot was down is made up on the next working day of that month."""
+bot was down is made up on the next working day it runs, up to MAKE_UP_WORKDAYS later."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from handlers.office_reports.periods import Period
 from handlers.workcal import WorkCalendar
 from storage.models import OfficeReport
 
+MAKE_UP_WORKDAYS = 3
+
 
 def due(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Period]:
     """The reports whose draft is due by ``now`` and not yet sent (whatever the hour)."""
@@ -31,12 +33,22 @@ def due(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -
     out = []
     for period in periods.made_in(rules, today.year, today.month):
         day = periods.draft_day(rules, cal, period.made)
-        if day is None or today < day:
+        if day is None or not day <= today <= _last_make_up(cal, day):
             continue
         record = session.get(OfficeReport, period.label)
         if record is None or record.drafted_at is None:
             out.append(period)
     return out
+
+
+def _last_make_up(cal: WorkCalendar, day: dt.date) -> dt.date:
+    """The last day a draft due on ``day`` still goes (the bot was down): MAKE_UP_WORKDAYS
+    working days later; after that the office has made the report by hand."""
+    count = 0
+    while count < MAKE_UP_WORKDAYS:
+        day += dt.timedelta(days=1)
+        count += cal.is_working_day(day)
+    return day
 
 
 def draft_moment(
