@@ -100,10 +100,6 @@ class Report:
         return texts.report_this_and_before(self.period.kind, self.period.number)
 
     @property
-    def file_stem(self) -> str:
-        return self.title
-
-    @property
     def hard(self) -> int:
         return sum(d.placeholder.counted + d.placeholder.pending for d in self.stats.departments)
 

@@ -11,7 +11,6 @@ from handlers.office_reports.model import (
     clock_total,
     filing_total,
     light_total,
-    open_overdue,
 )
 from handlers.stats import series
 
@@ -145,7 +144,3 @@ def summary(report: Report) -> str:
     lines += ["", texts.REPORT_SUMMARY_FILES]
     text = "\n".join(lines)
     return text[:SUMMARY_LIMIT]
-
-
-def open_items_overdue(report: Report) -> int:
-    return open_overdue(report.stats)

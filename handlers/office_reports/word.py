@@ -16,7 +16,13 @@ from docx.text.run import Run
 
 from handlers import texts
 from handlers.office_reports import prose
-from handlers.office_reports.model import Report, clock_total, filing_total, light_total
+from handlers.office_reports.model import (
+    Report,
+    clock_total,
+    filing_total,
+    light_total,
+    open_overdue,
+)
 from handlers.stats.figures import COLORS, FilingStats
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
@@ -89,9 +95,7 @@ def build(report: Report) -> bytes:
     shown = [d for d in stats.departments if d.items]
     _para(
         doc,
-        texts.report_items_para(
-            sum(d.items for d in shown), len(shown), prose.open_items_overdue(report)
-        ),
+        texts.report_items_para(sum(d.items for d in shown), len(shown), open_overdue(stats)),
     )
     rows: list[list[object]] = [
         [
