@@ -1187,8 +1187,8 @@ def report_reviews_para(total: int) -> str:
     return f"本期复核{total}次。各处室情况见下表。"
 
 
-def report_attention_item(number: int, town: str, clock: str, due: str) -> str:
-    return f"#{number} {town}：{CLOCK_LABELS[clock]}时限{due}已过"
+def report_attention_item(number: int, town: str, department: str, clock: str, due: str) -> str:
+    return f"#{number}（{town}，{department or STATS_OFFICE}）：{CLOCK_LABELS[clock]}时限{due}已过"
 
 
 def report_attention_light(number: int, name: str, lights: list[tuple[str, str]]) -> str:

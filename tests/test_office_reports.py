@@ -301,7 +301,7 @@ def test_the_word_document(quarter: Any) -> None:
     assert lights[1] == [AIR, "0", "1", "1", "1"]
     attention = [line for line in lines if line[:2] in ("1.", "2.", "3.", "4.")]
     assert len(attention) == 4
-    assert attention[0].startswith("1. 超时未办@件：#5 川沙新镇：答复时限")
+    assert attention[0].startswith("1. 超时未办@件：#5（川沙新镇，水生态环境处）：答复时限7月16日")
     assert "督1 臭氧污染防治：6月黄灯、7月红灯" in attention[1]
     assert attention[3] == "4. 填报超限：大气环境处超限1次"
 
@@ -410,7 +410,7 @@ def test_the_document_lists_twenty_of_a_kind_and_the_workbook_all(
     with db.sessions() as session:
         made = make(session, roster, cal, periods.quarter(RULES, 2026, 3), NOW)
     lines = [p.text for p in docx.Document(io.BytesIO(made.word)).paragraphs]
-    assert lines[-2].startswith("20. 超时未办@件：#20 ")
+    assert lines[-2].startswith("20. 超时未办@件：#20（")
     assert lines[-1] == "另有超时未办@件5项，见Excel附表「需关注」。"
     assert load_workbook(io.BytesIO(made.workbook))["需关注"].max_row == 26
 

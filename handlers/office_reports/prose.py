@@ -77,7 +77,9 @@ def attention(report: Report) -> list[Attention]:
             "item",
             f"#{o.number}",
             o.department,
-            texts.report_attention_item(o.number, o.town, o.clock, report.when(o.due)),
+            texts.report_attention_item(
+                o.number, o.town, o.department, o.clock, report.when(o.due)
+            ),
             texts.report_short_item(o.number, o.department, o.clock),
         )
         for o in report.overdue
