@@ -433,3 +433,19 @@ def test_a_missed_draft_day_is_made_up_for_three_working_days(
     office = ("group", "cid-office")
     assert send(at(8, 4)) == [(*office, "text"), (*office, "file"), (*office, "file")]
     assert send(at(8, 4, 11)) == []
+
+
+def test_no_draft_for_a_report_already_marked_sent(
+    db: Database, roster: Roster, cal: WorkCalendar
+) -> None:
+    from handlers.office_reports import schedule
+    from storage.models import OfficeReport
+
+    with db.transaction() as session:
+        session.add(
+            OfficeReport(
+                period="2026Q3", kind="quarter", submitted_at=at(7, 31), submitted_by="u-admin"
+            )
+        )
+    with db.transaction() as session:
+        assert schedule.send_drafts(session, roster, cal, at(8, 3)) == []

@@ -36,8 +36,8 @@ def due(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -
         if day is None or not day <= today <= _last_make_up(cal, day):
             continue
         record = session.get(OfficeReport, period.label)
-        if record is None or record.drafted_at is None:
-            out.append(period)
+        if record is None or (record.drafted_at is None and record.submitted_at is None):
+            out.append(period)  # (one the office already marked 已呈报 needs no draft)
     return out
 
 
@@ -73,7 +73,12 @@ def send_drafts(
         return []
     ctx = Ctx(session, roster, cal, now, actor="bot")
     for period in due(session, roster, cal, now):
-        record = session.get(OfficeReport, period.label)
+        # another instance's sweep waits here on PostgreSQL, then sees the draft recorded
+        record = session.get(
+            OfficeReport, period.label, with_for_update=True, populate_existing=True
+        )
+        if record is not None and (record.drafted_at or record.submitted_at):
+            continue
         if record is None:
             record = OfficeReport(period=period.label, kind=period.kind)
             session.add(record)
