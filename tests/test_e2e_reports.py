@@ -188,6 +188,14 @@ async def test_the_command_sends_the_files_to_the_asker(tmp_path: Path) -> None:
         assert replies[0].text.startswith("**2026年第三季度督查情况报告**（2026年5月1日至")
         assert [(m.channel, m.target) for m in files(out)] == [("oto", ("u-director",))] * 2
         assert box.dingtalk.sent_to_conversation("cid-office") == []
+        # asked in the office group: the summary there, the files to the asker alone
+        out = await box.person_says("u-admin", "报告 半年 2026上半年", group="cid-office")
+        assert [(m.channel, m.target, m.msg_key) for m in out] == [
+            ("session", "cid-office", "markdown"),
+            ("oto", ("u-admin",), "sampleFile"),
+            ("oto", ("u-admin",), "sampleFile"),
+        ]
+        assert out[0].text.startswith("**2026年上半年督查情况报告**（2026年1月1日至2026年6月30日）")
         out = await box.person_says("u-director", "报告 半年 2026Q3")
         assert [m.text for m in out] == ["「2026Q3」不是半年报告的期间。"]
         out = await box.person_says("u-director", "报告 年度 2027")
