@@ -42,6 +42,8 @@ from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.context import Ctx
 from handlers.effects import Outgoing
 from handlers.items import delivery
+from handlers.office_reports import delivery as report_delivery
+from handlers.office_reports.schedule import draft_moment, send_drafts
 from handlers.sweep import daily, next_due, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
@@ -164,6 +166,7 @@ class App:
         self._swept_at: dt.datetime | None = None  # the clock at the last sweep
         self._day: dt.date | None = None  # the local day whose daily work is done
         self._warning_at: dt.datetime | None = None  # today's calendar warning, when due
+        self._draft_at: dt.datetime | None = None  # today's report drafts, when due
         self._kicked: set[asyncio.Task[None]] = set()  # sweeps the due job started
         self._replanning: asyncio.Task[None] | None = None
         self._replan_wanted = False
@@ -504,7 +507,7 @@ class App:
         day = now.astimezone(self.cal.tz).date()
         self.gate.wait_calm()
         with self.gate.hold(), self.db.transaction() as session:
-            warning_at = self._warning_at
+            warning_at, draft_at = self._warning_at, self._draft_at
             if day != self._day:
                 daily(session, self.roster, self.cal, now)
                 warning_at = warning_moment(session, self.cal, now)
@@ -512,10 +515,16 @@ class App:
             if warning_at is not None and now >= warning_at:
                 out += calendar_warning(session, self.roster, self.cal, now)
                 warning_at = warning_moment(session, self.cal, now)
+            if day != self._day:
+                draft_at = draft_moment(session, self.roster, self.cal, now)
+            if draft_at is not None and now >= draft_at:
+                out += send_drafts(session, self.roster, self.cal, now)
+                draft_at = draft_moment(session, self.roster, self.cal, now)
             count = write_outbox(session, out, self.sender_clock())
             wake = next_due(session, self.cal, now)
         # kept once committed: a failed sweep does the day's work again
         self._day, self._warning_at, self._swept_at = day, warning_at, now
+        self._draft_at = draft_at
         return count, self._earliest(wake)
 
     def _read_plan(self) -> dt.datetime | None:
@@ -524,7 +533,8 @@ class App:
             return self._earliest(next_due(session, self.cal, swept_at))
 
     def _earliest(self, wake: dt.datetime | None) -> dt.datetime | None:
-        return min((m for m in (wake, self._warning_at) if m is not None), default=None)
+        moments = (wake, self._warning_at, self._draft_at)
+        return min((m for m in moments if m is not None), default=None)
 
     def _plan(self, wake: dt.datetime | None) -> None:
         """Have the scheduler wake the sweeper at ``wake`` (a moment of ``clock``)."""
@@ -550,7 +560,12 @@ class App:
         """The sender's hook: what DingTalk did with a message an item tracks goes on the item,
         and its notices into the outbox, in the transaction that marks the message."""
         ctx = Ctx(session, self.roster, self.cal, self.clock())
-        delivery.record(ctx, outcome.item_id, outcome.purpose, outcome.actor, outcome.error)
+        if outcome.item_id is None:  # a tracked file (a report's): see its purpose
+            report_delivery.file_outcome(
+                ctx, outcome.media_path, outcome.purpose, outcome.actor, outcome.error
+            )
+        else:
+            delivery.record(ctx, outcome.item_id, outcome.purpose, outcome.actor, outcome.error)
         write_outbox(session, ctx.out, self.sender_clock())
 
     def wake(self) -> None:

@@ -136,6 +136,42 @@ def cmd_stats_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a report's Word document and workbook into --out (made as in the chat)."""
+    from bot.startup import open_database, settings_clock
+    from handlers.office_reports import periods
+    from handlers.office_reports.make import make
+    from storage.migrate import MigrationError
+
+    roster = load_roster(settings.bot_org_file)
+    cal = load_calendar(settings)
+    now = settings_clock(settings.bot_clock_file)()
+    rules = roster.data.reports
+    if args.period:
+        period = periods.parse(rules, args.period)
+        if period is None or period.kind != args.kind:
+            raise UsageError(f"--period {args.period!r} is not a {args.kind} period (see README)")
+    else:
+        period = periods.latest(rules, args.kind, now.astimezone(cal.tz).date())
+    out = Path(args.out)
+    db = open_database(settings.database_url)
+    try:
+        db.migrate()
+        with db.sessions() as session:
+            made = make(session, roster, cal, period, now)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, content in ((made.word_name, made.word), (made.workbook_name, made.workbook)):
+            (out / name).write_bytes(content)
+            print(out / name)
+    except MigrationError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write into {out}: {exc}") from None
+    finally:
+        db.dispose()
+    return 0
+
+
 def _quiet_sdk_logs() -> None:
     for name in ("dingtalk_stream", "dingtalk_stream.client", "darabonba", "apscheduler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -333,6 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="default: month's 1st")
     export.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="inclusive (default: end)")
     export.set_defaults(func=cmd_stats_export)
+
+    report = commands.add_parser("report", help="write a report's Word document and workbook")
+    report.add_argument("kind", choices=("quarter", "half", "year"))
+    report.add_argument("--period", help="2026Q3, 2026H1, 2026 (default: the latest)")
+    report.add_argument("--out", required=True, metavar="DIR", help="the folder to write into")
+    report.set_defaults(func=cmd_report)
 
     database = commands.add_parser("db", help="the database schema (DATABASE_URL)")
     dbc = database.add_subparsers(dest="db_command", required=True)

@@ -69,10 +69,11 @@ class Outcome:
     else why it failed for good (after its retries)."""
 
     row_id: int
-    item_id: int
+    item_id: int | None  # None: a tracked file message (its ``media_path``), not an item's
     purpose: str
     actor: str | None
     error: str | None
+    media_path: str | None = None
 
 
 # Called in the transaction that marks the row sent or failed; what it writes (the item's
@@ -484,13 +485,14 @@ class Sender:
                     self._report(session, row, None)
 
     def _reports(self, row: PendingRow) -> bool:
-        return self._on_outcome is not None and row.item_id is not None and bool(row.purpose)
+        tracked = row.item_id is not None or row.kind == "file"
+        return self._on_outcome is not None and tracked and bool(row.purpose)
 
     def _report(self, session: Session, row: PendingRow, error: str | None) -> None:
         """Run the outcome hook in a savepoint: if it fails, the mark is kept regardless
         (better an unrecorded outcome than a message sent twice)."""
-        assert self._on_outcome is not None and row.item_id is not None and row.purpose
-        outcome = Outcome(row.id, row.item_id, row.purpose, row.actor, error)
+        assert self._on_outcome is not None and row.purpose
+        outcome = Outcome(row.id, row.item_id, row.purpose, row.actor, error, row.media_path)
         savepoint = session.begin_nested()
         try:
             self._on_outcome(session, outcome)
@@ -498,7 +500,7 @@ class Sender:
         except Exception:
             savepoint.rollback()
             logger.exception(
-                "outbox #%d: recording the outcome for item %d failed", row.id, row.item_id
+                "outbox #%d: recording the outcome for item %s failed", row.id, row.item_id
             )
         else:
             savepoint.commit()

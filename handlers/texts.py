@@ -1347,3 +1347,282 @@ def review_entry(at: str, kind: str, who: str, finding: str) -> str:
 
 def stats_reviews(counts: dict[str, int]) -> str:
     return "复核 " + " ".join(f"{REVIEW_KIND_LABELS[k]}{n}" for k, n in counts.items() if n)
+
+
+# --- the office's reports: 督查情况报告, 半年/年度报告 (handlers/office_reports) -----------------
+
+REPORT_KIND_WORDS = {
+    "季度": "quarter",
+    "半年": "half",
+    "半年度": "half",
+    "年度": "year",
+    "年": "year",
+}
+REPORT_KIND_NAMES = {"quarter": "季度", "half": "半年", "year": "年度"}
+REPORT_CN_NUMBERS = "零一二三四五六七八九十"
+REPORT_DOC_SUFFIX = "附表"
+REPORT_DRAFT_FOR = {"quarter": "局领导", "half": "局长办公会", "year": "局长办公会"}
+
+
+def report_title(kind: str, year: int, number: int) -> str:
+    if kind == "quarter":
+        return f"{year}年第{REPORT_CN_NUMBERS[number]}季度督查情况报告"
+    if kind == "half":
+        return f"{year}年{'上' if number == 1 else '下'}半年督查情况报告"
+    return f"{year}年度督查情况报告"
+
+
+def report_this_and_before(kind: str, number: int) -> tuple[str, str]:
+    """How the overview names the period and the one before (本季度 / 上季度)."""
+    if kind == "quarter":
+        return "本季度", "上季度"
+    if kind == "half":
+        return ("上半年", "去年下半年") if number == 1 else ("下半年", "上半年")
+    return "本年度", "上年度"
+
+
+def report_span(first: dt.date, last: dt.date) -> str:
+    return f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日"
+
+
+def report_percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def report_rate_change(rate: float | None, before: float | None, word: str) -> str:
+    """'，较上季度提高2.1个百分点' (empty when either is missing)."""
+    if rate is None or before is None:
+        return ""
+    points = round((rate - before) * 100, 1)
+    if points == 0:
+        return f"，与{word}持平"
+    return f"，较{word}{'提高' if points > 0 else '降低'}{abs(points):.1f}个百分点"
+
+
+def report_count_change(count: int, before: int, word: str, unit: str) -> str:
+    if count == before:
+        return f"，与{word}持平"
+    return f"，较{word}{'增加' if count > before else '减少'}{abs(count - before)}{unit}"
+
+
+def report_short_change(rate: float | None, before: float | None) -> str:
+    """'（+2.1个百分点）' for the phone summary."""
+    if rate is None or before is None:
+        return ""
+    return f"（{(rate - before) * 100:+.1f}个百分点）"
+
+
+def report_overview_items(
+    this: str, count: int, change: str, rejected: int, triage: str, triage_change: str
+) -> str:
+    return (
+        f"{this}共受理街镇@件{count}件{change}，其中经甄别非本机关职责范围退回{rejected}件；"
+        f"按时甄别率{triage}{triage_change}。"
+    )
+
+
+def report_overview_departments(claim: str, reply: str, reply_change: str, hard: int) -> str:
+    return f"各处室按时认领率{claim}，按时答复率{reply}{reply_change}；疑难件{hard}件。"
+
+
+def report_overview_filings(due: int, on_time: int, overdue: int, rate: str, change: str) -> str:
+    return (
+        f"督办事项应填报{due}次，按时填报{on_time}次，超限{overdue}次，按时填报率{rate}{change}。"
+    )
+
+
+def report_overview_instructions(registered: int, closed: int, open_: int) -> str:
+    return f"登记领导批示件{registered}件，办结{closed}件，目前在办{open_}件。"
+
+
+def report_overview_lights(total: int, yellow: int, red: int, interviews: int) -> str:
+    return f"区平台亮灯{total}次，其中黄灯{yellow}次、红灯{red}次；目前在办约谈问询{interviews}起。"
+
+
+def report_overview_overdue(now: str, count: int) -> str:
+    return f"截至{now}，超时未办的@件{count}件。" if count else f"截至{now}，没有超时未办的@件。"
+
+
+REPORT_SECTIONS = {
+    "overview": "总体情况",
+    "items": "街镇直通车@件办理情况",
+    "filings": "督办事项及月度填报情况",
+    "instructions": "领导批示件办理情况",
+    "lights": "亮灯及约谈问询情况",
+    "reviews": "复核情况",
+    "attention": "需要领导关注的事项",
+}
+REPORT_MADE_BY = "局办公室"
+REPORT_ITEMS_HEAD = ("处室", "@件数", "认领按时率", "答复按时率", "先行回复按时率", "超时未办")
+REPORT_FILINGS_HEAD = ("处室", "应填报", "按时", "超限", "未到期", "按时填报率")
+REPORT_INSTRUCTIONS_HEAD = ("项目", "按时", "超时", "未到期", "按时率")
+REPORT_INSTRUCTION_STEPS = {"sign": "签收", "feedback": "反馈"}
+REPORT_LIGHTS_HEAD = ("处室", "绿灯", "黄灯", "红灯", "在办约谈")
+REPORT_REVIEWS_HEAD = ("处室", "实地核查", "回头看", "再督查", "合计")
+REPORT_ATTENTION_HEAD = ("类别", "事项", "处室", "情况")
+REPORT_TOTAL = "合计"
+REPORT_NONE = "无。"
+REPORT_ATTENTION_KINDS = {
+    "item": "超时未办@件",
+    "light": "黄红灯事项",
+    "interview": "在办约谈问询",
+    "overdue": "填报超限",
+}
+
+
+def report_items_para(count: int, departments: int, open_overdue: int) -> str:
+    return (
+        f"本期分派至{departments}个处室的@件共{count}件，"
+        f"目前超过时限仍未办理的{open_overdue}件。各处室情况见下表。"
+    )
+
+
+def report_filings_para(due: int, overdue: int) -> str:
+    return f"本期督办事项应填报{due}次，超限{overdue}次。各处室情况见下表。"
+
+
+def report_lights_para(yellow: int, red: int, interviews: int) -> str:
+    return f"本期黄灯{yellow}次、红灯{red}次；目前在办约谈问询{interviews}起。各处室情况见下表。"
+
+
+def report_reviews_para(total: int) -> str:
+    if not total:
+        return "本期无复核记录。"
+    return f"本期复核{total}次（实地核查、回头看、再督查）。各处室情况见下表。"
+
+
+def report_attention_item(number: int, town: str, department: str, clock: str, due: str) -> str:
+    return f"#{number}（{town}，{department or STATS_OFFICE}）：{CLOCK_LABELS[clock]}时限{due}已过"
+
+
+def report_attention_light(number: int, name: str, lights: list[tuple[str, str]]) -> str:
+    seen = "、".join(f"{int(p[5:])}月{STATS_COLORS[c]}" for p, c in lights)
+    return f"督{number} {name}：{seen}"
+
+
+def report_attention_interview(number: int, name: str, tier: int, rule: str) -> str:
+    return f"督{number} {name}：第{REPORT_CN_NUMBERS[tier]}层级，{rule}"
+
+
+def report_short_item(number: int, department: str, clock: str) -> str:
+    return f"#{number}（{department or STATS_OFFICE}·{CLOCK_LABELS[clock]}）"
+
+
+def report_short_light(number: int, name: str, last: tuple[str, str]) -> str:
+    return f"督{number} {excerpt(name, 12)}（{int(last[0][5:])}月{STATS_COLORS[last[1]]}）"
+
+
+def report_short_interview(number: int, tier: int) -> str:
+    return f"督{number}（第{REPORT_CN_NUMBERS[tier]}层级）"
+
+
+def report_attention_more(label: str, count: int) -> str:
+    return f"另有{label}{count}项，见Excel附表「需关注」。"
+
+
+def report_attention_overdue(department: str, count: int) -> str:
+    return f"{department}超限{count}次"
+
+
+# The workbook's sheets and charts
+REPORT_XLSX_SUMMARY = "汇总"
+REPORT_XLSX_WEEKS = "@件按周"
+REPORT_XLSX_LIGHTS = "亮灯按月"
+REPORT_XLSX_FILINGS = "填报"
+REPORT_XLSX_ATTENTION = "需关注"
+REPORT_XLSX_SUMMARY_HEAD = (
+    "处室", "@件数", "认领按时率", "答复按时率", "先行回复按时率", "超时未办",
+    "填报按时", "超限", "未到期", "绿灯", "黄灯", "红灯", "在办约谈",
+)  # fmt: skip
+REPORT_XLSX_WEEK_HEAD = ("周（起始日）", "@件数")
+REPORT_XLSX_MONTH = "月份"
+REPORT_XLSX_FILING_HEAD = ("处室", "按时", "超限")
+REPORT_CHART_RATES = "各处室按时率（按时限）"
+REPORT_CHART_WEEKS = "每周受理@件数"
+REPORT_CHART_LIGHTS = "各处室每月黄红灯次数"
+REPORT_CHART_FILINGS = "填报按时与超限"
+
+
+# The phone's summary
+def report_summary_head(title: str, span: str) -> str:
+    return f"**{title}**（{span}）"
+
+
+def report_summary_figures(
+    items: str, triage: str, reply: str, filings: str, lights: str
+) -> list[str]:
+    return [
+        f"1. 受理@件 {items}",
+        f"2. 按时甄别率 {triage}",
+        f"3. 按时答复率 {reply}",
+        f"4. 按时填报率 {filings}",
+        f"5. {lights}",
+    ]
+
+
+def report_summary_lights(yellow: int, red: int, interviews: int) -> str:
+    return f"黄灯{yellow}次、红灯{red}次，在办约谈{interviews}起"
+
+
+REPORT_SUMMARY_ATTENTION = "**需关注**"
+REPORT_SUMMARY_NOTHING = "暂无需要关注的事项。"
+REPORT_SUMMARY_FILES = "详见Word报告及Excel附表。"
+
+
+def report_summary_line(kind: str, entries: list[str], total: int) -> str:
+    more = f"等{total}项" if total > len(entries) else ""
+    return f"- {REPORT_ATTENTION_KINDS[kind]}：{'；'.join(entries)}{more}"
+
+
+def report_summary_items(count: int, change: str) -> str:
+    return f"{count}件{change}"
+
+
+def report_summary_count_change(count: int, before: int) -> str:
+    return f"（{count - before:+d}）" if count != before else ""
+
+
+def report_summary_filings(rate: str, change: str, overdue: int) -> str:
+    return f"{rate}{change}，超限{overdue}次"
+
+
+# The command, the schedule, the record
+def report_bad_period(text: str) -> str:
+    return (
+        f"「{text}」不是报告期间。季度写2026Q3或2026年第三季度，"
+        "半年写2026上半年或2026H1，年度写2026年。"
+    )
+
+
+def report_wrong_kind(text: str, kind: str) -> str:
+    return f"「{text}」不是{REPORT_KIND_NAMES[kind]}报告的期间。"
+
+
+def report_not_begun(title: str) -> str:
+    return f"{title}的期间尚未开始。"
+
+
+def report_sent_files(title: str) -> str:
+    return f"{title}的Word报告和Excel附表已发到您与督办助手的单聊。"
+
+
+def report_draft_notice(title: str, span: str, label: str, kind: str) -> str:
+    return (
+        f"【报告草稿】{title}（{span}）已生成，请审核后报{REPORT_DRAFT_FOR[kind]}；"
+        f"呈报后请发送「报告已呈报 {label}」。"
+    )
+
+
+def report_submitted(title: str, who: str, at: str) -> str:
+    return f"已记录：{title}由{who}于{at}呈报。"
+
+
+def report_already_submitted(title: str, who: str, at: str) -> str:
+    return f"{title}已于{at}由{who}记录呈报，无需重复。"
+
+
+def report_file_failed(name: str, reason: str, command: str) -> str:
+    return (
+        f"【报告文件未送达】「{name}」没有发出（{reason}）。"
+        f"请在服务器上运行 {command} 生成文件后转发。"
+    )

@@ -438,3 +438,19 @@ class Review(Base):
     finding: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime]
     by: Mapped[str] = mapped_column(String(64))
+
+
+# --- the office's reports (督查情况报告, 半年/年度报告) -----------------------------------------
+
+
+class OfficeReport(Base):
+    """A report of a period (``2026Q3``, ``2026H1``, ``2026``): when its draft went to the
+    office on schedule (once), and who marked it 已呈报 and when."""
+
+    __tablename__ = "office_reports"
+
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # quarter | half | year
+    drafted_at: Mapped[dt.datetime | None]
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(64))

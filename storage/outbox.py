@@ -170,7 +170,8 @@ def outbox_row(
         raise ValueError("a fallback text needs a fallback and some text")
     if fallback_channel is not None and fallback_channel not in get_args(FallbackChannel):
         raise ValueError(f"unknown fallback channel {fallback_channel!r}")
-    if (item_id is None) != (purpose is None):
+    # a tracked message: an item's (item_id and purpose), or a file's (purpose alone)
+    if (item_id is None) != (purpose is None) and not (item_id is None and kind == "file"):
         raise ValueError("item_id and purpose go together")
     if purpose is not None and digest:
         raise ValueError("a message an item records is never merged into a digest")

@@ -60,6 +60,8 @@ SAMPLES = [
     "统计",
     "重发 2",
     "发送失败",
+    "报告 季度",
+    "报告已呈报 2026Q3",
     "分派 ２",  # malformed: its usage line, privately
 ]
 
