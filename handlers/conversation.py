@@ -21,7 +21,8 @@ TTL = dt.timedelta(minutes=10)
 CANCEL = "取消"
 NONE = "无"  # for a stem whose text is optional (退回's 说明): go on without one
 OPTIONAL_TEXT = frozenset({"退回"})
-STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)\s*$")
+# the verb, the number, and a 约谈 proposal's tier (不约谈 督3 二级)
+STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)(?:\s+([一二三]级))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
             PendingInput(
                 user_id=ctx.actor,
                 conversation_id=chat,
-                command=f"{stem.group(1)} {stem.group(2)}",
+                command=" ".join(g for g in stem.groups() if g),
                 created_at=ctx.now,
                 expires_at=ctx.now + TTL,
             )

@@ -30,7 +30,8 @@ Definitions (``now`` is the moment the statistics are taken):
   after ``due_at``, or not filed and ``now`` is after ``due_at``; *open* (未到期) otherwise. Its
   on-time rate = on time / (on time + 超限).
 - Lights count when their period (a calendar month in ``tz``) overlaps the window.
-- Interviews count when open (state "open") now, whatever the window.
+- Interviews count when open (state "open") now, whatever the window; so do the proposals
+  awaiting the office's decision (state "proposed"), one per matter and tier.
 - Departments are the roster's, in its order, under their canonical names; an item or matter
   whose department is not in the roster gets a row of its own after them (never dropped).
 """
@@ -153,6 +154,7 @@ class DepartmentStats:
     filings: FilingStats = field(default_factory=FilingStats)
     lights: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLORS, 0))
     interviews: int = 0  # open now
+    proposals: int = 0  # awaiting the office's decision now
 
     def clock(self, name: str) -> ClockStats:
         stats: ClockStats = getattr(self, name)
@@ -161,7 +163,11 @@ class DepartmentStats:
     @property
     def empty(self) -> bool:
         return not (
-            self.items or self.filings.total or any(self.lights.values()) or self.interviews
+            self.items
+            or self.filings.total
+            or any(self.lights.values())
+            or self.interviews
+            or self.proposals
         )
 
 
@@ -296,6 +302,14 @@ def department_stats(
     ).all()
     for department in interviews:
         row(department).interviews += 1
+    proposals = session.execute(
+        select(Matter.department, Interview.matter_id, Interview.tier)
+        .join(Interview, Interview.matter_id == Matter.id)
+        .where(Interview.state == InterviewState.PROPOSED)
+        .distinct()
+    ).all()
+    for department, _, _ in proposals:
+        row(department).proposals += 1
 
     known = [d.name for d in roster.data.departments]
     extra = sorted(name for name in rows if name not in known)
@@ -343,5 +357,7 @@ def render_summary(stats: Stats, title: str) -> str:
             segments.append(texts.stats_lights(dept.lights))
         if dept.interviews:
             segments.append(texts.stats_interviews(dept.interviews))
+        if dept.proposals:
+            segments.append(texts.stats_proposals(dept.proposals))
         blocks.append(texts.stats_block(dept.name, segments))
     return texts.stats_summary(title, blocks)
