@@ -317,3 +317,23 @@ def test_named_criticism_keeps_its_reason(world: World) -> None:
     outcome, _ = world.run("office_admin", "查看 督1")
     assert "11月24日 区分管领导点名批评：11月全区大会：扬尘整治滞后" in outcome.reply
     assert texts.criticism_label("named", "district_deputy") == "区分管领导点名批评"
+
+
+def test_a_condition_met_later_at_a_waiting_tier_joins_its_proposal(world: World) -> None:
+    """ "区分管领导在全区性会议上点名批评…的" while tier 2's "连续二次亮红灯" waits: the office is
+    shown both, and starting it opens one interview naming both."""
+    world.at(2026, 11, 24, 10, 0)
+    add(world)
+    world.must("office_admin", "亮灯 督1 红 10月")
+    world.must("office_admin", "亮灯 督1 红 11月")  # tier 2 (tier 1 absorbed)
+    out = world.must("office_admin", "点名 督1 区分管领导 全区大会上点名")
+    assert "· 连续二次亮红灯：2026年10月红灯、11月红灯" in out[0].text
+    assert "· 区分管领导在全区性会议上点名批评：2026年11月24日：全区大会上点名" in out[0].text
+    outcome, _ = world.run("office_admin", "待办")
+    assert outcome.reply.count("约谈建议待决定") == 1
+    out = world.must("office_admin", "启动约谈 督1")
+    assert "连续二次亮红灯：" in out[0].text and "点名批评：" in out[0].text
+    states = sorted(s for _, _, s in interviews(world))
+    assert states == ["absorbed", "absorbed", "open"]
+    outcome, _ = world.run("director", "统计 11月")
+    assert "约谈1" in outcome.reply and "约谈建议" not in outcome.reply

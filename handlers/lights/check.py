@@ -112,7 +112,10 @@ def check_ladder(
     if auto:
         supersede(existing, tier, now, "bot")
         return start_notice(session, roster, now, matter, tier, conditions, "bot")
-    return proposal_notice(session, roster, now, matter, tier, conditions)
+    # a proposal already waiting at this tier: the new conditions join it, and the office
+    # is shown the whole of it again
+    waiting = [(r.rule, r.evidence) for r in existing if r.state == S.PROPOSED and r.tier == tier]
+    return proposal_notice(session, roster, now, matter, tier, waiting + conditions)
 
 
 def supersede(rows: list[Interview], tier: int, now: dt.datetime, actor: str) -> None:
