@@ -73,6 +73,7 @@ def _summary_row(
     filings: FilingStats | None,
     lights: dict[str, int] | None,
     interviews: int | None,
+    proposals: int | None = None,
 ) -> list[Any]:
     row: list[Any] = [name, items, rejected]
     for clock in CLOCKS:
@@ -82,7 +83,7 @@ def _summary_row(
     else:
         row += [filings.on_time, filings.overdue, filings.open, filings.rate]
     row += [None] * 3 if lights is None else [lights.get(c, 0) for c in COLORS]
-    return [*row, interviews]
+    return [*row, interviews, proposals]
 
 
 def _total(departments: list[DepartmentStats]) -> DepartmentStats:
@@ -101,6 +102,7 @@ def _total(departments: list[DepartmentStats]) -> DepartmentStats:
         for color, count in dept.lights.items():
             total.lights[color] = total.lights.get(color, 0) + count
         total.interviews += dept.interviews
+        total.proposals += dept.proposals
     return total
 
 
@@ -151,7 +153,14 @@ def export_stats(
         clocks = {clock: dept.clock(clock) for clock in DEPARTMENT_CLOCKS}
         summary.append(
             _summary_row(
-                dept.name, dept.items, None, clocks, dept.filings, dept.lights, dept.interviews
+                dept.name,
+                dept.items,
+                None,
+                clocks,
+                dept.filings,
+                dept.lights,
+                dept.interviews,
+                dept.proposals,
             )
         )
     total = _total(stats.departments)
@@ -166,6 +175,7 @@ def export_stats(
             total.filings,
             total.lights,
             total.interviews,
+            total.proposals,
         )
     )
     rates = {i + 1: PERCENT for i, name in enumerate(header) if name.endswith("按时率")}

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
+from bot.stats_xlsx import export_stats
 from config.interviews import InterviewRules
 from handlers import texts
 from handlers.effects import Outgoing
@@ -337,3 +340,24 @@ def test_a_condition_met_later_at_a_waiting_tier_joins_its_proposal(world: World
     assert states == ["absorbed", "absorbed", "open"]
     outcome, _ = world.run("director", "统计 11月")
     assert "约谈1" in outcome.reply and "约谈建议" not in outcome.reply
+
+
+def test_statistics_show_the_waiting_proposals(world: World, tmp_path: Path) -> None:
+    """统计 and the workbook: the proposals awaiting the office's decision, per department."""
+    world.at(2026, 11, 24, 10, 0)
+    add(world)
+    world.must("office_admin", "亮灯 督1 黄 10月")
+    world.must("office_admin", "亮灯 督1 黄 11月")
+    outcome, _ = world.run("director", "统计 11月")
+    assert "**大气环境处** 黄灯1 · 约谈建议待决定1" in outcome.reply
+    path = tmp_path / "stats.xlsx"
+    start = dt.datetime(2026, 11, 1, tzinfo=world.cal.tz)
+    with world.db.sessions() as session:
+        end = dt.datetime(2026, 12, 1, tzinfo=world.cal.tz)
+        export_stats(session, world.roster, path, start, end, world.now)
+    sheet = openpyxl.load_workbook(path)[texts.XLSX_SUMMARY]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(values_only=True)}
+    assert rows["大气环境处"]["约谈建议待决定"] == 1
+    assert rows["大气环境处"]["在办约谈"] == 0
+    assert rows[texts.XLSX_TOTAL]["约谈建议待决定"] == 1
