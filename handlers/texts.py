@@ -714,6 +714,7 @@ MATTER_EVENTS = {
     "interview_held": "约谈完成",
     "proposed": "约谈建议",
     "declined": "不约谈",
+    "lagging": "严重滞后",
     "report": "进展报告",
     "closure": "闭环",
 }

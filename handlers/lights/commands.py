@@ -105,7 +105,8 @@ def _record_event(ctx: Ctx, matter: Matter, kind: str, level: str, note: str) ->
         Criticism(matter_id=matter.id, kind=kind, level=level, at=ctx.now, by=ctx.actor, note=note)
     )
     what = texts.criticism_label(kind, level)
-    log(ctx.session, matter, ctx.now, ctx.actor, "criticism", f"{what} {note}")
+    action = "criticism" if kind == "named" else "lagging"
+    log(ctx.session, matter, ctx.now, ctx.actor, action, f"{what} {note}")
     ctx.session.flush()
     ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
     return texts.criticism_recorded(label(matter), what, matter.star)
