@@ -5,9 +5,14 @@ that already fired (proposed, started, declined or absorbed), so that the same c
 fires twice.
 
 Readings of the document:
-- "酌情启动约谈问询" (started at discretion): a met condition is a proposal to the office, who
-  starts the interview or declines it with a reason (``propose``); a roster setting keeps the
-  automatic start (``decide``). A declined condition is never proposed again.
+- "对纳入区级机关绩效考核的工作，酌情启动约谈问询" (started at discretion): a met condition is
+  a proposal to the office, who starts the interview or declines it with a reason
+  (``propose``); the roster's ``[interviews] start = "auto"`` keeps the automatic start
+  (``decide``). A declined condition is never proposed again. Conditions met at once make one
+  proposal at the highest tier (the lower ones absorbed in it); a waiting proposal absorbs
+  nothing met later (a lower condition is a proposal of its own, one at its tier joins it),
+  only a started interview at that tier or above does; starting one supersedes the started
+  interviews and waiting proposals below it (``superseded_by``).
 - One light per period "YYYY-MM", given in any order and sorted by period. "连续" means
   consecutive calendar months: a green breaks a run, and so does a month with no recorded
   light (the district platform lights every ★ matter every month, so a missing light is a gap
