@@ -21,8 +21,9 @@ TTL = dt.timedelta(minutes=10)
 CANCEL = "取消"
 NONE = "无"  # for a stem whose text is optional (退回's 说明): go on without one
 OPTIONAL_TEXT = frozenset({"退回"})
-# the verb, the number, and a 约谈 proposal's tier (不约谈 督3 二级)
+# the verb, the number, and a 约谈 proposal's tier (不约谈 督3 二级: only the verbs of TIERED)
 STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)(?:\s+([一二三]级))?\s*$")
+TIERED = frozenset({"不约谈"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
     if text == CANCEL:
         return Turn(reply=texts.CANCELLED if pending is not None else texts.NOTHING_TO_CANCEL)
     stem = STEM.match(text)
+    if stem is not None and stem.group(3) and stem.group(1) not in TIERED:
+        stem = None  # 答复 12 一级: the text is 一级
     if stem is not None:
         spec = REGISTRY.specs[stem.group(1)]
         if spec.roles and not ctx.roles.roles & set(spec.roles):  # refused now, not after
