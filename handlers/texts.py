@@ -1049,6 +1049,14 @@ def interview_started(ref: str, tier: str, interviewer: str, interviewee: str) -
     return f"已启动{ref}的{tier}（{interviewer}约谈{interviewee}），已通知双方。"
 
 
+def proposal_started(ref: str, tier: str, who: str) -> str:
+    return f"【约谈建议】{ref}：{who}已启动{tier}，已通知约谈双方。"
+
+
+def proposal_declined(ref: str, tier: str, who: str, reason: str) -> str:
+    return f"【约谈建议】{ref}：{who}决定不启动{tier}。理由：{reason}"
+
+
 def interview_declined(ref: str, tier: str, reason: str) -> str:
     return f"已记录：{ref}不启动{tier}。理由：{reason}。该条件不再提出建议。"
 

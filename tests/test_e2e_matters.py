@@ -104,7 +104,7 @@ async def test_a_second_yellow_proposes_and_the_office_starts_the_interview(box:
 
 async def test_the_office_declines_by_tap_with_its_reason(box: Sandbox) -> None:
     """ "酌情": the 不约谈 tap sends the stem; the bot asks for the reason; the admin's next
-    message completes it. Recorded, nobody else told, never proposed again."""
+    message completes it. Recorded; only the office group is told."""
     await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
     await box.person_says("u-admin", "亮灯 督1 黄 10月")
     out = await box.person_says("u-admin", "亮灯 督1 黄 11月")
@@ -112,8 +112,9 @@ async def test_the_office_declines_by_tap_with_its_reason(box: Sandbox) -> None:
     out = await box.person_says("u-admin", links["不约谈 督1 一级"])
     assert [m.text for m in out] == [texts.ask_for_text("不约谈 督1 一级", "不约谈的理由")]
     out = await box.person_says("u-admin", "处室已书面说明原因并整改")
-    assert [m.target for m in out] == ["cidlocal1to1u-admin=="]
-    assert "理由：处室已书面说明原因并整改" in out[0].text
+    assert sorted(str(m.target) for m in out) == ["cid-office", "cidlocal1to1u-admin=="]
+    assert "理由：处室已书面说明原因并整改" in only(out, "session", "cidlocal1to1u-admin==")
+    assert "王敏决定不启动第一层级约谈问询" in only(out, "group", "cid-office")
     with box.db.sessions() as session:
         row = session.scalars(select(Interview)).one()
         assert (row.state, row.reason) == ("declined", "处室已书面说明原因并整改")

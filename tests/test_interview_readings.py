@@ -166,8 +166,18 @@ def test_a_met_condition_is_proposed_to_the_office_only(world: World) -> None:
     world.at(2026, 11, 24, 11, 0)
     outcome, out = world.run("office_admin", "启动约谈 督1")
     assert outcome.ok and "已启动督1 臭氧污染防治攻坚的第一层级约谈问询" in outcome.reply
-    assert recipients(out) == {("oto", "u-air-head"), ("oto", "u-air-clerk"), ("group", AIR_GROUP)}
+    assert recipients(out) == {
+        ("oto", "u-air-head"),
+        ("oto", "u-air-clerk"),
+        ("group", AIR_GROUP),
+        ("group", OFFICE_GROUP),  # which saw the proposal: told it was started, and by whom
+    }
     assert out[0].text.startswith("【第一层级约谈问询】督1")
+    (office,) = [m for m in out if m.target == OFFICE_GROUP]
+    assert (
+        office.text
+        == "【约谈建议】督1 臭氧污染防治攻坚：王敏已启动第一层级约谈问询，已通知约谈双方。"
+    )
     assert interviews(world) == [(1, "yellow2@2026-09", "open")]
     outcome, _ = world.run("office_admin", "查看 督1")
     assert (
@@ -204,7 +214,11 @@ def test_a_declined_condition_is_never_proposed_again(world: World) -> None:
     world.must("office_admin", "亮灯 督1 黄 9月")
     world.must("office_admin", "亮灯 督1 黄 10月")
     outcome, out = world.run("office_admin", "不约谈 督1 一级 已约请处室当面说明，整改到位")
-    assert outcome.ok and out == []
+    assert outcome.ok and recipients(out) == {("group", OFFICE_GROUP)}  # nobody else
+    assert out[0].text == (
+        "【约谈建议】督1 臭氧污染防治攻坚：王敏决定不启动第一层级约谈问询。"
+        "理由：已约请处室当面说明，整改到位"
+    )
     assert "理由：已约请处室当面说明，整改到位" in outcome.reply
     with world.db.sessions() as s:
         row = s.scalars(select(Interview)).one()
@@ -256,7 +270,12 @@ def test_starting_a_higher_tier_supersedes_the_lower_proposal(world: World) -> N
     world.must("office_admin", "亮灯 督1 红 10月")
     world.must("office_admin", "严重滞后 督1 区分管 区分管领导督查时指出进度严重滞后")
     out = world.must("office_admin", "启动约谈 督1 二级")
-    assert recipients(out) == {("oto", "u-deputy-1"), ("oto", "u-air-head"), ("group", AIR_GROUP)}
+    assert recipients(out) == {
+        ("oto", "u-deputy-1"),
+        ("oto", "u-air-head"),
+        ("group", AIR_GROUP),
+        ("group", OFFICE_GROUP),
+    }
     assert [(t, s) for t, _, s in interviews(world)] == [(1, "superseded"), (2, "open")]
 
 

@@ -1,6 +1,7 @@
 """The office's decision on a proposed 约谈问询 ("酌情启动约谈问询"): 启动约谈 starts it and
 notifies the interviewer and interviewee; 不约谈 declines it with a reason, and the declined
-conditions are never proposed again. Both are recorded (who, when, the reason).
+conditions are never proposed again. Both are recorded (who, when, the reason), and the office
+group, which saw the proposal, is told of the decision.
 
 When proposals of several tiers wait on one matter, the command names the tier (启动约谈 督3
 二级); with one waiting, the tier may be left out."""
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from handlers import texts
 from handlers.context import CommandError, Ctx
+from handlers.effects import to_group
 from handlers.lights.check import S, interviews, pair, proposal_taps, start_notice, supersede
 from handlers.matters.base import label, log
 from handlers.matters.states import close_interview
@@ -53,6 +55,8 @@ def start(ctx: Ctx, matter: Matter, tier: int | None) -> str:
     )
     ctx.out.extend(notices)
     name = texts.LADDER_TIER_NAMES[head.tier]
+    decided = texts.proposal_started(label(matter), name, ctx.roster.name(ctx.actor))
+    ctx.out.append(to_group(ctx.roster.office.group, decided, texts.PROPOSAL_TITLE))
     return texts.interview_started(
         label(matter), name, ctx.roster.name(interviewer), ctx.roster.name(interviewee)
     )
@@ -66,6 +70,8 @@ def decline(ctx: Ctx, matter: Matter, tier: int | None, reason: str) -> str:
         row.closed_at, row.closed_by = ctx.now, ctx.actor
     name = texts.LADDER_TIER_NAMES[rows[0].tier]
     log(ctx.session, matter, ctx.now, ctx.actor, "declined", f"{name}：{reason}")
+    decided = texts.proposal_declined(label(matter), name, ctx.roster.name(ctx.actor), reason)
+    ctx.out.append(to_group(ctx.roster.office.group, decided, texts.PROPOSAL_TITLE))
     return texts.interview_declined(label(matter), name, reason)
 
 
