@@ -15,10 +15,11 @@ from sqlalchemy import select
 from bot.sandbox import Sandbox
 from config.interviews import InterviewRules
 from config.roster import Roster
+from handlers import texts
 from handlers.effects import Outgoing
 from handlers.lights.reminder import missing_lights_reminder, reminder_moment
 from handlers.sweep import office_moment
-from storage.models import Flag
+from storage.models import Flag, Light
 from tests.conftest import World
 from tests.test_e2e import CAL, FAST_RETRY, start_at
 
@@ -158,3 +159,18 @@ async def test_through_the_app_once_and_not_again_after_a_restart(
             flags = session.scalars(select(Flag.key).where(Flag.key.like("missing-lights:%")))
             # November's was checked at the first start (30 November: nothing to say)
             assert list(flags) == ["missing-lights:2026-11", "missing-lights:2026-12"]
+
+
+def test_the_reminders_tap_asks_for_the_colour_and_month(world: World) -> None:
+    """The 亮灯 tap sends the stem (亮灯 督1); the admin's next message completes it."""
+    from tests.test_conversation import says
+
+    world.at(2026, 11, 24, 10, 0)
+    world.must("office_admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    out = says(world, "u-admin", "亮灯 督1")
+    assert [m.text for m in out] == [texts.ask_for_text("亮灯 督1", "颜色和月份（如 黄 11月）")]
+    says(world, "u-admin", "黄 10月")
+    with world.db.sessions() as session:
+        assert [(x.period, x.color) for x in session.scalars(select(Light))] == [
+            ("2026-10", "yellow")
+        ]
