@@ -38,13 +38,11 @@ from bot.sender import Outcome, Sender, utc_now
 from bot.taps import act_on_tap
 from config.roster import Roster
 from handlers import texts
-from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.context import Ctx
 from handlers.effects import Outgoing
 from handlers.items import delivery
 from handlers.office_reports import delivery as report_delivery
-from handlers.office_reports.schedule import draft_moment, send_drafts
-from handlers.sweep import daily, next_due, sweep
+from handlers.sweep import daily, next_due, office_moment, office_notices, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
@@ -165,8 +163,8 @@ class App:
         self._sweeping = asyncio.Lock()  # one sweep or plan at a time
         self._swept_at: dt.datetime | None = None  # the clock at the last sweep
         self._day: dt.date | None = None  # the local day whose daily work is done
-        self._warning_at: dt.datetime | None = None  # today's calendar warning, when due
-        self._draft_at: dt.datetime | None = None  # today's report drafts, when due
+        # the office's next dated notice (calendar warning, missing lights, report drafts)
+        self._warning_at: dt.datetime | None = None
         self._kicked: set[asyncio.Task[None]] = set()  # sweeps the due job started
         self._replanning: asyncio.Task[None] | None = None
         self._replan_wanted = False
@@ -507,24 +505,18 @@ class App:
         day = now.astimezone(self.cal.tz).date()
         self.gate.wait_calm()
         with self.gate.hold(), self.db.transaction() as session:
-            warning_at, draft_at = self._warning_at, self._draft_at
+            warning_at = self._warning_at
             if day != self._day:
                 daily(session, self.roster, self.cal, now)
-                warning_at = warning_moment(session, self.cal, now)
+                warning_at = office_moment(session, self.roster, self.cal, now)
             out = sweep(session, self.roster, self.cal, now)
             if warning_at is not None and now >= warning_at:
-                out += calendar_warning(session, self.roster, self.cal, now)
-                warning_at = warning_moment(session, self.cal, now)
-            if day != self._day:
-                draft_at = draft_moment(session, self.roster, self.cal, now)
-            if draft_at is not None and now >= draft_at:
-                out += send_drafts(session, self.roster, self.cal, now)
-                draft_at = draft_moment(session, self.roster, self.cal, now)
+                out += office_notices(session, self.roster, self.cal, now)
+                warning_at = office_moment(session, self.roster, self.cal, now)
             count = write_outbox(session, out, self.sender_clock())
             wake = next_due(session, self.cal, now)
         # kept once committed: a failed sweep does the day's work again
         self._day, self._warning_at, self._swept_at = day, warning_at, now
-        self._draft_at = draft_at
         return count, self._earliest(wake)
 
     def _read_plan(self) -> dt.datetime | None:
@@ -533,7 +525,7 @@ class App:
             return self._earliest(next_due(session, self.cal, swept_at))
 
     def _earliest(self, wake: dt.datetime | None) -> dt.datetime | None:
-        moments = (wake, self._warning_at, self._draft_at)
+        moments = (wake, self._warning_at)
         return min((m for m in moments if m is not None), default=None)
 
     def _plan(self, wake: dt.datetime | None) -> None:

@@ -42,6 +42,7 @@ SCRIPT: list[tuple[str, str]] = [
     ("u-director", "查看 3"),
     ("u-admin", "亮灯 督1 黄 10月"),
     ("u-admin", "亮灯 督1 黄 11月"),
+    ("u-admin", "启动约谈 督1"),
     ("u-air-clerk", "已填报 督1"),
     ("u-director", "统计"),
 ]

@@ -74,6 +74,7 @@ def _summary_row(
     filings: FilingStats | None,
     lights: dict[str, int] | None,
     interviews: int | None,
+    proposals: int | None = None,
     reviews: dict[str, int] | None = None,
 ) -> list[Any]:
     row: list[Any] = [name, items, rejected]
@@ -84,7 +85,7 @@ def _summary_row(
     else:
         row += [filings.on_time, filings.overdue, filings.open, filings.rate]
     row += [None] * 3 if lights is None else [lights.get(c, 0) for c in COLORS]
-    row.append(interviews)
+    row += [interviews, proposals]
     return row + ([None] * 3 if reviews is None else [reviews.get(k, 0) for k in REVIEW_KINDS])
 
 
@@ -104,6 +105,7 @@ def _total(departments: list[DepartmentStats]) -> DepartmentStats:
         for color, count in dept.lights.items():
             total.lights[color] = total.lights.get(color, 0) + count
         total.interviews += dept.interviews
+        total.proposals += dept.proposals
         for kind, count in dept.reviews.items():
             total.reviews[kind] = total.reviews.get(kind, 0) + count
     return total
@@ -163,6 +165,7 @@ def export_stats(
                 dept.filings,
                 dept.lights,
                 dept.interviews,
+                dept.proposals,
                 dept.reviews,
             )
         )
@@ -178,6 +181,7 @@ def export_stats(
             total.filings,
             total.lights,
             total.interviews,
+            total.proposals,
             total.reviews,
         )
     )

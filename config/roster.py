@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.filings import FilingRules
+from config.interviews import InterviewRules
 from config.reports import ReportRules
 
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
@@ -144,6 +145,7 @@ class RosterFile(_Strict):
     rules: Rules = Rules()
     filings: FilingRules = FilingRules()
     reports: ReportRules = ReportRules()
+    interviews: InterviewRules = InterviewRules()
 
 
 def normalize_name(text: str) -> str:
@@ -178,6 +180,10 @@ class Roster:
     @property
     def filings(self) -> FilingRules:
         return self.data.filings
+
+    @property
+    def interviews(self) -> InterviewRules:
+        return self.data.interviews
 
     @property
     def office(self) -> Office:

@@ -365,3 +365,23 @@ class MatterFilterArg(Arg[Department | Category | str | None]):
 
     def sample(self) -> str:
         return "已办结"
+
+
+_TIER = re.compile(r"(?:第([一二三])层级(?:约谈问询|约谈)?|([一二三])级)(?= |$)")
+
+
+class TierArg(Arg[int | None]):
+    """A 约谈问询 tier (一级, 第二层级, 第三层级约谈问询); optional, so taken only when the next
+    word is one (a decline's reason may follow directly); None when absent."""
+
+    def __init__(self, name: str = "tier", label: str = "层级") -> None:
+        super().__init__(name, label, optional=True)
+
+    def take(self, rest: Rest) -> int | None:
+        match = rest.match(_TIER)
+        if not match:
+            return None
+        return "一二三".index(match.group(1) or match.group(2)) + 1
+
+    def sample(self) -> str:
+        return "一级"

@@ -19,7 +19,9 @@ from storage.models import PendingInput
 CANCEL = "取消"
 NONE = "无"  # for a stem whose text is optional (退回's 说明): go on without one
 OPTIONAL_TEXT = frozenset({"退回"})
-STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)\s*$")
+# the verb, the number, and a 约谈 proposal's tier (不约谈 督3 二级: only the verbs of TIERED)
+STEM = re.compile(r"^\s*(" + "|".join(NEEDS_TEXT) + r")\s*(#?\d+|督\d+)(?:\s+([一二三]级))?\s*$")
+TIERED = frozenset({"不约谈"})
 
 
 def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
@@ -36,6 +38,8 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
     if text == CANCEL:
         return Turn(reply=texts.CANCELLED if pending is not None else texts.NOTHING_TO_CANCEL)
     stem = STEM.match(text)
+    if stem is not None and stem.group(3) and stem.group(1) not in TIERED:
+        stem = None  # 答复 12 一级: the text is 一级
     if stem is not None:
         spec = REGISTRY.specs[stem.group(1)]
         if spec.roles and not ctx.roles.roles & set(spec.roles):  # refused now, not after
@@ -47,7 +51,7 @@ def take(ctx: Ctx, chat: str, text: str, is_command: bool) -> Turn:
             PendingInput(
                 user_id=ctx.actor,
                 conversation_id=chat,
-                command=f"{stem.group(1)} {stem.group(2)}",
+                command=" ".join(g for g in stem.groups() if g),
                 created_at=ctx.now,
                 expires_at=ctx.now + TTL,
             )

@@ -1,6 +1,8 @@
 """Due deadline rows become reminders and escalations: once each, in working time, as digests.
 
-The caller wakes the sweeper at :func:`next_due` and runs :func:`daily` once a day."""
+The caller wakes the sweeper at :func:`next_due` and runs :func:`daily` once a day; the office's
+dated notices (the calendar warning, the monthly reminder of missing lights) go out at
+:func:`office_moment`, by :func:`office_notices`, each once (a flag records it)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from sqlalchemy.orm import Session
 from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
 from handlers import clocks, deadlines, taps, texts
+from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import ensure_filings
 from handlers.filings.sweep import fire_row
+from handlers.lights.reminder import missing_lights_reminder, reminder_moment
+from handlers.office_reports.schedule import draft_moment, send_drafts
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Deadline, Item
@@ -64,6 +69,28 @@ def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
     """The sweeper's work once a day: this and next month's filing rows (a matter created or
     edited makes its own at once). Returns how many rows were made."""
     return ensure_filings(session, roster, cal, now)
+
+
+def office_moment(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime
+) -> dt.datetime | None:
+    """When the office's next dated notice is due (read after the day's work and after each
+    notice); None: none left to send this day or month."""
+    moments = [
+        warning_moment(session, cal, now),
+        reminder_moment(session, roster, cal, now),
+        draft_moment(session, roster, cal, now),
+    ]
+    return min((m for m in moments if m is not None), default=None)
+
+
+def office_notices(
+    session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime
+) -> list[Outgoing]:
+    """The office's dated notices due now, each once."""
+    out = calendar_warning(session, roster, cal, now)
+    out += missing_lights_reminder(session, roster, cal, now)
+    return out + send_drafts(session, roster, cal, now)
 
 
 def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:

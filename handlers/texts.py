@@ -490,6 +490,8 @@ LADDER_RULES = {
     "yellowred4": "连续四次亮黄灯（含红灯）",
     "red3": "连续三次亮红灯",
     "named_principal": "区主要领导在全区性会议上点名批评",
+    "lagging_deputy": "推进进度严重滞后（区分管领导）",
+    "lagging_principal": "推进进度严重滞后（区主要领导）",
 }
 
 
@@ -617,6 +619,7 @@ XLSX_SUMMARY_TAIL = (
     "黄灯",
     "红灯",
     "在办约谈",
+    "约谈建议待决定",
 )
 XLSX_WINDOW = "统计区间：{first}至{last}（按收到时间；填报按截止时间）；统计时点：{now}"
 XLSX_ITEM_HEAD = ("编号", "街镇", "类别", "处室", "状态", "疑难件", "收到时间")
@@ -688,7 +691,14 @@ FILING_KINDS = {"monthly": "月度填报", "sign": "签收", "feedback": "反馈
 FILING_REMINDER = "填报提醒"
 FILING_ESCALATION = "超限督办"
 INTERVIEW_TITLE = "约谈问询"
-INTERVIEW_STATES = {"open": "待约谈", "held": "已约谈", "superseded": "已升级", "absorbed": "并入"}
+INTERVIEW_STATES = {
+    "proposed": "待决定",
+    "declined": "不约谈",
+    "open": "待约谈",
+    "held": "已约谈",
+    "superseded": "已升级",
+    "absorbed": "并入",
+}
 MATTER_EVENTS = {
     "created": "登记",
     "edited": "修改",
@@ -702,6 +712,9 @@ MATTER_EVENTS = {
     "criticism": "点名批评",
     "interview": "启动约谈",
     "interview_held": "约谈完成",
+    "proposed": "约谈建议",
+    "declined": "不约谈",
+    "lagging": "严重滞后",
     "report": "进展报告",
     "closure": "闭环",
     "submitted": "提交审核",
@@ -808,8 +821,9 @@ def light_unchanged(ref: str, entry: str) -> str:
     return f"{ref}已记录为{entry}，无变化。"
 
 
-def criticism_entry(date: dt.date, level: str, note: str) -> str:
-    return f"{date.month}月{date.day}日 {CRITICISM_LEVELS[level]}" + (f"：{note}" if note else "")
+def criticism_entry(date: dt.date, level: str, note: str, kind: str = "named") -> str:
+    what = criticism_label(kind, level)
+    return f"{date.month}月{date.day}日 {what}" + (f"：{note}" if note else "")
 
 
 def criticism_recorded(ref: str, what: str, star: bool) -> str:
@@ -989,6 +1003,95 @@ def light_before_matter(matter: str, since: str, period: str) -> str:
 
 def light_in_future(month: str) -> str:
     return f"{month}还没到，不能记录亮灯。"
+
+
+# --- 约谈问询 at discretion (酌情), 推进进度严重滞后, the missing lights (issue 11, item 7) ---
+
+TIER_WORDS = {1: "一级", 2: "二级", 3: "三级"}  # how a command names a tier
+PROPOSAL_TITLE = "约谈建议"
+LAGGING_LEVELS = {
+    "district_deputy": "推进进度严重滞后（区分管领导）",
+    "district_principal": "推进进度严重滞后（区主要领导）",
+}
+MISSING_LIGHTS_TITLE = "亮灯补录提醒"
+
+
+def criticism_label(kind: str, level: str) -> str:
+    """点名批评 or 推进进度严重滞后, with the district leader's level."""
+    return (LAGGING_LEVELS if kind == "lagging" else CRITICISM_LEVELS)[level]
+
+
+def interview_proposal(
+    ref: str,
+    tier: str,
+    word: str,
+    interviewer: str,
+    interviewee: str,
+    rules: list[tuple[str, str]],
+) -> str:
+    number = ref.split()[0]
+    lines = [f"【约谈建议】{ref}", f"{tier}：{interviewer}约谈{interviewee}。条件已满足："]
+    lines += [f"· {rule}：{evidence}" for rule, evidence in rules]
+    lines.append(
+        f"三(六)「酌情启动」，请决定：启动约谈 {number} {word}，或 不约谈 {number} {word} 理由"
+    )
+    return "\n".join(lines)
+
+
+def no_proposal(ref: str) -> str:
+    return f"{ref}没有待决定的约谈建议。"
+
+
+def no_proposal_at(ref: str, tier: str) -> str:
+    return f"{ref}没有待决定的{tier}建议。"
+
+
+def which_tier(ref: str, verb: str, number: str, tiers: list[int]) -> str:
+    forms = "或".join(f"「{verb} {number} {TIER_WORDS[t]}」" for t in tiers)
+    return f"{ref}有{len(tiers)}个约谈建议待决定，请写明层级：{forms}"
+
+
+def interview_started(ref: str, tier: str, interviewer: str, interviewee: str) -> str:
+    return f"已启动{ref}的{tier}（{interviewer}约谈{interviewee}），已通知双方。"
+
+
+def proposal_started(ref: str, tier: str, who: str) -> str:
+    return f"【约谈建议】{ref}：{who}已启动{tier}，已通知约谈双方。"
+
+
+def proposal_declined(ref: str, tier: str, who: str, reason: str) -> str:
+    return f"【约谈建议】{ref}：{who}决定不启动{tier}。理由：{reason}"
+
+
+def interview_declined(ref: str, tier: str, reason: str) -> str:
+    return f"已记录：{ref}不启动{tier}。理由：{reason}。该条件不再提出建议。"
+
+
+def todo_proposal(ref: str, tier: str, interviewer: str, interviewee: str, since: str) -> str:
+    return f"{ref}·约谈建议待决定（{since}起）：{tier}，{interviewer}约谈{interviewee}"
+
+
+def interview_decision(state: str, who: str, when_: str, reason: str | None) -> str:
+    """How 查看 shows the office's decision on a proposal."""
+    if state == "declined":
+        return f"（{who}{when_}决定不约谈：{reason or '—'}）"
+    return f"（{who}{when_}启动）"
+
+
+def stats_proposals(count: int) -> str:
+    return f"约谈建议待决定{count}"
+
+
+def missing_lights(month: str, refs: list[str]) -> str:
+    numbers = [ref.split()[0] for ref in refs]
+    example = f"亮灯 {numbers[0]} 黄 {month.split('年')[1]}"
+    lines = [
+        f"【{MISSING_LIGHTS_TITLE}】{month}尚未记录亮灯的绩效考核（★）事项{len(refs)}项：",
+        *(f"· {ref}" for ref in refs),
+        f"区督查平台每月对★事项亮灯，请补录，如「{example}」（绿/黄/红）。"
+        "未记录的月份视为中断，不计入「连续」亮灯。",
+    ]
+    return "\n".join(lines)
 
 
 # --- a registry sheet's cells (bot.registry_xlsx: 第3行「责任处室」：<text>) -------------------

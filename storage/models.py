@@ -376,7 +376,8 @@ class Light(Base):
 
 
 class Criticism(Base):
-    """Named criticism at a district meeting (点名批评)."""
+    """A district leader's event the office records: a named criticism at a district meeting
+    (点名批评, ``kind`` named) or 推进进度严重滞后 (``kind`` lagging); ``note`` says what."""
 
     __tablename__ = "criticisms"
 
@@ -386,10 +387,13 @@ class Criticism(Base):
     at: Mapped[dt.datetime]
     by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(12), default="named", server_default="named")
 
 
 class Interview(Base):
-    """A 约谈问询 opened by the ladder; ``condition`` is unique per matter: never fires twice."""
+    """A 约谈问询 the ladder proposed or opened; ``condition`` is unique per matter: never
+    fires twice. A proposal (state proposed) is decided by the office: started (open, with
+    ``decided_at``/``decided_by``) or declined (with ``reason``)."""
 
     __tablename__ = "interviews"
     __table_args__ = (UniqueConstraint("matter_id", "condition", name="uq_interviews_condition"),)
@@ -402,11 +406,16 @@ class Interview(Base):
     evidence: Mapped[str] = mapped_column(Text)
     interviewer: Mapped[str] = mapped_column(String(64))
     interviewee: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(12), default="open")  # open | superseded | held
-    opened_at: Mapped[dt.datetime]
+    # proposed | declined | open | superseded | held | absorbed (handlers.matters.states)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    opened_at: Mapped[dt.datetime]  # when the ladder proposed or opened it
     closed_at: Mapped[dt.datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+    # the office's decision on a proposal: when, who ("bot": started automatically), why not
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ClosureReport(Base):

@@ -115,3 +115,16 @@ def test_a_rejection_without_a_note(world: World) -> None:
     says(world, "u-admin", "无")
     item = world.item(n)
     assert (item.state, item.note) == ("rejected", None)
+
+
+def test_only_a_decline_stem_names_a_tier(world: World) -> None:
+    """不约谈 督1 一级 waits for its reason; 答复 12 一级 is a reply whose text is 一级."""
+    n = world.build("claimed")
+    says(world, "u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    says(world, "u-admin", "亮灯 督1 黄 9月")
+    says(world, "u-admin", "亮灯 督1 黄 10月")
+    out = says(world, "u-admin", "不约谈 督1 一级")
+    assert replied(out, "u-admin") == [texts.ask_for_text("不约谈 督1 一级", "不约谈的理由")]
+    assert waiting(world) == [("u-admin", "cid-1to1-u-admin", "不约谈 督1 一级")]
+    says(world, "u-air-clerk", f"答复 {n} 一级")
+    assert draft(world, n) == ("review", "一级")

@@ -21,7 +21,8 @@ async def test_the_demo_day(roster: Roster, tmp_path: Path) -> None:
         "该政策咨询/问题已收到，经研判需集体讨论",  # the hard case's placeholder
         "【超时督办】#4",  # an escalation
         "【填报提醒】督1",  # a monthly filing reminder
-        "【第一层级约谈问询】督1",  # the ladder
+        "【约谈建议】督1",  # the ladder proposes ("酌情启动约谈问询")
+        "【第一层级约谈问询】督1",  # the office started it
         "填报按时完成",
         "2026年11月督办统计",
         "〔认领 #1〕　〔查看 #1〕",  # a 1:1 notice's links, shown by their labels
@@ -66,5 +67,5 @@ async def test_every_demo_message_fits_the_phone(roster: Roster, tmp_path: Path)
         assert len(shown) <= NOTICE_MAX, notice.text
         first = shown.split("\n")[0]
         assert notice.title == first
-        if not first.startswith(("待办", "【第一层级约谈问询】")):  # a list; no deadline
+        if not first.startswith(("待办", "【第一层级约谈问询】", "【约谈建议】")):  # no deadline
             assert re.search(r"\d+月\d+日\(周.\) \d\d:\d\d", first), first  # by when

@@ -3,8 +3,10 @@ real SDKs and the local DingTalk, on a fake clock."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -12,8 +14,10 @@ from sqlalchemy import select
 from bot.sandbox import Sandbox
 from config.roster import Roster
 from handlers import texts
-from storage.models import Filing
+from storage.models import Filing, Interview
 from tests.test_e2e import CAL, FAST_RETRY, only, start_at, texts_in
+
+LINK = re.compile(r"\[([^\]]+)\]\(dtmd://dingtalkclient/sendMessage\?content=([^)]*)\)")
 
 
 @pytest.fixture
@@ -69,16 +73,51 @@ async def test_filing_reminders_then_overdue(box: Sandbox) -> None:
     assert overdue == [2]
 
 
-async def test_a_second_yellow_opens_a_tier_one_interview(box: Sandbox) -> None:
+async def test_a_second_yellow_proposes_and_the_office_starts_the_interview(box: Sandbox) -> None:
+    """三(六) "酌情启动约谈问询": the second yellow is proposed to the office (its admins 1:1
+    with the decisions as links, and its group); the admin taps 启动约谈 and only then the
+    interviewer, the interviewee and the department group are told."""
     await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
     out = await box.person_says("u-admin", "亮灯 督1 黄 10月")
     assert [m for m in out if "约谈" in m.text] == []
     out = await box.person_says("u-admin", "亮灯 督1 黄灯 11月", group="cid-office")
+    proposal = only(out, "oto", "u-admin")
+    assert proposal.startswith("【约谈建议】督1")
+    assert "第一层级约谈问询：赵处约谈孙内勤" in proposal
+    assert "连续二次亮黄灯：2026年10月黄灯、11月黄灯" in proposal
+    assert plain(proposal) in only(out, "group", "cid-office")
+    assert [m for m in out if m.target in (("u-air-head",), ("u-air-clerk",), "cid-air")] == []
+    links = {label: unquote(cmd) for label, cmd in LINK.findall(proposal)}
+    assert links["启动约谈 督1 一级"] == "启动约谈 督1 一级"
+
+    out = await box.person_says("u-admin", links["启动约谈 督1 一级"])  # the tap
+
     notice = only(out, "oto", "u-air-clerk")  # the matter's owner
     assert notice.startswith("【第一层级约谈问询】督1")
     assert "连续二次亮黄灯：2026年10月黄灯、11月黄灯" in notice
     assert only(out, "oto", "u-air-head") == notice
     assert only(out, "group", "cid-air") == plain(notice)
+    with box.db.sessions() as session:
+        row = session.scalars(select(Interview)).one()
+        assert (row.state, row.decided_by) == ("open", "u-admin")
+
+
+async def test_the_office_declines_by_tap_with_its_reason(box: Sandbox) -> None:
+    """ "酌情": the 不约谈 tap sends the stem; the bot asks for the reason; the admin's next
+    message completes it. Recorded; only the office group is told."""
+    await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
+    await box.person_says("u-admin", "亮灯 督1 黄 10月")
+    out = await box.person_says("u-admin", "亮灯 督1 黄 11月")
+    links = {label: unquote(cmd) for label, cmd in LINK.findall(only(out, "oto", "u-admin"))}
+    out = await box.person_says("u-admin", links["不约谈 督1 一级"])
+    assert [m.text for m in out] == [texts.ask_for_text("不约谈 督1 一级", "不约谈的理由")]
+    out = await box.person_says("u-admin", "处室已书面说明原因并整改")
+    assert sorted(str(m.target) for m in out) == ["cid-office", "cidlocal1to1u-admin=="]
+    assert "理由：处室已书面说明原因并整改" in only(out, "session", "cidlocal1to1u-admin==")
+    assert "王敏决定不启动第一层级约谈问询" in only(out, "group", "cid-office")
+    with box.db.sessions() as session:
+        row = session.scalars(select(Interview)).one()
+        assert (row.state, row.reason) == ("declined", "处室已书面说明原因并整改")
 
 
 async def test_statistics_reach_the_phone_as_markdown(box: Sandbox) -> None:

@@ -76,7 +76,8 @@ async def test_a_month_of_activity_then_the_quarterly_draft(tmp_path: Path) -> N
         await box.person_says("u-water-clerk", "签收 督3")
         await box.person_says(admin, "亮灯 督1 黄 6月")
         out = await box.person_says(admin, "亮灯 督1 黄 7月")
-        assert any("第一层级约谈问询" in m.text for m in out)
+        assert any("第一层级约谈问询" in m.text for m in out)  # proposed ("酌情")
+        await box.person_says(admin, "启动约谈 督1")  # and started by the office
         # #1 answered on time; #2 triaged late and never answered; #3 a hard case
         await box.town_says("川沙新镇", "请问工地扬尘管控有哪些新要求？")
         await box.person_says(admin, "分派 1 大气处")

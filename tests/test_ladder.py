@@ -33,8 +33,23 @@ CASES: list[tuple[str, list[tuple[str, str]], list[str], list[Criticism], dict[s
     ("red-yellow", lights("2026-03", R, Y), [], [], {"yellow2@2026-03": 1}),
     ("green-breaks", lights("2026-03", Y, G, Y), [], [], {}),
     ("green-breaks-reds", lights("2026-03", R, G, R), [], [], {}),
-    ("missing-month-keeps-run", [("2026-03", Y), ("2026-06", Y)], [], [], {"yellow2@2026-03": 1}),
+    # "连续": consecutive calendar months; a month with no recorded light breaks a run
+    ("missing-month-breaks-run", [("2026-03", Y), ("2026-06", Y)], [], [], {}),
+    (
+        "missing-month-breaks-reds",
+        [("2026-03", R), ("2026-04", R), ("2026-06", R)],
+        [],
+        [],
+        {"yellow2@2026-03": 1, "red2@2026-03": 2},
+    ),
     ("any-order", [("2026-05", Y), ("2026-04", G), ("2026-06", Y)], [], [], {"yellow2@2026-05": 1}),
+    (
+        "gap-then-consecutive",
+        [("2026-06", Y), ("2026-03", Y), ("2026-05", Y)],
+        [],
+        [],
+        {"yellow2@2026-05": 1},
+    ),
     ("across-years", [("2025-12", Y), ("2026-01", R)], [], [], {"yellow2@2025-12": 1}),
     (
         "three-yellow",
@@ -204,9 +219,9 @@ def test_evidence_names_the_red_run_only() -> None:
     assert found["yellowred4@2025-11"] == "2025年11月黄灯、12月红灯、2026年1月红灯、2月红灯"
 
 
-def test_evidence_skips_the_missing_month() -> None:
-    found = evaluate([("2026-06", R), ("2026-03", Y)], [], [], fired=())
-    assert _by_key(found) == {"yellow2@2026-03": "2026年3月黄灯、6月红灯"}
+def test_a_missing_month_makes_no_evidence() -> None:
+    """ "连续二次亮黄灯": March and June are not consecutive; nothing fires."""
+    assert evaluate([("2026-06", R), ("2026-03", Y)], [], [], fired=()) == []
 
 
 def test_evidence_late() -> None:

@@ -26,3 +26,24 @@ def test_an_open_interview_closes_once(target: InterviewState) -> None:
 def test_an_absorbed_condition_never_opens() -> None:
     with pytest.raises(ValueError, match="cannot move"):
         close_interview("absorbed", InterviewState.HELD)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        InterviewState.OPEN,
+        InterviewState.DECLINED,
+        InterviewState.SUPERSEDED,
+        InterviewState.ABSORBED,
+    ],
+)
+def test_a_proposal_is_decided_once(target: InterviewState) -> None:
+    """ "酌情启动约谈问询": a proposal is started, declined, superseded or joins the one
+    started at its tier, once; a declined one never opens."""
+    decided = close_interview("proposed", target)
+    assert decided == target.value
+    with pytest.raises(ValueError, match="cannot move"):
+        close_interview(decided, InterviewState.PROPOSED)
+    if target == InterviewState.DECLINED:
+        with pytest.raises(ValueError, match="cannot move"):
+            close_interview(decided, InterviewState.OPEN)

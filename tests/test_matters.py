@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import select
 
+from config.interviews import InterviewRules
 from handlers.effects import Outgoing
 from handlers.sweep import sweep
 from storage.models import Deadline, Filing, Interview, Light, Matter
@@ -118,7 +120,13 @@ def test_add_edit_list_show_close(world: World) -> None:
         ("office_admin", "亮灯 督1", "格式：亮灯"),
         ("office_admin", "亮灯 督99 黄", "没有找到督办事项「督99」"),
         ("office_admin", "点名 督1", "格式：点名"),
-        ("air_clerk", "点名 督1 区主要领导", "局办公室督办岗"),
+        ("air_clerk", "点名 督1 区主要领导 全区大会", "局办公室督办岗"),
+        ("office_admin", "点名 督1 区主要领导", "格式：点名"),  # the reason is required
+        ("office_admin", "严重滞后 督1 区分管", "格式：严重滞后"),
+        ("office_admin", "严重滞后 督1 市领导 滞后", "格式：严重滞后"),
+        ("air_head", "启动约谈 督1", "局办公室督办岗"),
+        ("office_admin", "启动约谈 督1", "没有待决定的约谈建议"),
+        ("office_admin", "不约谈 督1 一级", "格式：不约谈"),  # the reason is required
         ("office_admin", "约谈完成", "格式：约谈完成"),
         ("air_head", "约谈完成 督1", "局办公室督办岗"),
         ("office_admin", "批示件 大气处 2026-12-10", "格式：批示件"),
@@ -253,8 +261,17 @@ def test_instruction_sign_feedback_progress_and_closure(world: World) -> None:
 # --- lights and the ladder -----------------------------------------------------------------
 
 
-def test_a_second_yellow_opens_a_tier_one_interview(world: World) -> None:
+def auto(world: World) -> None:
+    """The roster's ``[interviews] start = "auto"``: interviews start without the office."""
+    rules = InterviewRules(start="auto")
+    world.roster = dataclasses.replace(
+        world.roster, data=world.roster.data.model_copy(update={"interviews": rules})
+    )
+
+
+def test_a_second_yellow_opens_a_tier_one_interview_when_auto(world: World) -> None:
     world.at(2026, 11, 2, 10, 0)
+    auto(world)
     add(world)
     assert world.must("office_admin", "亮灯 督1 黄 9月") == []
     out = world.must("office_admin", "亮灯 督1 黄 10月")
@@ -287,6 +304,7 @@ def test_lights_on_an_item_outside_the_assessment_open_nothing(world: World) -> 
 
 def test_named_criticism_by_the_principal_leader_opens_tier_three(world: World) -> None:
     world.at(2026, 11, 2, 10, 0)
+    auto(world)
     add(world)
     out = world.must("office_admin", "点名 督1 区主要领导 推进进度严重滞后")
     assert "第三层级约谈问询" in out[0].text and "由张局约谈陈副局" in out[0].text

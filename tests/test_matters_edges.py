@@ -268,6 +268,11 @@ def test_one_interview_counts_once_in_the_statistics(world: World) -> None:
     world.must("office_admin", "亮灯 督1 黄 9月")
     world.must("office_admin", "亮灯 督1 红 10月")
     out = world.must("office_admin", "亮灯 督1 红 11月")
+    assert len([m for m in out if m.target == "cid-office"]) == 1  # one proposal
+    outcome, _ = world.run("director", "统计 11月")
+    # the tier-1 proposal of October and the tier-2 one of November wait for the office
+    assert "约谈建议待决定2" in outcome.reply and "约谈1" not in outcome.reply, outcome.reply
+    out = world.must("office_admin", "启动约谈 督1 二级")  # supersedes the tier-1 proposal
     assert len([m for m in out if m.target == "cid-air"]) == 1  # one notice
     outcome, _ = world.run("director", "统计 11月")
     assert "约谈1" in outcome.reply, outcome.reply

@@ -60,7 +60,17 @@ def test_todo_lists_filings_and_interviews(world: World) -> None:
     outcome, _ = world.run("air_head", "待办")
     assert "·2026年11月填报，时限11月20日(周五) 17:00，已超时 1个工作日" in outcome.reply
     world.must("office_admin", "亮灯 督1 黄 9月")
-    world.must("office_admin", "亮灯 督1 黄 10月")  # tier 1: the head interviews the owner
+    world.must("office_admin", "亮灯 督1 黄 10月")  # tier 1 proposed to the office
+    proposal = (
+        "督1 臭氧污染防治攻坚·约谈建议待决定（11月24日(周二) 10:00起）："
+        "第一层级约谈问询，赵处约谈孙内勤"
+    )
+    outcome, _ = world.run("office_admin", "待办")
+    assert proposal in outcome.reply
+    for who in ("air_head", "air_clerk"):  # only the office decides
+        outcome, _ = world.run(who, "待办")
+        assert "约谈" not in outcome.reply, who
+    world.must("office_admin", "启动约谈 督1")  # the head interviews the owner
     line = "督1 臭氧污染防治攻坚·第一层级约谈问询：赵处约谈孙内勤"
     for who in ("air_head", "air_clerk", "office_admin"):
         outcome, _ = world.run(who, "待办")

@@ -47,3 +47,19 @@ def test_a_digest_of_two_titles_places_the_first_lines_links_too() -> None:
     assert paragraphs[0].startswith("【督办提醒】#4") and "%204)" in paragraphs[1]
     assert paragraphs[2].startswith("【超时督办】#5") and "%205)" in paragraphs[3]
     assert len(paragraphs) == 4
+
+
+def test_a_proposals_tier_word_keeps_its_links_together() -> None:
+    """启动约谈 督3 二级 is about 督3: its links stay with 查看 督3, after the text."""
+    from handlers.effects import Action
+
+    actions = (
+        Action("启动约谈 督3 二级", "启动约谈 督3 二级"),
+        Action("不约谈 督3 二级", "不约谈 督3 二级", True),
+        taps.view("督3"),
+    )
+    _, body = render_links("【约谈建议】督3 扬尘\n第二层级约谈问询", actions)
+    *text, links = body.split("\n\n")
+    assert text == ["【约谈建议】督3 扬尘", "第二层级约谈问询"]
+    labels = [part.split("](")[0].lstrip("[") for part in links.split("\u3000")]
+    assert labels == ["启动约谈 督3 二级", "不约谈 督3 二级", "查看 督3"]

@@ -230,6 +230,15 @@ WRONG = [  # (id, edit, the key named, what its line says)
         "departments[0].clerks[1]",
         "is also departments[0].head",
     ),
+    # [interviews]: 约谈问询 proposed or started at once; the missing-lights reminder's day
+    ("interviews-start", _set("interviews.start", "manual"), "interviews.start", "'propose'"),
+    (
+        "interviews-reminder-day",
+        _set("interviews.lights_reminder_workday", 20),
+        "interviews.lights_reminder_workday",
+        "1 to 15",
+    ),
+    ("interviews-unknown", _set("interviews.auto", True), "interviews.auto", "Extra inputs"),
     # regression: an empty placeholder was accepted, and 疑难 would send the town nothing
     (
         "placeholder-empty",

@@ -20,8 +20,10 @@ def link(action: Action) -> str:
 
 
 def _key(action: Action) -> str:
-    """What the action is about: the command's last word (``12``, ``督3``)."""
-    return action.command.split()[-1]
+    """What the action is about: the command's last word naming an item or matter (``12``,
+    ``督3``; ``启动约谈 督3 二级`` is about 督3), else its last word."""
+    words = action.command.split()
+    return next((w for w in reversed(words) if re.fullmatch(r"督?\d+", w)), words[-1])
 
 
 def _mentions(line: str, key: str) -> bool:

@@ -1,14 +1,16 @@
-"""Lights, named criticism and 约谈: 亮灯, 点名, 约谈完成; the interviews in 待办."""
+"""Lights, named criticism, 严重滞后 and 约谈: 亮灯, 点名, 严重滞后, 启动约谈, 不约谈, 约谈完成;
+the interviews (and, for the office, the proposals) in 待办."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from handlers import taps, texts
-from handlers.args import ChoiceArg, MatterArg, MonthArg, TextArg
+from handlers.args import ChoiceArg, MatterArg, MonthArg, TextArg, TierArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
 from handlers.filings import schedule
+from handlers.lights import decisions
 from handlers.lights.check import check_ladder
 from handlers.matters.base import OFFICE, label, log
 from handlers.matters.states import InterviewState, close_interview
@@ -27,8 +29,10 @@ COLORS = {
 }
 LEVELS = {
     "区分管领导": "district_deputy",
+    "区分管": "district_deputy",
     "分管领导": "district_deputy",
     "区主要领导": "district_principal",
+    "区主要": "district_principal",
     "主要领导": "district_principal",
 }
 
@@ -76,26 +80,48 @@ def record_light(ctx: Ctx, matter: Matter, color: str, month: str) -> str:
     [
         MatterArg(),
         ChoiceArg("level", LEVELS, "区分管领导/区主要领导"),
-        TextArg("note", "说明", optional=True),
+        TextArg("note", "会议及批评内容"),
     ],
-    "记录在全区性会议上被点名批评",
+    "记录在全区性会议上被点名批评（写明会议和批评内容）",
     OFFICE,
 )
 def record_criticism(ctx: Ctx, matter: Matter, level: str, note: str) -> str:
+    return _record_event(ctx, matter, "named", level, note)
+
+
+@router.command(
+    "严重滞后",
+    [MatterArg(), ChoiceArg("level", LEVELS, "区分管/区主要"), TextArg("note", "说明")],
+    "记录推进进度严重滞后（区分管领导：第二层级；区主要领导：第三层级）",
+    OFFICE,
+)
+def record_lagging(ctx: Ctx, matter: Matter, level: str, note: str) -> str:
+    return _record_event(ctx, matter, "lagging", level, note)
+
+
+def _record_event(ctx: Ctx, matter: Matter, kind: str, level: str, note: str) -> str:
+    """点名批评 or 推进进度严重滞后, then the ladder."""
     ctx.session.add(
-        Criticism(matter_id=matter.id, level=level, at=ctx.now, by=ctx.actor, note=note)
+        Criticism(matter_id=matter.id, kind=kind, level=level, at=ctx.now, by=ctx.actor, note=note)
     )
-    log(
-        ctx.session,
-        matter,
-        ctx.now,
-        ctx.actor,
-        "criticism",
-        texts.CRITICISM_LEVELS[level] + (f" {note}" if note else ""),
-    )
+    what = texts.criticism_label(kind, level)
+    action = "criticism" if kind == "named" else "lagging"
+    log(ctx.session, matter, ctx.now, ctx.actor, action, f"{what} {note}")
     ctx.session.flush()
     ctx.out.extend(check_ladder(ctx.session, ctx.roster, ctx.cal, ctx.now, matter))
-    return texts.criticism_recorded(label(matter), texts.CRITICISM_LEVELS[level], matter.star)
+    return texts.criticism_recorded(label(matter), what, matter.star)
+
+
+@router.command("启动约谈", [MatterArg(), TierArg()], "启动建议的约谈问询（通知约谈双方）", OFFICE)
+def start_interview(ctx: Ctx, matter: Matter, tier: int | None) -> str:
+    return decisions.start(ctx, matter, tier)
+
+
+@router.command(
+    "不约谈", [MatterArg(), TierArg(), TextArg("reason", "理由")], "不启动建议的约谈问询", OFFICE
+)
+def decline_interview(ctx: Ctx, matter: Matter, tier: int | None, reason: str) -> str:
+    return decisions.decline(ctx, matter, tier, reason)
 
 
 @router.command(
@@ -125,8 +151,9 @@ def interview_held(ctx: Ctx, matter: Matter, note: str) -> str:
 
 
 def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
-    """The open interviews the person holds or sits for 待办 (the office: every open one)."""
-    lines: list[tuple[str, Taps]] = []
+    """The open interviews the person holds or sits for 待办 (the office: every open one, and
+    the proposals awaiting its decision)."""
+    lines: list[tuple[str, Taps]] = decisions.todo_proposals(ctx)
     mine = Interview.interviewer == ctx.actor
     mine |= Interview.interviewee == ctx.actor
     query = select(Interview, Matter).join(Matter, Interview.matter_id == Matter.id)

@@ -14,14 +14,26 @@ class MatterStatus(StrEnum):
 
 
 class InterviewState(StrEnum):
-    OPEN = "open"  # 待约谈: the ladder opened it
+    PROPOSED = "proposed"  # 待决定: the ladder proposed it; the office starts or declines it
+    DECLINED = "declined"  # 不约谈: the office declined it, with its reason
+    OPEN = "open"  # 待约谈: started (by the office, or by the ladder in the "auto" setting)
     HELD = "held"  # 已约谈: the office recorded 约谈完成
     SUPERSEDED = "superseded"  # 已升级: a higher tier opened while it was open
     ABSORBED = "absorbed"  # 并入: fired with a higher tier at once; recorded, never told
 
 
-# An interview moves only out of OPEN, and only once.
+# A proposal is decided once; an interview moves only out of OPEN, and only once. A proposal
+# joins the one started at its tier (absorbed) or is superseded by a higher one started.
 INTERVIEW_MOVES: dict[InterviewState, frozenset[InterviewState]] = {
+    InterviewState.PROPOSED: frozenset(
+        {
+            InterviewState.OPEN,
+            InterviewState.DECLINED,
+            InterviewState.SUPERSEDED,
+            InterviewState.ABSORBED,
+        }
+    ),
+    InterviewState.DECLINED: frozenset(),
     InterviewState.OPEN: frozenset({InterviewState.HELD, InterviewState.SUPERSEDED}),
     InterviewState.HELD: frozenset(),
     InterviewState.SUPERSEDED: frozenset(),

@@ -47,7 +47,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
     for c in ctx.session.scalars(
         select(Criticism).where(Criticism.matter_id == matter.id).order_by(Criticism.id)
     ):
-        lines.append(texts.criticism_entry(c.at.astimezone(tz).date(), c.level, c.note))
+        lines.append(texts.criticism_entry(c.at.astimezone(tz).date(), c.level, c.note, c.kind))
     rows = ctx.session.scalars(
         select(Filing).where(Filing.matter_id == matter.id).order_by(Filing.due_at.desc())
     ).all()
@@ -65,8 +65,13 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
     for i in ctx.session.scalars(
         select(Interview).where(Interview.matter_id == matter.id).order_by(Interview.id)
     ):
-        if i.state != InterviewState.ABSORBED:
-            lines.append(texts.interview_entry(i.tier, i.state, i.rule, ctx.when(i.opened_at)))
+        if i.state == InterviewState.ABSORBED:
+            continue
+        line = texts.interview_entry(i.tier, i.state, i.rule, ctx.when(i.opened_at))
+        if i.decided_by and i.decided_at and i.decided_by != "bot":
+            who = ctx.roster.name(i.decided_by)
+            line += texts.interview_decision(i.state, who, ctx.when(i.decided_at), i.reason)
+        lines.append(line)
     if needs_report(matter) and report_of(ctx, matter) is not None:
         lacking = missing(ctx, matter)
         lines.append(texts.closure_status(lacking) if lacking else texts.CLOSURE_COMPLETE)

@@ -30,7 +30,8 @@ Definitions (``now`` is the moment the statistics are taken):
   after ``due_at``, or not filed and ``now`` is after ``due_at``; *open* (未到期) otherwise. Its
   on-time rate = on time / (on time + 超限).
 - Lights count when their period (a calendar month in ``tz``) overlaps the window.
-- Interviews count when open (state "open") now, whatever the window.
+- Interviews count when open (state "open") now, whatever the window; so do the proposals
+  awaiting the office's decision (state "proposed"), one per matter and tier.
 - Reviews (复核: 实地核查, 回头看, 再督查) count when recorded in [start, end), per kind, for
   the matter's department.
 - Departments are the roster's, in its order, under their canonical names; an item or matter
@@ -156,6 +157,7 @@ class DepartmentStats:
     filings: FilingStats = field(default_factory=FilingStats)
     lights: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLORS, 0))
     interviews: int = 0  # open now
+    proposals: int = 0  # awaiting the office's decision now
     reviews: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REVIEW_KINDS, 0))
 
     def clock(self, name: str) -> ClockStats:
@@ -169,6 +171,7 @@ class DepartmentStats:
             or self.filings.total
             or any(self.lights.values())
             or self.interviews
+            or self.proposals
             or any(self.reviews.values())
         )
 
@@ -304,6 +307,14 @@ def department_stats(
     ).all()
     for department in interviews:
         row(department).interviews += 1
+    proposals = session.execute(
+        select(Matter.department, Interview.matter_id, Interview.tier)
+        .join(Interview, Interview.matter_id == Matter.id)
+        .where(Interview.state == InterviewState.PROPOSED)
+        .distinct()
+    ).all()
+    for department, _, _ in proposals:
+        row(department).proposals += 1
 
     reviews = session.execute(
         select(Review.kind, Matter.department)
@@ -360,6 +371,8 @@ def render_summary(stats: Stats, title: str) -> str:
             segments.append(texts.stats_lights(dept.lights))
         if dept.interviews:
             segments.append(texts.stats_interviews(dept.interviews))
+        if dept.proposals:
+            segments.append(texts.stats_proposals(dept.proposals))
         if any(dept.reviews.values()):
             segments.append(texts.stats_reviews(dept.reviews))
         blocks.append(texts.stats_block(dept.name, segments))
