@@ -75,6 +75,7 @@ def handle(
             return ctx.out
         text = msg.text or ""  # no text (a picture): asked for a command
         if msg.conversation_type == "1":  # a tapped stem asks for the text in the next message
+            ctx.chat = msg.conversation_id
             turn = conversation.take(ctx, msg.conversation_id, text, is_command(text))
             if turn.reply is not None:
                 ctx.send(reply_to(msg, turn.reply))

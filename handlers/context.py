@@ -30,6 +30,7 @@ class Ctx:
     now: dt.datetime
     actor: str = ""
     msg_id: str | None = None
+    chat: str | None = None  # the 1:1 chat the command came from (its next message may follow)
     out: list[Outgoing] = field(default_factory=list)
 
     @cached_property

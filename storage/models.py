@@ -341,6 +341,8 @@ class Filing(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)  # 超限
     escalated_at: Mapped[dt.datetime | None]
     report: Mapped[str | None] = mapped_column(Text)  # a 批示件 progress report
+    # The template's parts (config.filings.Template) by name; while not done: those collected
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Light(Base):

@@ -37,7 +37,16 @@ def monthly_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
     return current[-1] if current else None
 
 
-def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) -> str:
+def mark_done(
+    ctx: Ctx,
+    matter: Matter,
+    row: Filing,
+    report: str | None = None,
+    *,
+    content: dict[str, str] | None = None,
+) -> str:
+    """Record the filing ``row`` done now (``report``: a 批示件's text; ``content``: the
+    template's parts, handlers.filings.template)."""
     if row.done_at is not None:
         raise CommandError(
             texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
@@ -46,6 +55,8 @@ def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) 
     repo.cancel_row_steps(ctx.session, [row.id])
     if report is not None:
         row.report = report
+    if content is not None:
+        row.content = content
     late = ctx.now > row.due_at
     if late and not row.overdue:
         row.overdue = True  # filed after the deadline, before the sweeper noticed
