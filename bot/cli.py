@@ -292,6 +292,70 @@ def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _filings_world(settings: Settings) -> tuple[Roster, WorkCalendar, dt.datetime]:
+    from bot.startup import settings_clock
+
+    return (
+        load_roster(settings.bot_org_file),
+        load_calendar(settings),
+        settings_clock(settings.bot_clock_file)(),
+    )
+
+
+def cmd_filings_export(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from bot.filings_xlsx import FilingsError, export_node, parse_period
+    from bot.startup import open_database
+    from storage.migrate import MigrationError
+
+    roster, cal, now = _filings_world(settings)
+    db = open_database(settings.database_url)
+    try:
+        period = parse_period(args.period, cal, now)
+        db.migrate()
+        with db.sessions() as session:
+            paths = export_node(session, roster, cal, args.category, period, now, Path(args.out))
+    except (FilingsError, MigrationError, CommandError) as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write into {args.out}: {exc}") from None
+    finally:
+        db.dispose()
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_filings_import(settings: Settings, args: argparse.Namespace) -> int:
+    from alembic.util import CommandError
+
+    from bot.filings_xlsx import FilingImportError, FilingsError, import_filings, parse_period
+    from bot.startup import open_database
+    from storage.migrate import MigrationError
+
+    roster, cal, now = _filings_world(settings)
+    db = open_database(settings.database_url)
+    try:
+        period = parse_period(args.period, cal, now)
+        db.migrate()
+        with db.transaction() as session:
+            result = import_filings(
+                session, roster, cal, Path(args.file), args.category, period, now
+            )
+    except (FilingsError, MigrationError, CommandError) as exc:
+        raise UsageError(str(exc)) from None
+    except FilingImportError as exc:
+        print(f"未导入，数据库没有改动。{args.file}有{len(exc.problems)}处问题：", file=sys.stderr)
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"导入完成：填报{result.filed}项，未变{result.unchanged}项")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -352,6 +416,19 @@ def build_parser() -> argparse.ArgumentParser:
     reg_export = reg.add_parser("export", help="write every matter to FILE.xlsx")
     reg_export.add_argument("file", help="FILE.xlsx")
     reg_export.set_defaults(func=cmd_registry_export)
+
+    filings = commands.add_parser("filings", help="a node's filings by template (月报表, 简报)")
+    fil = filings.add_subparsers(dest="filings_command", required=True)
+    fil_export = fil.add_parser("export", help="write the node's compiled Word and Excel files")
+    fil_export.add_argument("category", help="e.g. 实事项目, 民心工程, 领导批示件")
+    fil_export.add_argument("--period", metavar="YYYY-MM", help="default: this month")
+    fil_export.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    fil_export.set_defaults(func=cmd_filings_export)
+    fil_import = fil.add_parser("import", help="check every row, then record the filings")
+    fil_import.add_argument("category", help="e.g. 实事项目")
+    fil_import.add_argument("file", help="FILE.xlsx (its first sheet)")
+    fil_import.add_argument("--period", metavar="YYYY-MM", help="default: this month")
+    fil_import.set_defaults(func=cmd_filings_import)
     return parser
 
 
