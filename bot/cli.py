@@ -332,6 +332,7 @@ def cmd_filings_import(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.filings_xlsx import FilingImportError, FilingsError, import_filings, parse_period
     from bot.startup import open_database
+    from handlers import texts
     from storage.migrate import MigrationError
 
     roster, cal, now = _filings_world(settings)
@@ -346,13 +347,13 @@ def cmd_filings_import(settings: Settings, args: argparse.Namespace) -> int:
     except (FilingsError, MigrationError, CommandError) as exc:
         raise UsageError(str(exc)) from None
     except FilingImportError as exc:
-        print(f"未导入，数据库没有改动。{args.file}有{len(exc.problems)}处问题：", file=sys.stderr)
+        print(texts.sheet_refused(args.file, len(exc.problems)), file=sys.stderr)
         for line in exc.problems:
             print(line, file=sys.stderr)
         return 2
     finally:
         db.dispose()
-    print(f"导入完成：填报{result.filed}项，未变{result.unchanged}项")
+    print(texts.sheet_imported(result.filed, result.unchanged))
     return 0
 
 

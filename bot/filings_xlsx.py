@@ -124,9 +124,9 @@ def _rows(path: Path) -> list[tuple[object, ...]]:
             warnings.simplefilter("ignore")
             workbook = load_workbook(path, data_only=True)
     except FileNotFoundError:
-        raise FilingImportError([f"{path}：文件不存在"]) from None
+        raise FilingImportError([texts.sheet_unreadable(path)]) from None
     except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-        raise FilingImportError([f"{path}：无法读取，请另存为 .xlsx 后再导入（{exc}）"]) from None
+        raise FilingImportError([texts.sheet_unreadable(path, exc)]) from None
     try:
         sheet = workbook.worksheets[0]
         return [tuple(r) for r in sheet.iter_rows(values_only=True)]
@@ -159,8 +159,7 @@ def import_filings(
         None,
     )
     if header_at is None:
-        heads = "、".join(f"「{h}」" for h, _ in cols)
-        raise FilingImportError([f"第1行（表头）：找不到「项目名称」或「事项编号」以及{heads}列"])
+        raise FilingImportError([texts.sheet_no_header([h for h, _ in cols])])
     index: dict[str, int] = {}
     for i, value in enumerate(rows[header_at]):
         key = _key(_text(value))
@@ -172,12 +171,13 @@ def import_filings(
             index.setdefault("#name", i)
     header_row = header_at + 1
     problems = [
-        f"第{header_row}行（表头）：缺少「{h}」列"
+        texts.sheet_missing_column(header_row, h)
         for h, parts in cols
         if h not in index and any(p.required for p in template.parts if p.name in parts)
     ]
     if "#number" not in index and "#name" not in index:
-        problems.append(f"第{header_row}行（表头）：缺少「事项编号」或「项目名称」列")
+        what = f"{texts.SHEET_NUMBER}」或「{texts.SHEET_NAME}"
+        problems.append(texts.sheet_missing_column(header_row, what))
     if problems:
         raise FilingImportError(problems)
     by_part = {p.name: p for p in template.parts}
@@ -193,13 +193,13 @@ def import_filings(
 
         if not any(cell(h) for h, _ in cols) and not cell("#number") and not cell("#name"):
             continue  # an empty row
-        where = "事项编号" if cell("#number") else "项目名称"
+        where = texts.SHEET_NUMBER if cell("#number") else texts.SHEET_NAME
         matter = _matter(session, name, cell("#number"), cell("#name"))
         if isinstance(matter, str):
             problems.append(texts.filing_sheet_problem(row_number, where, matter))
             continue
         if matter.id in seen:
-            what = f"督{matter.id}与第{seen[matter.id]}行重复"
+            what = texts.sheet_row_twice(matter.id, seen[matter.id])
             problems.append(texts.filing_sheet_problem(row_number, where, what))
             continue
         seen[matter.id] = row_number
@@ -209,7 +209,7 @@ def import_filings(
             )
         ).first()
         if filing is None:
-            what = f"督{matter.id}没有{texts.period_label(period)}的填报"
+            what = texts.sheet_no_filing(matter.id, period)
             problems.append(texts.filing_sheet_problem(row_number, where, what))
             continue
         content: dict[str, str] = {}
@@ -241,7 +241,7 @@ def import_filings(
             if filing.content == whole.good:
                 unchanged += 1
             else:
-                what = f"督{matter.id}已于{texts.when(filing.done_at, cal.tz)}填报，不能覆盖"
+                what = texts.sheet_filed_already(matter.id, texts.when(filing.done_at, cal.tz))
                 problems.append(texts.filing_sheet_problem(row_number, where, what))
             continue
         plans.append((matter, filing, whole.good))
@@ -260,14 +260,14 @@ def _matter(session: Session, category: str, number: str, name: str) -> Matter |
         match = _NUMBER.fullmatch(_key(number))
         matter = session.get(Matter, int(match[1])) if match else None
         if matter is None:
-            return f"没有事项「{number}」"
+            return texts.sheet_no_matter(number)
     else:
         found = session.scalars(
             select(Matter).where(Matter.name == name.strip(), Matter.category == category)
         ).all()
         if len(found) != 1:
-            return f"没有名为「{name}」的{category}" if not found else f"「{name}」不止一项"
+            return texts.sheet_no_name(name, category, bool(found))
         matter = found[0]
     if matter.category != category:
-        return f"督{matter.id}是{matter.category}，不是{category}"
+        return texts.sheet_wrong_category(matter.id, matter.category, category)
     return matter

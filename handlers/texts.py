@@ -1159,3 +1159,81 @@ COMPILED_MISSING = "（未报送）"
 
 def filing_sheet_problem(row: int, column: str, what: str) -> str:
     return f"第{row}行「{column}」：{what}"
+
+
+# the 月报表 by sheet (python -m bot filings import)
+SHEET_NUMBER, SHEET_NAME = "事项编号", "项目名称"
+
+
+def sheet_unreadable(path: object, problem: object = None) -> str:
+    if problem is None:
+        return f"{path}：文件不存在"
+    return f"{path}：无法读取，请另存为 .xlsx 后再导入（{problem}）"
+
+
+def sheet_no_header(headings: Sequence[str]) -> str:
+    heads = "、".join(f"「{h}」" for h in headings)
+    return f"第1行（表头）：找不到「项目名称」或「事项编号」以及{heads}列"
+
+
+def sheet_missing_column(row: int, heading: str) -> str:
+    return f"第{row}行（表头）：缺少「{heading}」列"
+
+
+def sheet_row_twice(number: int, first_row: int) -> str:
+    return f"督{number}与第{first_row}行重复"
+
+
+def sheet_no_filing(number: int, period: str) -> str:
+    return f"督{number}没有{period_label(period)}的填报"
+
+
+def sheet_filed_already(number: int, when_: str) -> str:
+    return f"督{number}已于{when_}填报，不能覆盖"
+
+
+def sheet_no_matter(written: str) -> str:
+    return f"没有事项「{written}」"
+
+
+def sheet_no_name(name: str, category: str, many: bool) -> str:
+    return f"「{name}」不止一项" if many else f"没有名为「{name}」的{category}"
+
+
+def sheet_wrong_category(number: int, found: str, wanted: str) -> str:
+    return f"督{number}是{found}，不是{wanted}"
+
+
+def sheet_refused(path: object, count: int) -> str:
+    return f"未导入，数据库没有改动。{path}有{count}处问题："
+
+
+def sheet_imported(filed: int, unchanged: int) -> str:
+    return f"导入完成：填报{filed}项，未变{unchanged}项"
+
+
+# the compiled document's lines (handlers.filings.render)
+_CN_NUMBERS = "一二三四五六七八九十"
+
+
+def compiled_subtitle(category: str, due: str, made: str) -> str:
+    return f"{category} · 截止{due} · 汇总于{made}"
+
+
+def compiled_section(number: int, ref: str, department: str) -> str:
+    return f"{number}. {ref}（{department}）"
+
+
+def compiled_part_heading(index: int, name: str) -> str:
+    """The brief's headings: 一、进展情况."""
+    return f"{_CN_NUMBERS[index % 10]}、{name}"
+
+
+def compiled_joined(index: int, name: str, value: str) -> str:
+    """One part in a column that joins several: 1、证照办理情况：…"""
+    return f"{index}、{name}：{value}"
+
+
+def compiled_ref(number: int, name: str = "") -> str:
+    """A matter in the compiled document: 督3 and its whole name."""
+    return f"督{number} {name}".strip()

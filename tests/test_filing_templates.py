@@ -206,3 +206,25 @@ def test_the_brief_in_sections(world: World) -> None:
         *("二、存在问题", "无"),
         *("三、下一步工作", "验收"),
     ]
+
+
+def test_an_instruction_report_is_compiled_in_its_three_parts(world: World) -> None:
+    world.at(2026, 11, 2, 10, 0)
+    world.must("office_admin", "批示件 大气处 2026-12-20 关于臭氧污染防治的批示")
+    world.at(2026, 12, 1, 10, 0)
+    world.must(
+        "air_clerk", "进展 督1 1、目前进展：召开专题会 2、难点问题：资金 3、下一步打算：验收"
+    )
+    row = filing(world, 1, "2026-12")
+    assert row.content == {"目前进展": "召开专题会", "难点问题": "资金", "下一步打算": "验收"}
+    outcome, out = world.run("office_admin", "汇总 批示件 12月")
+    assert outcome.ok
+    word = docx.Document(io.BytesIO(files_of(world, out)["领导批示件2026年12月汇总.docx"]))
+    lines = [p.text for p in word.paragraphs]
+    assert lines[0] == "领导批示件跟踪办理情况（2026年12月）"
+    start = lines.index("一、目前进展")
+    assert lines[start : start + 6] == [
+        *("一、目前进展", "召开专题会"),
+        *("二、难点问题", "资金"),
+        *("三、下一步打算", "验收"),
+    ]

@@ -217,6 +217,10 @@ def test_defaults_from_the_document() -> None:
     assert RULES.templated == ["领导批示件", "实事项目", "民心工程"]
 
 
+def test_the_example_roster_shows_the_defaults() -> None:
+    assert build_roster(copy.deepcopy(RAW), "org.toml").filings.templates == RULES.templates
+
+
 def test_a_template_from_the_roster() -> None:
     raw: dict[str, Any] = copy.deepcopy(RAW)
     raw["filings"].pop("report_limits", None)

@@ -20,6 +20,7 @@ from handlers.context import Ctx
 from handlers.effects import Outgoing, to_group
 from handlers.filings import schedule
 from handlers.filings.render import render_docx, render_xlsx
+from handlers.instructions import reports
 from handlers.workcal import WorkCalendar
 from storage.models import Filing, Flag, Matter
 
@@ -81,7 +82,7 @@ def gather(
             matter.department,
             status_of(row, now),
             row.done_at,
-            dict(row.content or {}) if row.done_at is not None else {},
+            _content(row, template) if row.done_at is not None else {},
         )
         for row, matter in sorted(
             rows, key=lambda r: (order.get(r[1].department, len(order)), r[1].id)
@@ -89,6 +90,16 @@ def gather(
     ]
     due_at = max(row.due_at for row, _ in rows)
     return Node(category, period, template, due_at, entries)
+
+
+def _content(row: Filing, template: Template) -> dict[str, str]:
+    """A filing's parts; a 批示件 report filed before the parts were kept is read again."""
+    if row.content:
+        return dict(row.content)
+    if row.report:
+        limits = {p.name: p.limit or len(row.report) for p in template.parts}
+        return reports.check_report(row.report, limits).parts
+    return {}
 
 
 def send_node(ctx: Ctx, node: Node) -> None:

@@ -22,7 +22,6 @@ from handlers import texts
 if TYPE_CHECKING:
     from handlers.filings.compiled import Entry, Node
 
-_CN_NUMBERS = "一二三四五六七八九十"
 _RED = RGBColor(0xC0, 0x00, 0x00)
 _MARKED = ("late", "missing_late", "missing")
 
@@ -42,7 +41,8 @@ def cell_text(entry: Entry, parts: list[str]) -> str:
     if len(parts) == 1:
         return entry.content.get(parts[0], "")
     return "\n".join(
-        f"{i}、{name}：{entry.content.get(name, '')}" for i, name in enumerate(parts, 1)
+        texts.compiled_joined(i, name, entry.content.get(name, ""))
+        for i, name in enumerate(parts, 1)
     )
 
 
@@ -54,7 +54,7 @@ def render_docx(node: Node, roster: Roster, tz: dt.tzinfo, now: dt.datetime) -> 
     document = docx.Document()
     document.add_heading(texts.compiled_title(node.template.title, node.period), level=1)
     document.add_paragraph(
-        f"{node.category} · 截止{texts.when(node.due_at, tz)} · 汇总于{texts.when(now, tz)}"
+        texts.compiled_subtitle(node.category, texts.when(node.due_at, tz), texts.when(now, tz))
     )
     if node.template.layout == "table":
         _docx_table(document, node, tz)
@@ -78,7 +78,7 @@ def _docx_table(document: docx.document.Document, node: Node, tz: dt.tzinfo) -> 
         values = [
             str(number),
             entry.department,
-            f"督{entry.matter_id} {entry.name}",
+            texts.compiled_ref(entry.matter_id, entry.name),
             *(cell_text(entry, parts) for _, parts in cols),
             _when(entry.done_at, tz),
             texts.COMPILED_STATUS[entry.status],
@@ -95,7 +95,10 @@ def _docx_sections(document: docx.document.Document, node: Node, tz: dt.tzinfo) 
     for number, entry in enumerate(node.entries, 1):
         status = texts.COMPILED_STATUS[entry.status]
         document.add_heading(
-            f"{number}. 督{entry.matter_id} {entry.name}（{entry.department}）", level=2
+            texts.compiled_section(
+                number, texts.compiled_ref(entry.matter_id, entry.name), entry.department
+            ),
+            level=2,
         )
         line = document.add_paragraph()
         done = f" · {_when(entry.done_at, tz)}" if entry.done_at else ""
@@ -108,7 +111,7 @@ def _docx_sections(document: docx.document.Document, node: Node, tz: dt.tzinfo) 
             if part.name not in entry.content:
                 continue
             heading = document.add_paragraph()
-            title = heading.add_run(f"{_CN_NUMBERS[i % 10]}、{part.name}")
+            title = heading.add_run(texts.compiled_part_heading(i, part.name))
             title.bold, title.font.size = True, Pt(12)
             document.add_paragraph(entry.content[part.name])
 
@@ -124,7 +127,7 @@ def render_xlsx(node: Node, roster: Roster, tz: dt.tzinfo, now: dt.datetime) -> 
     headers = [
         texts.COMPILED_HEADERS[0],
         texts.COMPILED_HEADERS[1],
-        "事项编号",
+        texts.SHEET_NUMBER,
         texts.COMPILED_HEADERS[2],
         *(h for h, _ in cols),
         *texts.COMPILED_HEADERS[3:],
@@ -140,7 +143,7 @@ def render_xlsx(node: Node, roster: Roster, tz: dt.tzinfo, now: dt.datetime) -> 
             [
                 number,
                 entry.department,
-                f"督{entry.matter_id}",
+                texts.compiled_ref(entry.matter_id),
                 entry.name,
                 *(cell_text(entry, parts) for _, parts in cols),
                 _when(entry.done_at, tz),
