@@ -292,67 +292,32 @@ def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _filings_world(settings: Settings) -> tuple[Roster, WorkCalendar, dt.datetime]:
-    from bot.startup import settings_clock
-
-    return (
-        load_roster(settings.bot_org_file),
-        load_calendar(settings),
-        settings_clock(settings.bot_clock_file)(),
-    )
-
-
 def cmd_filings_export(settings: Settings, args: argparse.Namespace) -> int:
-    from alembic.util import CommandError
+    from bot.filings_xlsx import FilingsError, export_with_settings
 
-    from bot.filings_xlsx import FilingsError, export_node, parse_period
-    from bot.startup import open_database
-    from storage.migrate import MigrationError
-
-    roster, cal, now = _filings_world(settings)
-    db = open_database(settings.database_url)
     try:
-        period = parse_period(args.period, cal, now)
-        db.migrate()
-        with db.sessions() as session:
-            paths = export_node(session, roster, cal, args.category, period, now, Path(args.out))
-    except (FilingsError, MigrationError, CommandError) as exc:
+        paths = export_with_settings(settings, args.category, args.period, Path(args.out))
+    except FilingsError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write into {args.out}: {exc}") from None
-    finally:
-        db.dispose()
     for path in paths:
         print(path)
     return 0
 
 
 def cmd_filings_import(settings: Settings, args: argparse.Namespace) -> int:
-    from alembic.util import CommandError
-
-    from bot.filings_xlsx import FilingImportError, FilingsError, import_filings, parse_period
-    from bot.startup import open_database
+    from bot.filings_xlsx import FilingImportError, FilingsError, import_with_settings
     from handlers import texts
-    from storage.migrate import MigrationError
 
-    roster, cal, now = _filings_world(settings)
-    db = open_database(settings.database_url)
     try:
-        period = parse_period(args.period, cal, now)
-        db.migrate()
-        with db.transaction() as session:
-            result = import_filings(
-                session, roster, cal, Path(args.file), args.category, period, now
-            )
-    except (FilingsError, MigrationError, CommandError) as exc:
+        result = import_with_settings(settings, args.category, Path(args.file), args.period)
+    except FilingsError as exc:
         raise UsageError(str(exc)) from None
     except FilingImportError as exc:
         print(texts.sheet_refused(args.file, len(exc.problems)), file=sys.stderr)
-        for line in exc.problems:
-            print(line, file=sys.stderr)
+        print("\n".join(exc.problems), file=sys.stderr)
         return 2
-    finally:
-        db.dispose()
     print(texts.sheet_imported(result.filed, result.unchanged))
     return 0
 

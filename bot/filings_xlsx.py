@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from bot.app import write_outbox
 from config.categories import category as find_category
 from config.filings import Template
-from config.roster import Roster
+from config.roster import Roster, load_roster
+from config.settings import Settings
 from handlers import texts
 from handlers.context import Ctx
 from handlers.filings import schedule
@@ -32,7 +33,8 @@ from handlers.filings.compiled import gather
 from handlers.filings.done import mark_done
 from handlers.filings.render import columns, render_docx, render_xlsx
 from handlers.filings.template import check_template
-from handlers.workcal import WorkCalendar
+from handlers.workcal import WorkCalendar, load_calendar
+from storage.db import Database
 from storage.models import Filing, Matter
 
 ACTOR = "import"
@@ -271,3 +273,47 @@ def _matter(session: Session, category: str, number: str, name: str) -> Matter |
     if matter.category != category:
         return texts.sheet_wrong_category(matter.id, matter.category, category)
     return matter
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def _open(settings: Settings) -> tuple[Roster, WorkCalendar, dt.datetime, Database]:
+    from alembic.util import CommandError
+
+    from bot.startup import open_database, settings_clock
+    from storage.migrate import MigrationError
+
+    roster, cal = load_roster(settings.bot_org_file), load_calendar(settings)
+    now = settings_clock(settings.bot_clock_file)()
+    db = open_database(settings.database_url)
+    try:
+        db.migrate()
+    except (MigrationError, CommandError) as exc:
+        db.dispose()
+        raise FilingsError(str(exc)) from None
+    return roster, cal, now, db
+
+
+def export_with_settings(
+    settings: Settings, category: str, period: str | None, out_dir: Path
+) -> list[Path]:
+    roster, cal, now, db = _open(settings)
+    try:
+        with db.sessions() as session:
+            month = parse_period(period, cal, now)
+            return export_node(session, roster, cal, category, month, now, out_dir)
+    finally:
+        db.dispose()
+
+
+def import_with_settings(
+    settings: Settings, category: str, path: Path, period: str | None
+) -> ImportResult:
+    roster, cal, now, db = _open(settings)
+    try:
+        with db.transaction() as session:
+            month = parse_period(period, cal, now)
+            return import_filings(session, roster, cal, path, category, month, now)
+    finally:
+        db.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.filings import Template
+from config.hours import CalendarError
 from config.roster import Roster
 from handlers import documents, texts
 from handlers.context import Ctx
@@ -126,8 +127,11 @@ def compile_due(
     """The sweeper's part: each templated node of last, this or next month whose every row's
     deadline has passed (within CATCH_UP) is compiled and sent once, in working time."""
     categories = roster.filings.templated
-    if not categories or not cal.is_working_time(now):
-        return []
+    try:
+        if not categories or not cal.is_working_time(now):
+            return []
+    except (CalendarError, OverflowError):
+        return []  # past the calendar's end: nothing more goes out
     this = schedule.period_of(now, cal.tz)
     periods = [schedule.shift_period(this, -1), this, schedule.shift_period(this, 1)]
     nodes = session.execute(
