@@ -193,8 +193,8 @@ def import_filings(
             at = index.get(key)
             return _text(values[at]) if at is not None and at < len(values) else ""
 
-        if not any(cell(h) for h, _ in cols) and not cell("#number") and not cell("#name"):
-            continue  # an empty row
+        if not any(cell(h) for h, _ in cols):
+            continue  # nothing filed on this row (an exported 未报送, or an empty row)
         where = texts.SHEET_NUMBER if cell("#number") else texts.SHEET_NAME
         matter = _matter(session, name, cell("#number"), cell("#name"))
         if isinstance(matter, str):

@@ -70,7 +70,7 @@ async def test_a_filing_in_chat_reaches_the_office_compiled_document(
         body = [[c.text for c in r.cells] for r in word.tables[0].rows[1:]]
         assert [(r[1], r[2], r[4], r[7]) for r in body] == [
             ("大气环境处", "督1 雨污混接改造", "65", "按时报送"),
-            ("水生态环境处", "督2 河道整治", "（未报送）", "未报送（超限）"),
+            ("水生态环境处", "督2 河道整治", "", "未报送（超限）"),
             ("水生态环境处", "督3 泵站改造", "100", "按时报送"),
         ]
         assert "2、本月进展情况：铺设管网3公里" in body[0][3]

@@ -142,7 +142,7 @@ def check_compiled(files: dict[str, bytes]) -> None:
     assert [r[1] for r in body] == ["大气环境处", "水生态环境处"]
     assert body[0][3].startswith("1、证照办理情况：施工许可已取得\n2、本月进展情况：")
     assert (body[0][4], body[0][5], body[0][7]) == ("60", "无", "按时报送")
-    assert (body[1][3], body[1][7]) == ("（未报送）", "未报送（超限）")
+    assert (body[1][3], body[1][4], body[1][7]) == ("（未报送）", "", "未报送（超限）")
     sheet = openpyxl.load_workbook(io.BytesIO(files["实事项目2026年11月汇总.xlsx"])).active
     assert sheet is not None
     values = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]

@@ -42,6 +42,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, roster: Roster) -> Path
             "新增事项 实事项目 大气处 孙内勤 雨污混接改造",
             "新增事项 实事项目 水处 吴内勤 河道整治",
             "新增事项 局重点工作 水处 吴内勤 臭氧防治",
+            "新增事项 实事项目 水处 吴内勤 泵站改造",
         ):
             with db.transaction() as session:
                 ctx = Ctx(session, roster, WorkCalendar(), NOW, actor="u-admin")
@@ -127,8 +128,9 @@ def test_import_all_or_nothing_then_export(env: Path, capsys: pytest.CaptureFixt
     assert code == 0
     assert out == ["o/实事项目2026年11月汇总.docx", "o/实事项目2026年11月汇总.xlsx"]
     word = docx.Document(str(env / out[0]))
-    assert [r.cells[7].text for r in word.tables[0].rows[1:]] == ["按时报送", "按时报送"]
-    # the export reads back: nothing changes
+    statuses = [r.cells[7].text for r in word.tables[0].rows[1:]]
+    assert statuses == ["按时报送", "按时报送", "未报送"]  # 督4: not due yet
+    # the export reads back: nothing changes, the row not filed is left alone
     assert cli(capsys, "filings", "import", "实事项目", out[1])[1] == ["导入完成：填报0项，未变2项"]
     db = Database(f"sqlite:///{env}/bot.db")
     try:

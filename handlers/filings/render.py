@@ -37,7 +37,7 @@ def columns(template: Template) -> list[tuple[str, list[str]]]:
 def cell_text(entry: Entry, parts: list[str]) -> str:
     """A column's text: one part as written; several numbered, each with its name."""
     if not entry.content:
-        return texts.COMPILED_MISSING if entry.status != "on_time" else ""
+        return ""  # the status column says why
     if len(parts) == 1:
         return entry.content.get(parts[0], "")
     return "\n".join(
@@ -83,6 +83,8 @@ def _docx_table(document: docx.document.Document, node: Node, tz: dt.tzinfo) -> 
             _when(entry.done_at, tz),
             texts.COMPILED_STATUS[entry.status],
         ]
+        if not entry.content:
+            values[3] = texts.COMPILED_MISSING
         cells = table.add_row().cells
         for cell, value in zip(cells, values, strict=True):
             cell.text = value

@@ -76,7 +76,7 @@ def check_template(
         if draft is not None and len(still) == 1:
             pieces = {still[0]: [text.strip()]}
         else:
-            return TemplateCheck(False, {}, good, [texts.template_help(template)])
+            return TemplateCheck(False, {}, good, [texts.template_help(template)], still)
     by_name = {p.name: p for p in template.parts}
     issues: dict[str, list[str]] = {}
     found: dict[str, str] = {}
