@@ -55,6 +55,7 @@ SAMPLES = [
     "点名 督1 区分管领导",
     "约谈完成 督1",
     "统计",
+    "汇总 实事项目",
     "重发 2",
     "发送失败",
     "分派 ２",  # malformed: its usage line, privately
