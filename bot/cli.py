@@ -328,6 +328,36 @@ def cmd_registry_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_filings_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.filings_xlsx import FilingsError, export_with_settings
+
+    try:
+        paths = export_with_settings(settings, args.category, args.period, Path(args.out))
+    except FilingsError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write into {args.out}: {exc}") from None
+    for path in paths:
+        print(path)
+    return 0
+
+
+def cmd_filings_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.filings_xlsx import FilingImportError, FilingsError, import_with_settings
+    from handlers import texts
+
+    try:
+        result = import_with_settings(settings, args.category, Path(args.file), args.period)
+    except FilingsError as exc:
+        raise UsageError(str(exc)) from None
+    except FilingImportError as exc:
+        print(texts.sheet_refused(args.file, len(exc.problems)), file=sys.stderr)
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    print(texts.sheet_imported(result.filed, result.unchanged))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -394,6 +424,19 @@ def build_parser() -> argparse.ArgumentParser:
     reg_export = reg.add_parser("export", help="write every matter to FILE.xlsx")
     reg_export.add_argument("file", help="FILE.xlsx")
     reg_export.set_defaults(func=cmd_registry_export)
+
+    filings = commands.add_parser("filings", help="a node's filings by template (月报表, 简报)")
+    fil = filings.add_subparsers(dest="filings_command", required=True)
+    fil_export = fil.add_parser("export", help="write the node's compiled Word and Excel files")
+    fil_export.add_argument("category", help="e.g. 实事项目, 民心工程, 领导批示件")
+    fil_export.add_argument("--period", metavar="YYYY-MM", help="default: this month")
+    fil_export.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    fil_export.set_defaults(func=cmd_filings_export)
+    fil_import = fil.add_parser("import", help="check every row, then record the filings")
+    fil_import.add_argument("category", help="e.g. 实事项目")
+    fil_import.add_argument("file", help="FILE.xlsx (its first sheet)")
+    fil_import.add_argument("--period", metavar="YYYY-MM", help="default: this month")
+    fil_import.set_defaults(func=cmd_filings_import)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, StrictInt, field_validator, model_validator
 
 from config.categories import category
 
@@ -27,6 +27,103 @@ DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 30
 # Categories whose submissions the 分管局领导 approves before they count (attachment 1: 情况反馈
 # and 跟踪反馈 "经分管局领导审核同意后"); a 批示件's 签收 never needs it.
 DEFAULT_APPROVAL: list[str] = ["领导批示件"]
+
+INSTRUCTION = "领导批示件"
+
+
+class Part(BaseModel):
+    """One part of a filing template: a text (at most ``limit`` characters without
+    whitespace) or a percentage (0..100, not below the matter's last filing unless the
+    template's ``note`` part explains)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: Literal["text", "percentage"] = "text"
+    limit: StrictInt | None = None  # text only; None: no limit
+    required: bool = True
+    column: str = ""  # the compiled table's column; "": the part's own name
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a part needs a name")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _limit(self) -> Part:
+        if self.kind == "percentage" and self.limit is not None:
+            raise ValueError(f"{self.name!r}: a percentage has no limit")
+        if self.limit is not None and self.limit <= 0:
+            raise ValueError(f"{self.name!r}: the limit must be more than 0 characters")
+        return self
+
+    @property
+    def heading(self) -> str:
+        return self.column or self.name
+
+
+class Template(BaseModel):
+    """What a category's monthly filing says (attachments 1 and 2), and how the office's
+    compiled document lays it out: ``table`` (one row per matter, the 月报表) or
+    ``sections`` (each matter's parts as headed sections, the 简报)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    layout: Literal["table", "sections"] = "sections"
+    parts: list[Part]
+    note: str = ""  # the part that explains a falling percentage (备注); "": none
+
+    @model_validator(mode="after")
+    def _parts(self) -> Template:
+        names = [p.name for p in self.parts]
+        if not names:
+            raise ValueError("parts: name at least one part")
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"parts: {name!r} is listed twice")
+        if not any(p.required for p in self.parts):
+            raise ValueError("parts: at least one part must be required")
+        if self.note:
+            part = next((p for p in self.parts if p.name == self.note), None)
+            if part is None or part.kind != "text":
+                raise ValueError(f"note: {self.note!r} is not a text part of this template")
+        return self
+
+
+def instruction_template(limits: dict[str, int]) -> Template:
+    """Attachment 1's 批示件进展报送模板, from ``report_limits``."""
+    return Template(
+        title="领导批示件跟踪办理情况",
+        parts=[Part(name=name, limit=limit) for name, limit in limits.items()],
+    )
+
+
+# Attachment 2. The document sets no length for these parts: the limits are generous defaults.
+DEFAULT_TEMPLATES: dict[str, Template] = {
+    "实事项目": Template(
+        title="浦东新区为民办实事项目建设进度月报表",
+        layout="table",
+        note="备注",
+        parts=[
+            Part(name="证照办理情况", limit=300, column="项目完成情况"),
+            Part(name="本月进展情况", limit=500, column="项目完成情况"),
+            Part(name="下月主要工作安排", limit=300, column="项目完成情况"),
+            Part(name="累计完成进度", kind="percentage", column="累计完成进度（%）"),
+            Part(name="备注", limit=200, required=False),
+        ],
+    ),
+    "民心工程": Template(
+        title="新区民心工程简报",
+        parts=[
+            Part(name="进展情况", limit=800),
+            Part(name="存在问题", limit=500),
+            Part(name="下一步工作", limit=500),
+        ],
+    ),
+}
 
 
 class FilingRules(BaseModel):
@@ -70,6 +167,22 @@ class FilingRules(BaseModel):
             raise ValueError("; ".join(problems))
         return out
 
+    # Category -> its filing template; given ones replace the defaults of their category,
+    # an empty ``parts`` list removes a default (a bare 已填报). 领导批示件's comes from
+    # report_limits unless given here.
+    templates: dict[str, Template] = DEFAULT_TEMPLATES
+
+    def template(self, category_name: str) -> Template | None:
+        """The filing template of a category (canonical name), or None: a bare 已填报."""
+        if category_name == INSTRUCTION and INSTRUCTION not in self.templates:
+            return instruction_template(self.report_limits)
+        return self.templates.get(category_name)
+
+    @property
+    def templated(self) -> list[str]:
+        """The categories with a template and a monthly node."""
+        return [c for c in self.nodes if self.template(c) is not None]
+
     @field_validator("nodes")
     @classmethod
     def _nodes(cls, value: dict[str, int]) -> dict[str, int]:
@@ -90,6 +203,39 @@ class FilingRules(BaseModel):
         if problems:
             raise ValueError("; ".join(problems))
         return out
+
+    @field_validator("templates", mode="before")
+    @classmethod
+    def _templates(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, object] = dict(DEFAULT_TEMPLATES)
+        given: dict[str, str] = {}
+        problems: list[str] = []
+        for key, template in value.items():
+            found = category(str(key))
+            if found is None:
+                problems.append(f"{key!r} is not a category (e.g. 实事项目, 民心工程)")
+                continue
+            if found.name in given:
+                problems.append(f"{key!r}: the same category as {given[found.name]!r}")
+            given[found.name] = str(key)
+            if isinstance(template, dict) and template.get("parts") == []:
+                out.pop(found.name, None)  # no template: a bare 已填报
+            else:
+                out[found.name] = template
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
+
+    @model_validator(mode="after")
+    def _one_instruction_template(self) -> FilingRules:
+        if INSTRUCTION in self.templates and "report_limits" in self.model_fields_set:
+            raise ValueError(
+                "templates: set the 领导批示件 parts either in report_limits or in "
+                "templates.领导批示件, not both"
+            )
+        return self
 
     @field_validator("office_lead_workdays", "instruction_feedback_lead_workdays")
     @classmethod

@@ -17,6 +17,7 @@ from handlers import clocks, deadlines, taps, texts
 from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
+from handlers.filings.compiled import compile_due
 from handlers.filings.rows import ensure_filings
 from handlers.filings.sweep import fire_row
 from handlers.lights.reminder import missing_lights_reminder, reminder_moment
@@ -34,7 +35,8 @@ WAITING = {c.name: c.waiting for c in deadlines.of_subject("item")}
 
 def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> list[Outgoing]:
     """Fire every due deadline row this caller can claim, as its declaration says; return the
-    messages, one per chat (an interview notice on its own)."""
+    messages, one per chat (an interview notice on its own), and the office's compiled
+    documents of the nodes whose deadline passed (handlers.filings.compiled)."""
     digest = Digest()
     notices: list[Outgoing] = []
     due = repo.due_deadlines(session, now)
@@ -62,7 +64,7 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if row.kind == "nag" and row.due_at <= now:
             continue  # a reminder after its deadline is moot: the escalation says it
         _fire(session, roster, cal, now, decl, row, item, digest, to_office=not superseded)
-    return digest.messages() + notices
+    return digest.messages() + notices + compile_due(session, roster, cal, now)
 
 
 def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:

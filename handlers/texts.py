@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.filings import Part, Template
 
 WEEKDAYS = "一二三四五六日"
 
@@ -1729,3 +1733,191 @@ def report_file_failed(name: str, reason: str, command: str) -> str:
         f"【报告文件未送达】「{name}」没有发出（{reason}）。"
         f"请在服务器上运行 {command} 生成文件后转发。"
     )
+
+
+# --- filing templates and the office's compiled document (issue 11) -------------------------
+
+
+def _part_hint(part: Part) -> str:
+    """How a template part is written: its name and limit (the usage the bot shows)."""
+    if part.kind == "percentage":
+        hint = "%，0–100"
+    elif part.limit is not None:
+        hint = f"{part.limit}字以内"
+    else:
+        hint = ""
+    optional = "选填" if not part.required else ""
+    inside = "，".join(x for x in (optional, hint) if x)
+    return part.name + (f"（{inside}）" if inside else "")
+
+
+def template_parts(template: Template) -> str:
+    return " ".join(f"{i}、{_part_hint(p)}：…" for i, p in enumerate(template.parts, 1))
+
+
+def template_help(template: Template) -> str:
+    return f"没有找到填报的各部分，请按模板分段填写：{template_parts(template)}"
+
+
+def percentage_unreadable(part: str, value: str) -> str:
+    return f"「{part}」应为0到100的数字（如60或60%），收到「{excerpt(value, 20)}」"
+
+
+def percentage_out_of_range(part: str, value: str) -> str:
+    return f"「{part}」应在0到100之间，收到「{excerpt(value, 20)}」"
+
+
+def percentage_falling(part: str, now: str, previous: str, note: str) -> str:
+    explain = f"，如确有原因请在「{note}」中说明" if note else ""
+    return f"「{part}」{now}%低于上次填报的{previous}%{explain}"
+
+
+def filing_no_template(ref: str, category: str) -> str:
+    number = ref.split()[0]
+    return f"{category}没有填报模板，在平台填报后直接发送「已填报 {number}」即可。"
+
+
+def filing_collected(
+    ref: str, what: str, kept: list[str], missing: list[str], wrong: list[str], in_chat: bool
+) -> str:
+    """A filing not complete yet: what is kept, what is missing or wrong."""
+    lines = [f"{ref}的{what}尚未记录。"]
+    if kept:
+        lines.append("已收到：" + "、".join(kept))
+    if missing:
+        lines.append("还缺：" + "、".join(missing))
+    if wrong:
+        lines.append("请修改：\n" + "\n".join(wrong))
+    number = ref.split()[0]
+    if in_chat:
+        lines.append("请直接发送其余部分（10分钟内有效），发送「取消」放弃。")
+    else:
+        lines.append(f"请发送「已填报 {number} 部分名称：内容」补齐，已收到的部分会保留。")
+    return "\n".join(lines)
+
+
+def filing_template_prompt(ref: str, what: str, template: Template, in_chat: bool) -> str:
+    """已填报 without the parts, for a category with a template."""
+    how = "请直接发送" if in_chat else f"请发送「已填报 {ref.split()[0]} 」并接着写"
+    return f"{ref}的{what}按模板填报，{how}：\n{template_parts(template)}"
+
+
+COMPILED_STATUS = {
+    "on_time": "按时报送",
+    "late": "超限报送",
+    "missing_late": "未报送（超限）",
+    "missing": "未报送",
+}
+
+
+def compiled_title(title: str, period: str) -> str:
+    return f"{title}（{period_label(period)}）"
+
+
+def compiled_file(category: str, period: str, suffix: str) -> str:
+    return f"{category}{period_label(period)}汇总.{suffix}"
+
+
+def compiled_summary(category: str, period: str, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    parts = "，".join(f"{COMPILED_STATUS[k]}{n}件" for k, n in counts.items() if n)
+    return f"【汇总】{category}{period_label(period)}：应报{total}件，{parts}。Word和Excel见文件。"
+
+
+def compiled_sent(category: str, period: str) -> str:
+    return f"{category}{period_label(period)}汇总已发送到局办公室群。"
+
+
+def nothing_to_compile(category: str, period: str) -> str:
+    return f"{category}{period_label(period)}没有填报记录，无可汇总。"
+
+
+def no_template(category: str) -> str:
+    return f"{category}没有填报模板，无法汇总。"
+
+
+COMPILED_HEADERS = ("序号", "责任处室", "项目名称", "填报时间", "状态")
+COMPILED_NAME = "事项名称"
+COMPILED_MISSING = "（未报送）"
+
+
+def filing_sheet_problem(row: int, column: str, what: str) -> str:
+    return f"第{row}行「{column}」：{what}"
+
+
+# the 月报表 by sheet (python -m bot filings import)
+SHEET_NUMBER, SHEET_NAME = "事项编号", "项目名称"
+
+
+def sheet_unreadable(path: object, problem: object = None) -> str:
+    if problem is None:
+        return f"{path}：文件不存在"
+    return f"{path}：无法读取，请另存为 .xlsx 后再导入（{problem}）"
+
+
+def sheet_no_header(headings: Sequence[str]) -> str:
+    heads = "、".join(f"「{h}」" for h in headings)
+    return f"第1行（表头）：找不到「项目名称」或「事项编号」以及{heads}列"
+
+
+def sheet_missing_column(row: int, heading: str) -> str:
+    return f"第{row}行（表头）：缺少「{heading}」列"
+
+
+def sheet_row_twice(number: int, first_row: int) -> str:
+    return f"督{number}与第{first_row}行重复"
+
+
+def sheet_no_filing(number: int, period: str) -> str:
+    return f"督{number}没有{period_label(period)}的填报"
+
+
+def sheet_filed_already(number: int, when_: str) -> str:
+    return f"督{number}已于{when_}填报，不能覆盖"
+
+
+def sheet_no_matter(written: str) -> str:
+    return f"没有事项「{written}」"
+
+
+def sheet_no_name(name: str, category: str, many: bool) -> str:
+    return f"「{name}」不止一项" if many else f"没有名为「{name}」的{category}"
+
+
+def sheet_wrong_category(number: int, found: str, wanted: str) -> str:
+    return f"督{number}是{found}，不是{wanted}"
+
+
+def sheet_refused(path: object, count: int) -> str:
+    return f"未导入，数据库没有改动。{path}有{count}处问题："
+
+
+def sheet_imported(filed: int, unchanged: int) -> str:
+    return f"导入完成：填报{filed}项，未变{unchanged}项"
+
+
+# the compiled document's lines (handlers.filings.render)
+_CN_NUMBERS = "一二三四五六七八九十"
+
+
+def compiled_subtitle(category: str, due: str, made: str) -> str:
+    return f"{category} · 截止{due} · 汇总于{made}"
+
+
+def compiled_section(number: int, ref: str, department: str) -> str:
+    return f"{number}. {ref}（{department}）"
+
+
+def compiled_part_heading(index: int, name: str) -> str:
+    """The brief's headings: 一、进展情况."""
+    return f"{_CN_NUMBERS[index % 10]}、{name}"
+
+
+def compiled_joined(index: int, name: str, value: str) -> str:
+    """One part in a column that joins several: 1、证照办理情况：…"""
+    return f"{index}、{name}：{value}"
+
+
+def compiled_ref(number: int, name: str = "") -> str:
+    """A matter in the compiled document: 督3 and its whole name."""
+    return f"督{number} {name}".strip()

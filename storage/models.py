@@ -359,6 +359,8 @@ class Filing(Base):
     returned_at: Mapped[dt.datetime | None]
     returned_by: Mapped[str | None] = mapped_column(String(64))
     return_note: Mapped[str | None] = mapped_column(Text)
+    # The template's parts (config.filings.Template) by name; while not done: those collected
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Light(Base):

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from sqlalchemy import select
 
-from handlers import taps, texts
-from handlers.args import MatterArg, MonthArg
-from handlers.commands import Registry
+from config.categories import Category
+from config.filings import Template
+from handlers import pending, taps, texts
+from handlers.args import CategoryArg, MatterArg, MonthArg, TextArg
+from handlers.commands import Registry, Rest
 from handlers.context import CommandError, Ctx
-from handlers.filings import approval
+from handlers.filings import approval, schedule
+from handlers.filings.compiled import gather, send_node
 from handlers.filings.done import mark_done, monthly_row
+from handlers.filings.template import check_template, percentage_of
 from handlers.matters.base import (
     DEPT,
     INSTRUCTION,
+    OFFICE,
     label,
+    row_label,
 )
 from handlers.matters.states import MatterStatus
 from handlers.taps import Taps
@@ -22,17 +31,98 @@ from storage.models import Filing, Matter
 router = Registry()
 
 
+class FilingMonthArg(MonthArg):
+    """An optional month, taken only when the next word is one (the parts may follow)."""
+
+    def __init__(self) -> None:
+        super().__init__(current=False)
+
+    def take(self, rest: Rest) -> str:
+        word = rest.text.split(" ", 1)[0]
+        if word and schedule.parse_month(word, dt.date(2050, 6, 1)) is not None:
+            return rest.word()
+        return ""
+
+
 @router.command(
     "已填报",
-    [MatterArg(instruction=False, department=True), MonthArg(current=False)],
-    "本月（或所写月份）已在平台填报",
+    [
+        MatterArg(instruction=False, department=True),
+        FilingMonthArg(),
+        TextArg("parts", "各部分如 进展情况：… 存在问题：…", optional=True),
+    ],
+    "本月（或所写月份）已在平台填报；实事项目、民心工程按模板写各部分，可分几条发送",
     DEPT,
 )
-def filed(ctx: Ctx, matter: Matter, month: str | None) -> str:
+def filed(ctx: Ctx, matter: Matter, month: str | None, parts: str) -> str:
     row = monthly_row(ctx, matter, month)
     if row is None:
         raise CommandError(texts.nothing_to_file(label(matter)))
-    return mark_done(ctx, matter, row)
+    template = ctx.roster.filings.template(matter.category)
+    if template is None:
+        if parts:
+            raise CommandError(texts.filing_no_template(label(matter), matter.category))
+        return mark_done(ctx, matter, row)
+    if row.done_at is not None:
+        raise CommandError(
+            texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
+        )
+    draft = dict(row.content or {})
+    check = check_template(
+        parts, template, draft=draft, previous=previous_percentage(ctx, matter, row, template)
+    )
+    if check.complete:
+        return mark_done(ctx, matter, row, content=check.good)
+    row.content = check.good or None  # the good parts, kept until the rest comes
+    in_chat = _collect_next(ctx, matter, row)
+    if not parts.strip() and not check.good:
+        return texts.filing_template_prompt(label(matter), row_label(row), template, in_chat)
+    wrong = check.wrong if check.headings else check.problems
+    return texts.filing_collected(
+        label(matter), row_label(row), list(check.good), check.missing, wrong, in_chat
+    )
+
+
+@router.command(
+    "汇总",
+    [CategoryArg(), MonthArg()],
+    "某类别本月（或所写月份）各处室的填报，Word和Excel发到局办公室群",
+    OFFICE,
+)
+def compile_node(ctx: Ctx, category: Category, month: str) -> str:
+    if ctx.roster.filings.template(category.name) is None:
+        raise CommandError(texts.no_template(category.name))
+    node = gather(ctx.session, ctx.roster, category.name, month, ctx.now)
+    if node is None:
+        raise CommandError(texts.nothing_to_compile(category.name, month))
+    send_node(ctx, node)
+    return texts.compiled_sent(category.name, month)
+
+
+def previous_percentage(
+    ctx: Ctx, matter: Matter, row: Filing, template: Template
+) -> Decimal | None:
+    """The percentage of the matter's last filing before ``row``'s month."""
+    earlier = ctx.session.scalars(
+        select(Filing)
+        .where(
+            Filing.matter_id == matter.id,
+            Filing.kind == "monthly",
+            Filing.period < row.period,
+            Filing.done_at.is_not(None),
+        )
+        .order_by(Filing.period.desc())
+    )
+    for filing in earlier:
+        value = percentage_of(template, filing.content)
+        if value is not None:
+            return value
+    return None
+
+
+def _collect_next(ctx: Ctx, matter: Matter, row: Filing) -> bool:
+    """In a 1:1 chat, the person's next message there continues this filing."""
+    return pending.expect(ctx, f"已填报 督{matter.id} {row.period}")
 
 
 TODO_HORIZON_WORKDAYS = 5  # filings shown in 待办 this far ahead, and every overdue one

@@ -37,14 +37,26 @@ def monthly_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
     return current[-1] if current else None
 
 
-def mark_done(ctx: Ctx, matter: Matter, row: Filing, report: str | None = None) -> str:
-    """The department has submitted this filing: done now, or, where the roster asks for the
+def mark_done(
+    ctx: Ctx,
+    matter: Matter,
+    row: Filing,
+    report: str | None = None,
+    *,
+    content: dict[str, str] | None = None,
+) -> str:
+    """The department has submitted this filing (``report``: a 批示件's text; ``content``: the
+    template's parts, handlers.filings.template): done now, or, where the roster asks for the
     分管局领导's approval (handlers.filings.approval), sent for it; done once approved."""
     if row.done_at is not None:
         raise CommandError(
             texts.already_filed(label(matter), row_label(row), ctx.when(row.done_at))
         )
+    if content is not None:
+        row.content = content
     if approval.required(ctx.roster, matter, row):
+        if report is None and content:
+            report = "\n".join(f"{name}：{text}" for name, text in content.items() if text)
         return approval.submit(ctx, matter, row, report)
     if report is not None:
         row.report = report

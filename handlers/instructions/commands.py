@@ -121,7 +121,7 @@ def progress(ctx: Ctx, matter: Matter, report: str) -> str:
     if row is None or row.done_at is not None:
         log(ctx.session, matter, ctx.now, ctx.actor, "report", texts.excerpt(report, 60))
         return texts.report_kept(label(matter))
-    return mark_done(ctx, matter, row, report=report)
+    return mark_done(ctx, matter, row, report=report, content=check.parts)
 
 
 @router.command(

@@ -5,9 +5,11 @@ report into a chat message. A heading is a part's name:
 
 - at the start of a line, numbered (1、 1. （1） 一、 ①) or carrying a limit in brackets
   (（500字）), then anything; or unnumbered and followed by ：/: or the end of the line;
-- within a line only when numbered and either followed by ：/: ("…推进。2、难点问题：…") or
-  set off by a space or a sentence's end ("…推进 2、难点问题资金缺口", the one-line form the
-  command's usage line shows).
+- within a line only when followed by ：/: and numbered or set off by a space or a
+  punctuation mark ("…推进。2、难点问题：…", "…推进；难点问题：…"), or numbered and set off
+  ("…推进 2、难点问题资金缺口", the one-line form the command's usage line shows).
+
+A percentage part's heading may carry its unit: 累计完成进度（%）：60.
 
 Parts may come in any order; text before the first heading (a title) is ignored. A part's
 length is counted in characters without whitespace. The configured limits win over the ones
@@ -17,9 +19,10 @@ written in the headings.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from config.filings import instruction_template
 from handlers import texts
 
 _CN = "一二三四五六七八九十"
@@ -30,8 +33,9 @@ _NUMBER = (
     r"|[①②③④⑤⑥⑦⑧⑨⑩])"
 )
 _LIMIT = r"[（(【\[][ \t]*(?:不超过|限)?[ \t]*[0-9０-９]+[ \t]*字(?:以内)?[ \t]*[）)】\]]"
+_UNIT = r"[（(][ \t]*[%％][ \t]*[）)]"  # 累计完成进度（%）
 _SPACE = "[ \t\u3000]*"
-_BREAKS = "。；;！!？?"
+_BREAKS = "。；;！!？?，,"
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,13 @@ def count_chars(text: str) -> int:
     return len("".join(text.split()))
 
 
-def check_report(text: str, limits: Mapping[str, int]) -> ReportCheck:
-    """Split a progress report into its parts and say what is missing or too long."""
-    names = sorted(limits, key=len, reverse=True)
+def split_parts(text: str, names: Iterable[str]) -> dict[str, list[str]] | None:
+    """The text under each heading found, by part name (a part written twice has two
+    pieces); None when no heading is found."""
+    ordered = sorted(names, key=len, reverse=True)
     heading = re.compile(
-        rf"(?:(?P<num>{_NUMBER}){_SPACE})?(?P<name>{'|'.join(map(re.escape, names))})"
-        rf"{_SPACE}(?P<limit>{_LIMIT})?{_SPACE}(?P<colon>[:：])?"
+        rf"(?:(?P<num>{_NUMBER}){_SPACE})?(?P<name>{'|'.join(map(re.escape, ordered))})"
+        rf"{_SPACE}(?P<limit>{_LIMIT}|{_UNIT})?{_SPACE}(?P<colon>[:：])?"
     )
     found: list[tuple[str, int, int]] = []  # (name, heading start, text start)
     for match in heading.finditer(text):
@@ -67,27 +72,24 @@ def check_report(text: str, limits: Mapping[str, int]) -> ReportCheck:
             text[match.start() - 1].isspace() or text[match.start() - 1] in _BREAKS
         )
         if (at_line_start and (marked or not rest_of_line.strip())) or (
-            match["num"] and (match["colon"] or set_off)
+            (match["num"] and (match["colon"] or set_off)) or (match["colon"] and set_off)
         ):
             found.append((match["name"], match.start(), match.end()))
     if not found:
-        return ReportCheck({}, [texts.report_template(dict(limits))])
+        return None
     pieces: dict[str, list[str]] = {}
     for i, (name, _, begin) in enumerate(found):
         end = found[i + 1][1] if i + 1 < len(found) else len(text)
         pieces.setdefault(name, []).append(text[begin:end].strip())
-    parts: dict[str, str] = {}
-    problems: list[str] = []
-    for name, limit in limits.items():
-        if name not in pieces:
-            problems.append(texts.report_missing(name))
-            continue
-        parts[name] = "\n".join(p for p in pieces[name] if p)
-        if len(pieces[name]) > 1:
-            problems.append(texts.report_repeated(name))
-        count = count_chars(parts[name])
-        if count == 0:
-            problems.append(texts.report_missing(name))
-        elif count > limit:
-            problems.append(texts.report_too_long(name, count, limit))
-    return ReportCheck(parts, problems)
+    return pieces
+
+
+def check_report(text: str, limits: Mapping[str, int]) -> ReportCheck:
+    """Split a progress report into its parts and say what is missing or too long: the
+    filing template check (handlers.filings.template) with attachment 1's template."""
+    from handlers.filings.template import check_template  # it reads headings with split_parts
+
+    check = check_template(text, instruction_template(dict(limits)))
+    if not check.headings:
+        return ReportCheck({}, [texts.report_template(dict(limits))])
+    return ReportCheck(check.found, check.problems)
