@@ -23,6 +23,10 @@ DEFAULT_NODES: dict[str, int] = {
     "实事项目": 25,
     "民心工程": 28,
 }
+# 月度统计制度: matters off the three platforms reach the office 1 working day before the
+# district's node; 局重点工作's 20th is the bureau's own node (attachment 6's note), no lead.
+LEAD_DEFAULT_KEY = "default"
+DEFAULT_OFFICE_LEAD: dict[str, int] = {LEAD_DEFAULT_KEY: 1, "局重点工作": 0}
 DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
 
 
@@ -35,8 +39,10 @@ class FilingRules(BaseModel):
     nodes: dict[str, StrictInt] = DEFAULT_NODES
     # A node on a non-working day moves to the previous ("before") or next working day.
     move: Literal["before", "after"] = "before"
-    # Matters not on the three district platforms (platform "无") are due at the office earlier.
-    office_lead_workdays: StrictInt = 1
+    # Matters not on the three district platforms (platform "无") are due at the office this
+    # many working days earlier, per category ("default": the others). A table replaces the
+    # defaults as a whole; the old single number N reads as {default = N, 局重点工作 = 0}.
+    office_lead_workdays: dict[str, StrictInt] = DEFAULT_OFFICE_LEAD
     # Reminders this many working days before the due day (0: on the day), sorted descending.
     remind_workdays_before: list[StrictInt] = [3, 1, 0]
     # Who is told once the due day has passed.
@@ -68,7 +74,40 @@ class FilingRules(BaseModel):
             raise ValueError("; ".join(problems))
         return out
 
-    @field_validator("office_lead_workdays", "instruction_feedback_lead_workdays")
+    @field_validator("office_lead_workdays", mode="before")
+    @classmethod
+    def _lead_scalar(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {**DEFAULT_OFFICE_LEAD, LEAD_DEFAULT_KEY: value}
+        return value
+
+    @field_validator("office_lead_workdays")
+    @classmethod
+    def _leads(cls, value: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {LEAD_DEFAULT_KEY: DEFAULT_OFFICE_LEAD[LEAD_DEFAULT_KEY]}
+        problems: list[str] = []
+        for key, days in value.items():
+            name = key.strip()
+            if name != LEAD_DEFAULT_KEY:
+                found = category(name)
+                if found is None:
+                    problems.append(f"{key!r} is not a category (or 'default')")
+                    continue
+                name = found.name
+            if days < 0:
+                problems.append(f"{key!r}: {days}: a number of working days, 0 or more")
+            out[name] = days
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
+
+    def office_lead(self, category_name: str) -> int:
+        """The office's lead, in working days, for a platform-"无" matter of the category."""
+        return self.office_lead_workdays.get(
+            category_name, self.office_lead_workdays[LEAD_DEFAULT_KEY]
+        )
+
+    @field_validator("instruction_feedback_lead_workdays")
     @classmethod
     def _not_negative(cls, value: int) -> int:
         if value < 0:

@@ -24,7 +24,7 @@ NO_PLATFORM = "无"
 class Schedule:
     period: str  # "YYYY-MM"
     node: dt.date  # the category's node that month, moved to a working day
-    due_date: dt.date  # node, or office_lead_workdays working days earlier for platform "无"
+    due_date: dt.date  # node, or the category's office lead earlier for platform "无"
     due_at: dt.datetime  # the end of due_date's working hours
     reminders: tuple[dt.datetime, ...]  # starts of working days before due_date, ascending
     escalate_at: dt.datetime  # the first working moment after due_at
@@ -42,8 +42,8 @@ def schedule(
     """The filing schedule of one matter for one month; None when its category has no node.
 
     ``category`` is a name or alias; ``platform`` one of ``config.categories.PLATFORMS``
-    (or an alias): "无" means the matter is reported to the office, ``office_lead_workdays``
-    working days before the node.
+    (or an alias): "无" means the matter is reported to the office, the category's
+    ``office_lead_workdays`` working days before the node (局重点工作: none by default).
     """
     found = find_category(category)
     name = found.name if found else unicodedata.normalize("NFKC", category).strip()
@@ -54,7 +54,7 @@ def schedule(
     if where is None:
         raise ValueError(f"unknown platform {platform!r}")
     node, provisional = cal.month_node(year, month, day, rules.move)
-    lead = rules.office_lead_workdays if where == NO_PLATFORM else 0
+    lead = rules.office_lead(name) if where == NO_PLATFORM else 0
     due_date = workday_before(cal, node, lead)
     due_at = end_of_day(cal, due_date)
     reminders = sorted(
@@ -129,11 +129,27 @@ def instruction_feedback_due(
     cal: WorkCalendar, rules: FilingRules, notice_due: dt.date
 ) -> dt.datetime:
     """Feedback is due at the end of the working day ``instruction_feedback_lead_workdays``
-    working days before the notice's deadline. A deadline on a non-working day counts from
-    the last working day before it (the platform closes then), e.g. a deadline on Sunday
-    with a lead of 1 is due on Thursday evening."""
-    day = workday_before(cal, notice_due, rules.instruction_feedback_lead_workdays)
+    working days before the notice's deadline as the notice writes it (attachment 1: 时间节点
+    较《领导批示件办理通知》的反馈时间提前一个工作日). A deadline on a non-working day is not
+    first moved: a Sunday deadline with a lead of 1 is due on Friday (the working day before
+    Sunday), not Thursday. A lead of 0: the deadline's day, or the last working day before it."""
+    day = workday_strictly_before(cal, notice_due, rules.instruction_feedback_lead_workdays)
     return end_of_day(cal, day)
+
+
+def workday_strictly_before(cal: WorkCalendar, day: dt.date, workdays: int) -> dt.date:
+    """The ``workdays``-th working day before ``day`` itself, working or not (0: ``day``, or
+    the last working day before it)."""
+    if workdays < 0:
+        raise ValueError("workdays must be 0 or more")
+    if workdays == 0:
+        return workday_before(cal, day, 0)
+    found = day
+    for _ in range(workdays):
+        found -= dt.timedelta(days=1)
+        while not cal.is_working_day(found):
+            found -= dt.timedelta(days=1)
+    return found
 
 
 # --- periods --------------------------------------------------------------------------------
