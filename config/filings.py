@@ -30,6 +30,53 @@ DEFAULT_OFFICE_LEAD: dict[str, int] = {LEAD_DEFAULT_KEY: 1, "局重点工作": 0
 DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
 
 
+class AnnualRules(BaseModel):
+    """实事项目's year (attachment 2): "局办公室牵头各处室每年10月申报下一年度实施项目计划 ...
+    向重大办报告月度、半年度、年度实事项目的进展情况。因特殊原因需要调整计划的，由相关处室提出调整
+    申请，经区政府分管领导同意后，由局办公室报新区重大办备案。" The document gives no day for the
+    declaration nor for the half-year and year reports: these are the bot's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The categories with a yearly plan: declared each year, half-year and year reports, plan
+    # changes. Stored under the canonical names.
+    categories: list[str] = ["实事项目"]
+    # The declaration reminder: on the first working day on or after this day of this month.
+    declare_month: StrictInt = 10
+    declare_day: StrictInt = 1
+    # The half-year report is due on this day of July, the year report on this day of the
+    # next January (moved and led like a monthly node: ``move``, ``office_lead_workdays``).
+    half_year_due_day: StrictInt = 10
+    year_due_day: StrictInt = 10
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for key in value:
+            found = category(key)
+            if found is None:
+                raise ValueError(f"{key!r} is not a category (e.g. 实事项目)")
+            if found.name in out:
+                raise ValueError(f"{key!r} is listed twice")
+            out.append(found.name)
+        return out
+
+    @field_validator("declare_month")
+    @classmethod
+    def _month(cls, value: int) -> int:
+        if not 1 <= value <= 12:
+            raise ValueError(f"{value} is not a month (1..12)")
+        return value
+
+    @field_validator("declare_day", "half_year_due_day", "year_due_day")
+    @classmethod
+    def _day(cls, value: int) -> int:
+        if not 1 <= value <= 31:
+            raise ValueError(f"{value} is not a day of the month (1..31)")
+        return value
+
+
 class FilingRules(BaseModel):
     """When monthly filings are due, who is reminded and told, and the 批示件 clocks."""
 
@@ -52,6 +99,8 @@ class FilingRules(BaseModel):
     instruction_sign_workdays: Fraction = Fraction(1)
     instruction_feedback_lead_workdays: StrictInt = 1
     report_limits: dict[str, StrictInt] = DEFAULT_REPORT_LIMITS
+    # 实事项目's year: the declaration reminder, half-year and year reports, plan changes.
+    annual: AnnualRules = AnnualRules()
 
     @field_validator("nodes")
     @classmethod

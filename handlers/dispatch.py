@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from handlers import texts
+from handlers.annual import commands as annual_commands
 from handlers.args import ViewArg, WordArg
 from handlers.commands import Command, ParseError, Registry
 from handlers.context import Ctx
@@ -32,6 +33,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     filing_commands.router,
     instruction_commands.router,
     light_commands.router,
+    annual_commands.router,
     stats_commands.router,
     general_router,
 )
@@ -39,6 +41,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     item_views.todo_lines,
     filing_commands.todo_lines,
     light_commands.todo_lines,
+    annual_commands.todo_lines,
 )
 
 

@@ -82,7 +82,11 @@ def test_add_edit_list_show_close(world: World) -> None:
     ("who", "text", "expected"),
     [
         ("air_clerk", "新增事项 攻坚 大气处 孙内勤 X", "局办公室督办岗"),
-        ("office_admin", "新增事项 攻坚 大气处", "格式：新增事项 <类别> <处室> <负责人> <名称>"),
+        (
+            "office_admin",
+            "新增事项 攻坚 大气处",
+            "格式：新增事项 <类别> <处室> <负责人> [年度] <名称>",
+        ),
         ("office_admin", "新增事项 不存在 大气处 孙内勤 X", "没有「不存在」这个类别"),
         ("office_admin", "新增事项 攻坚 土壤处 孙内勤 X", "土壤处"),
         ("office_admin", "新增事项 攻坚 大气处 无名氏 X", "名单中没有「无名氏」"),

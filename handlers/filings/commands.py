@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import taps, texts
-from handlers.args import MatterArg, MonthArg
+from handlers.annual.args import FilingPeriodArg
+from handlers.args import MatterArg
 from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
-from handlers.filings.done import mark_done, monthly_row
+from handlers.filings.done import mark_done, owed_row
 from handlers.matters.base import (
     DEPT,
     INSTRUCTION,
@@ -23,12 +24,12 @@ router = Registry()
 
 @router.command(
     "已填报",
-    [MatterArg(instruction=False, department=True), MonthArg(current=False)],
-    "本月（或所写月份）已在平台填报",
+    [MatterArg(instruction=False, department=True), FilingPeriodArg()],
+    "本月（或所写月份）已在平台填报；实事项目的半年度、年度进展报告写「半年」「年度」",
     DEPT,
 )
 def filed(ctx: Ctx, matter: Matter, month: str | None) -> str:
-    row = monthly_row(ctx, matter, month)
+    row = owed_row(ctx, matter, month)
     if row is None:
         raise CommandError(texts.nothing_to_file(label(matter)))
     return mark_done(ctx, matter, row)

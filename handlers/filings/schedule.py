@@ -50,6 +50,21 @@ def schedule(
     day = rules.nodes.get(name)
     if day is None:
         return None
+    year_month = format_period(year, month)
+    return _schedule(cal, rules, name, platform, year, month, day, year_month)
+
+
+def _schedule(
+    cal: WorkCalendar,
+    rules: FilingRules,
+    name: str,
+    platform: str,
+    year: int,
+    month: int,
+    day: int,
+    period: str,
+) -> Schedule:
+    """The schedule of a node on day ``day`` of ``year``-``month`` for the category ``name``."""
     where = find_platform(platform)
     if where is None:
         raise ValueError(f"unknown platform {platform!r}")
@@ -65,7 +80,7 @@ def schedule(
     dates += [r.astimezone(cal.tz).date() for r in reminders]
     provisional = provisional or any(not cal.is_covered(d.year) for d in dates)
     return Schedule(
-        period=format_period(year, month),
+        period=period,
         node=node,
         due_date=due_date,
         due_at=due_at,
@@ -73,6 +88,53 @@ def schedule(
         escalate_at=escalate_at,
         provisional=provisional,
     )
+
+
+# --- 实事项目's half-year and year reports (attachment 2) --------------------------------------
+
+HALF, YEAR = "half", "year"
+PROGRESS_KINDS = (HALF, YEAR)
+
+
+def progress_period(kind: str, year: int) -> str:
+    """'2026-H1' (the half-year report of 2026) or '2026-Y' (its year report)."""
+    return f"{year:04d}-{'H1' if kind == HALF else 'Y'}"
+
+
+def parse_progress(period: str) -> tuple[str, int] | None:
+    """(kind, year) of a half-year or year report's period; None for any other period."""
+    match = re.fullmatch(r"([0-9]{4})-(H1|Y)", period)
+    if match is None:
+        return None
+    return (HALF if match[2] == "H1" else YEAR), int(match[1])
+
+
+def progress_schedule(
+    cal: WorkCalendar, rules: FilingRules, category: str, platform: str, kind: str, year: int
+) -> Schedule | None:
+    """The half-year report of ``year`` (due in July) or its year report (due the next
+    January) for a matter of ``category``; None when the category has no yearly plan."""
+    found = find_category(category)
+    name = found.name if found else category
+    if name not in rules.annual.categories:
+        return None
+    if kind == HALF:
+        due_year, due_month, day = year, 7, rules.annual.half_year_due_day
+    else:
+        due_year, due_month, day = year + 1, 1, rules.annual.year_due_day
+    period = progress_period(kind, year)
+    return _schedule(cal, rules, name, platform, due_year, due_month, day, period)
+
+
+def progress_due_in(period: str) -> tuple[str, int] | None:
+    """The report due in the month ``period`` ("YYYY-MM"): the half-year report in July, the
+    previous year's report in January; None in other months."""
+    year, month = parse_period(period)
+    if month == 7:
+        return HALF, year
+    if month == 1:
+        return YEAR, year - 1
+    return None
 
 
 # --- working days ---------------------------------------------------------------------------
