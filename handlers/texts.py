@@ -1076,16 +1076,16 @@ def progress_label(period: str) -> str:
     return f"{period_label(period)}进展报告"
 
 
-def declare_line(year: int, office: bool, departments: list[str]) -> str:
+def declare_line(year: int, by: str, office: bool, departments: list[str]) -> str:
     """The October reminder: to the office (which leads) or to a department."""
     if office:
         listed = "、".join(departments) if departments else "（暂无实事项目处室）"
         return (
-            f"请局办公室牵头各处室申报{year}年度实事项目实施计划（每年10月申报下一年度），"
+            f"请局办公室牵头各处室于{by}前申报{year}年度实事项目实施计划（每年10月申报下一年度），"
             f"已提醒：{listed}。登记：「新增事项 实事项目 处室 负责人 {year}年度 名称」，"
             f"或导入申报表（「年度」列填{year}）"
         )
-    return f"请本月内向局办公室申报本处室{year}年度实事项目实施计划（项目名称、具体负责人）"
+    return f"请于{by}前向局办公室申报本处室{year}年度实事项目实施计划（项目名称、具体负责人）"
 
 
 def bad_plan_year(word: str, latest: int) -> str:

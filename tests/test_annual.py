@@ -372,7 +372,8 @@ def test_the_october_reminder_goes_once_on_a_working_day(world: World) -> None:
         ("oto", AIR_CLERK),
     }
     office = next(m for m in messages if m.target == OFFICE_GROUP).text
-    assert "牵头各处室申报2027年度实事项目" in office and "大气环境处" in office
+    assert "牵头各处室于10月30日(周五) 17:00前申报2027年度实事项目" in office
+    assert "大气环境处" in office
     assert "水生态环境处" not in office
     assert "2027年度实事项目" in next(m for m in messages if m.target == AIR_GROUP).text
     assert len(rows(world, Deadline, clock="declare")) == 1

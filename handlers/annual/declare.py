@@ -14,7 +14,7 @@ from config.hours import CalendarError
 from config.roster import Roster
 from handlers import deadlines, texts
 from handlers.digest import Digest, deliverable, late_grace_passed
-from handlers.filings.schedule import start_of_day
+from handlers.filings.schedule import end_of_day, start_of_day
 from handlers.matters.states import MatterStatus
 from handlers.workcal import WorkCalendar
 from storage import repo
@@ -33,7 +33,8 @@ def plan_declaration(
 ) -> dt.datetime | None:
     """In the declaration month (``[filings.annual]``, default October), once: the reminder
     to declare next year's projects, on the first working day on or after ``declare_day``
-    (or at once when that is past). Returns when it fires; None: not now, or planned."""
+    (or at once when that is past), due by the end of the month's last working day. Returns
+    when it fires; None: not now, or planned."""
     rules = roster.filings.annual
     local = now.astimezone(cal.tz)
     if not rules.categories or local.month != rules.declare_month:
@@ -44,7 +45,10 @@ def plan_declaration(
     try:
         day, _ = cal.month_node(local.year, rules.declare_month, rules.declare_day, "after")
         fire_at = max(start_of_day(cal, day), now)
-    except (CalendarError, OverflowError):
+        # declared within the month: by the end of its last working day
+        last, _ = cal.month_node(local.year, rules.declare_month, 31, "before")
+        due_at = max(end_of_day(cal, last), fire_at)
+    except (CalendarError, OverflowError, ValueError):
         return None
     session.add(Flag(key=key, at=now))
     session.add(
@@ -54,7 +58,7 @@ def plan_declaration(
             filing_id=None,
             kind="step",
             step=0,
-            due_at=fire_at,
+            due_at=due_at,
             fire_at=fire_at,
             state="pending",
         )
@@ -96,6 +100,7 @@ def fire_declaration(
     if not repo.claim_deadline(session, due, now):
         return
     year = due.due_at.astimezone(cal.tz).year + 1
+    by = texts.when(due.due_at, cal.tz)
     suffix = (
         texts.late_suffix(texts.when(due.fire_at, cal.tz))
         if late_grace_passed(due.fire_at, now)
@@ -104,13 +109,13 @@ def fire_declaration(
     title = deadlines.title(decl.remind_title)
     depts = departments_with_projects(session, roster, cal, now)
     line = deadlines.text(decl.remind_line)
-    office = line(year, True, depts) + suffix
+    office = line(year, by, True, depts) + suffix
     digest.add("group", deadlines.remind_groups(roster, decl, None), title, office)
     digest.add("oto", roster.people_for("office_admin", None), title, office)
     for name in depts:
         dept = roster.department(name)
         if dept is None:
             continue
-        text = line(year, False, depts) + suffix
+        text = line(year, by, False, depts) + suffix
         digest.add("group", [dept.group], title, text)
         digest.add("oto", roster.people_for("clerk", name), title, text)
