@@ -18,6 +18,8 @@ from config.filings import AnnualRules, FilingRules
 from config.roster import RosterError, build_roster
 from handlers import texts
 from handlers.annual.declare import flag_key
+from handlers.context import Ctx
+from handlers.conversation import take
 from handlers.effects import Outgoing
 from handlers.filings.schedule import parse_progress, progress_period, progress_schedule
 from handlers.sweep import daily, sweep
@@ -248,6 +250,9 @@ def test_a_plan_change_in_three_steps(world: World) -> None:
     assert outcome.ok and "第1次" in outcome.reply
     assert chats(out) == {("group", OFFICE_GROUP), ("oto", ADMIN)}  # the office is told
     assert "完工时间由10月调整为12月" in out[0].text
+    # the admin's message offers 调整同意, which asks for the leader's name in the 1:1 chat
+    (tap,) = [a for m in out if m.channel == "oto" for a in m.actions if "调整同意" in a.label]
+    assert (tap.command, tap.needs_text) == (f"调整同意 {ref}", True)
     outcome, _ = world.run("air_clerk", f"调整申请 {ref} 再调整")
     assert not outcome.ok and "未完成" in outcome.reply
     outcome, _ = world.run("office_admin", f"调整备案 {ref}")
@@ -436,3 +441,18 @@ def test_the_half_year_report_reminds_then_escalates(
     assert "2026年上半年进展报告已过时限" in escalation[0].text
     (row,) = rows(world, Filing, kind="half")
     assert row.overdue
+
+
+def test_the_consent_stem_asks_for_the_leader_in_the_chat(world: World) -> None:
+    world.at(2026, 11, 20, 10, 0)
+    add(world, "实事项目 大气处 孙内勤 新建空气监测站")
+    world.must("air_clerk", "调整申请 督1 改期")
+    turns = []
+    for text, is_command in (("调整同意 督1", True), ("王副区长 11月19日", False)):
+        with world.db.transaction() as session:
+            ctx = Ctx(session, world.roster, world.cal, world.now, actor=ADMIN)
+            turns.append(take(ctx, "oto:u-admin", text, is_command))
+    assert turns[0].reply is not None and "区政府分管领导姓名" in turns[0].reply
+    assert turns[1].command == "调整同意 督1 王副区长 11月19日"
+    world.must("office_admin", turns[1].command)
+    assert rows(world, PlanChange)[0].consent_on == D(2026, 11, 19)
