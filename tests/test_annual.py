@@ -151,6 +151,9 @@ def test_year_by_edit_reschedules(world: World) -> None:
     assert rows(world, Filing, matter_id=number) == []
     outcome, _ = world.run("air_clerk", f"查看 督{number}")
     assert "年度：2027" in outcome.reply
+    outcome, _ = world.run("office_admin", f"修改事项 督{number} 年度 无")
+    assert outcome.ok and "「2027」改为「（无）」" in outcome.reply
+    assert len(rows(world, Filing, matter_id=number)) == 2  # owed again from now
 
 
 @pytest.mark.parametrize(

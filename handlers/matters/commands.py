@@ -135,8 +135,9 @@ def edit_matter(ctx: Ctx, matter: Matter, field: str, value: str) -> str:
     elif field == "年度":
         if matter.category not in ctx.roster.filings.annual.categories:
             raise CommandError(texts.plan_year_not_for(matter.category))
-        new = to_plan_year(value, ctx.now.astimezone(ctx.cal.tz).year + 1)
-        attr, old, value = "plan_year", str(matter.plan_year or "（无）"), str(new)
+        cleared = value in ("无", "-", "—")
+        new = None if cleared else to_plan_year(value, ctx.now.astimezone(ctx.cal.tz).year + 1)
+        attr, old, value = "plan_year", str(matter.plan_year or "（无）"), str(new or "（无）")
     else:
         attr, old = "note", matter.note
     if old == value:
