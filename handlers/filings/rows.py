@@ -147,9 +147,9 @@ def start_row(
 def reschedule(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
 ) -> None:
-    """After a change of category, platform or 年度 (or a reopening): the monthly (and
-    half-year and year report) rows not yet due
-    are made again from the new schedule; what is due already stays on the record."""
+    """After a change of category, platform or 年度 (or a reopening): the monthly rows and
+    half-year and year reports not yet due are made again from the new schedule; what is due
+    already stays on the record."""
     for row in session.scalars(
         select(Filing).where(
             Filing.matter_id == matter.id,

@@ -22,7 +22,7 @@ NO_PLATFORM = "无"
 
 @dataclass(frozen=True)
 class Schedule:
-    period: str  # "YYYY-MM"
+    period: str  # "YYYY-MM"; a half-year or year report's "YYYY-H1" / "YYYY-Y"
     node: dt.date  # the category's node that month, moved to a working day
     due_date: dt.date  # node, or the category's office lead earlier for platform "无"
     due_at: dt.datetime  # the end of due_date's working hours
