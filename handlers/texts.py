@@ -1068,7 +1068,6 @@ MATTER_EVENTS.update(
 )
 DECLARE_TITLE = "实事项目申报"
 PLAN_CHANGE_TITLE = "实事项目计划调整"
-PLAN_YEAR_FIELD = "年度"
 
 
 def progress_label(period: str) -> str:
