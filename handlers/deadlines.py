@@ -5,7 +5,8 @@ deadline, the escalation ladder after it, which chats hear the reminders, and th
 into handlers/texts.py). Every moment of every clock is a row of one table
 (``storage.models.Deadline``, its ``clock`` naming the declaration); the sweeper
 (handlers/sweep.py) is one loop over the due rows that looks the declaration up, firing an
-@件's rows itself and a 督办事项's through handlers/filings/sweep.py. The planners
+@件's rows itself, a 督办事项's through handlers/filings/sweep.py and the office's own dated
+notices (the October 实事项目 declaration) through handlers/annual/declare.py. The planners
 (handlers/clocks.py, handlers/filings/rows.py) read the offsets and ladders from here too;
 adding a clock is one declaration below plus its texts.
 
