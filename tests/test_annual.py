@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import CAL, EXAMPLE_ROSTER
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from bot.registry_xlsx import RegistryImportError, import_registry
+from bot.registry_xlsx import RegistryImportError, export_registry, import_registry
 from config.filings import AnnualRules, FilingRules
 from config.roster import RosterError, build_roster
 from handlers import texts
@@ -198,6 +198,11 @@ def test_the_declaration_sheet_takes_a_year(world: World, tmp_path: Path) -> Non
     (matter,) = rows(world, Matter)
     assert matter.plan_year == 2027
     assert rows(world, Filing) == []
+    with world.db.transaction() as session:
+        export_registry(session, world.roster, tmp_path / "out.xlsx")
+    book = load_workbook(tmp_path / "out.xlsx")
+    header, row = list(book.worksheets[0].iter_rows(values_only=True))
+    assert dict(zip(header, row, strict=True))["年度"] == 2027
     bad = _sheet(
         tmp_path / "e.xlsx",
         [
