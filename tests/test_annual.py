@@ -230,6 +230,11 @@ def test_filing_the_half_year_report(world: World) -> None:
     assert not outcome.ok and "没有2025年度进展报告" in outcome.reply
     outcome, _ = world.run("water_clerk", f"已填报 督{number} 半年")
     assert not outcome.ok  # not their department
+    world.at(2026, 7, 6, 10, 0)
+    outcome, _ = world.run("air_clerk", "待办")
+    assert f"督{number} 社区噪声地图·2026年上半年进展报告，时限7月9日(周四) 17:00" in outcome.reply
+    taps = [a.command for a in getattr(outcome.reply, "actions", ())]
+    assert f"已填报 督{number} 半年" in taps
     outcome, _ = world.run("air_clerk", f"已填报 督{number} 2026年上半年")
     assert outcome.ok and "2026年上半年进展报告按时完成" in outcome.reply
     outcome, _ = world.run("air_clerk", f"已填报 督{number} 半年")
