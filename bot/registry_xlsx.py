@@ -49,6 +49,7 @@ from handlers.matters.fields import (
     to_name,
     to_owner,
     to_person,
+    to_plan_year,
     to_platform,
     to_star,
     to_status,
@@ -86,6 +87,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("status", "状态", False, ("办理状态",), 8),
     Column("notice_due", "批示件反馈期限", False, ("反馈期限",), 14),
     Column("note", "备注", False, (), 20),
+    Column("plan_year", "年度", False, ("计划年度", "实施年度", "申报年度"), 6),
 )
 _BY_FIELD = {c.field: c for c in COLUMNS}
 
@@ -155,6 +157,7 @@ def _row_values(matter: Matter, people: _People) -> dict[str, object]:
         "deputy": people.display(matter.deputy),
         "status": texts.MATTER_STATUS.get(matter.status, matter.status),
         "notice_due": matter.notice_due,
+        "plan_year": matter.plan_year,
         "note": matter.note,
     }
 
@@ -304,6 +307,7 @@ _FIELDS = (
     "deputy",
     "status",
     "notice_due",
+    "plan_year",
     "note",
 )
 
@@ -367,6 +371,7 @@ def import_registry(
         plan = _Plan(row, matter)
         plans.append(plan)
         _plan_row(plan, sheet, cell, problem, roster, people)
+        _plan_year(plan, sheet, cell, problem, roster, now.astimezone(cal.tz).year + 1)
 
     # Names: unique in the sheet and among the matters the sheet leaves alone.
     others = {normalize_name(m.name): m.id for m in existing.values() if m.id not in numbers}
@@ -520,6 +525,33 @@ def _plan_row(
     values["notice_due"] = due
 
     values["note"] = text("note") if present("note") else keep("note", "")
+
+
+def _plan_year(
+    plan: _Plan,
+    sheet: _Sheet,
+    cell: Callable[[str], object],
+    problem: Callable[[str, str], None],
+    roster: Roster,
+    latest: int,
+) -> None:
+    """年度: the year a 实事项目 was declared for (its filings start that January); empty or
+    absent keeps an existing matter's."""
+    matter, values = plan.matter, plan.values
+    annual = values.get("category") in roster.filings.annual.categories
+    raw = _text(cell("plan_year"))
+    year: int | None = matter.plan_year if matter is not None else None
+    if raw:
+        try:
+            year = to_plan_year(raw, latest)
+        except BadValue as exc:
+            problem("plan_year", exc.cell)
+            year = None
+        if not annual and "category" in values:
+            problem("plan_year", f"只有{'、'.join(roster.filings.annual.categories)}填写年度")
+    elif "plan_year" in sheet.columns:
+        year = None
+    values["plan_year"] = year if annual else None
 
 
 def _create(session: Session, plan: _Plan, now: dt.datetime) -> Matter:

@@ -23,6 +23,10 @@ DEFAULT_NODES: dict[str, int] = {
     "实事项目": 25,
     "民心工程": 28,
 }
+# 月度统计制度: matters off the three platforms reach the office 1 working day before the
+# district's node; 局重点工作's 20th is the bureau's own node (attachment 6's note), no lead.
+LEAD_DEFAULT_KEY = "default"
+DEFAULT_OFFICE_LEAD: dict[str, int] = {LEAD_DEFAULT_KEY: 1, "局重点工作": 0}
 DEFAULT_REPORT_LIMITS: dict[str, int] = {"目前进展": 500, "难点问题": 300, "下一步打算": 200}
 # Categories whose submissions the 分管局领导 approves before they count (attachment 1: 情况反馈
 # and 跟踪反馈 "经分管局领导审核同意后"); a 批示件's 签收 never needs it.
@@ -126,6 +130,53 @@ DEFAULT_TEMPLATES: dict[str, Template] = {
 }
 
 
+class AnnualRules(BaseModel):
+    """实事项目's year (attachment 2): "局办公室牵头各处室每年10月申报下一年度实施项目计划 ...
+    向重大办报告月度、半年度、年度实事项目的进展情况。因特殊原因需要调整计划的，由相关处室提出调整
+    申请，经区政府分管领导同意后，由局办公室报新区重大办备案。" The document gives no day for the
+    declaration nor for the half-year and year reports: these are the bot's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The categories with a yearly plan: declared each year, half-year and year reports, plan
+    # changes. Stored under the canonical names.
+    categories: list[str] = ["实事项目"]
+    # The declaration reminder: on the first working day on or after this day of this month.
+    declare_month: StrictInt = 10
+    declare_day: StrictInt = 1
+    # The half-year report is due on this day of July, the year report on this day of the
+    # next January (moved and led like a monthly node: ``move``, ``office_lead_workdays``).
+    half_year_due_day: StrictInt = 10
+    year_due_day: StrictInt = 10
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for key in value:
+            found = category(key)
+            if found is None:
+                raise ValueError(f"{key!r} is not a category (e.g. 实事项目)")
+            if found.name in out:
+                raise ValueError(f"{key!r} is listed twice")
+            out.append(found.name)
+        return out
+
+    @field_validator("declare_month")
+    @classmethod
+    def _month(cls, value: int) -> int:
+        if not 1 <= value <= 12:
+            raise ValueError(f"{value} is not a month (1..12)")
+        return value
+
+    @field_validator("declare_day", "half_year_due_day", "year_due_day")
+    @classmethod
+    def _day(cls, value: int) -> int:
+        if not 1 <= value <= 31:
+            raise ValueError(f"{value} is not a day of the month (1..31)")
+        return value
+
+
 class FilingRules(BaseModel):
     """When monthly filings are due, who is reminded and told, and the 批示件 clocks."""
 
@@ -135,8 +186,10 @@ class FilingRules(BaseModel):
     nodes: dict[str, StrictInt] = DEFAULT_NODES
     # A node on a non-working day moves to the previous ("before") or next working day.
     move: Literal["before", "after"] = "before"
-    # Matters not on the three district platforms (platform "无") are due at the office earlier.
-    office_lead_workdays: StrictInt = 1
+    # Matters not on the three district platforms (platform "无") are due at the office this
+    # many working days earlier, per category ("default": the others). A table replaces the
+    # defaults as a whole; the old single number N reads as {default = N, 局重点工作 = 0}.
+    office_lead_workdays: dict[str, StrictInt] = DEFAULT_OFFICE_LEAD
     # Reminders this many working days before the due day (0: on the day), sorted descending.
     remind_workdays_before: list[StrictInt] = [3, 1, 0]
     # Who is told once the due day has passed.
@@ -183,6 +236,9 @@ class FilingRules(BaseModel):
         """The categories with a template and a monthly node."""
         return [c for c in self.nodes if self.template(c) is not None]
 
+    # 实事项目's year: the declaration reminder, half-year and year reports, plan changes.
+    annual: AnnualRules = AnnualRules()
+
     @field_validator("nodes")
     @classmethod
     def _nodes(cls, value: dict[str, int]) -> dict[str, int]:
@@ -228,6 +284,33 @@ class FilingRules(BaseModel):
             raise ValueError("; ".join(problems))
         return out
 
+    @field_validator("office_lead_workdays", mode="before")
+    @classmethod
+    def _lead_scalar(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {**DEFAULT_OFFICE_LEAD, LEAD_DEFAULT_KEY: value}
+        return value
+
+    @field_validator("office_lead_workdays")
+    @classmethod
+    def _leads(cls, value: dict[str, int]) -> dict[str, int]:
+        out: dict[str, int] = {LEAD_DEFAULT_KEY: DEFAULT_OFFICE_LEAD[LEAD_DEFAULT_KEY]}
+        problems: list[str] = []
+        for key, days in value.items():
+            name = key.strip()
+            if name != LEAD_DEFAULT_KEY:
+                found = category(name)
+                if found is None:
+                    problems.append(f"{key!r} is not a category (or 'default')")
+                    continue
+                name = found.name
+            if days < 0:
+                problems.append(f"{key!r}: {days}: a number of working days, 0 or more")
+            out[name] = days
+        if problems:
+            raise ValueError("; ".join(problems))
+        return out
+
     @model_validator(mode="after")
     def _one_instruction_template(self) -> FilingRules:
         if INSTRUCTION in self.templates and "report_limits" in self.model_fields_set:
@@ -237,7 +320,13 @@ class FilingRules(BaseModel):
             )
         return self
 
-    @field_validator("office_lead_workdays", "instruction_feedback_lead_workdays")
+    def office_lead(self, category_name: str) -> int:
+        """The office's lead, in working days, for a platform-"无" matter of the category."""
+        return self.office_lead_workdays.get(
+            category_name, self.office_lead_workdays[LEAD_DEFAULT_KEY]
+        )
+
+    @field_validator("instruction_feedback_lead_workdays")
     @classmethod
     def _not_negative(cls, value: int) -> int:
         if value < 0:

@@ -5,7 +5,8 @@ deadline, the escalation ladder after it, which chats hear the reminders, and th
 into handlers/texts.py). Every moment of every clock is a row of one table
 (``storage.models.Deadline``, its ``clock`` naming the declaration); the sweeper
 (handlers/sweep.py) is one loop over the due rows that looks the declaration up, firing an
-@件's rows itself and a 督办事项's through handlers/filings/sweep.py. The planners
+@件's rows itself, a 督办事项's through handlers/filings/sweep.py and the office's own dated
+notices (the October 实事项目 declaration) through handlers/annual/declare.py. The planners
 (handlers/clocks.py, handlers/filings/rows.py) read the offsets and ladders from here too;
 adding a clock is one declaration below plus its texts.
 
@@ -24,14 +25,16 @@ from typing import Any, Literal
 
 from config.roster import Roster
 
-Subject = Literal["item", "matter"]
+Subject = Literal["item", "matter", "office"]
 Group = Literal["office", "department", ""]
 
 
 @dataclass(frozen=True)
 class Clock:
     name: str  # the timer's clock (items) or the row's kind (matters)
-    subject: Subject  # an @件 (rows with item_id) or a 督办事项's deadline row (filing_id)
+    # an @件 (rows with item_id), a 督办事项's deadline row (filing_id), or the office's own
+    # dated notice (neither: the 实事项目 declaration reminder)
+    subject: Subject
     actors: tuple[str, ...]  # the roles that must act (for the subject's department)
     met_by: tuple[str, ...]  # the commands that meet it (documentation, checked by a test)
     remind_title: str  # texts: the reminder digest's title
@@ -179,6 +182,44 @@ CLOCKS: dict[str, Clock] = {
             remind_line="filing_reminder_line",
             escalate_title="FILING_ESCALATION",
             escalate_line="filing_overdue_line",
+        ),
+        # 实事项目's half-year and year progress reports to 重大办 (attachment 2)
+        Clock(
+            "half",
+            "matter",
+            actors=("clerk",),
+            met_by=("已填报",),
+            reminders="filings.remind_workdays_before",
+            ladder="filings.escalate",
+            remind_group="department",
+            remind_title="FILING_REMINDER",
+            remind_line="filing_reminder_line",
+            escalate_title="FILING_ESCALATION",
+            escalate_line="filing_overdue_line",
+        ),
+        Clock(
+            "year",
+            "matter",
+            actors=("clerk",),
+            met_by=("已填报",),
+            reminders="filings.remind_workdays_before",
+            ladder="filings.escalate",
+            remind_group="department",
+            remind_title="FILING_REMINDER",
+            remind_line="filing_reminder_line",
+            escalate_title="FILING_ESCALATION",
+            escalate_line="filing_overdue_line",
+        ),
+        Clock(
+            # October: next year's 实事项目 to declare; once, on a working day, no deadline
+            "declare",
+            "office",
+            actors=("office_admin", "clerk"),
+            met_by=("新增事项",),
+            reminders=(0,),
+            remind_group="office",
+            remind_title="DECLARE_TITLE",
+            remind_line="declare_line",
         ),
     )
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from handlers import texts
+from handlers.annual import commands as annual_commands
 from handlers.approvals import router as approvals_router
 from handlers.args import ViewArg, WordArg
 from handlers.closure import commands as closure_commands
@@ -40,6 +41,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     light_commands.router,
     closure_commands.router,
     review_commands.router,
+    annual_commands.router,
     stats_commands.router,
     report_commands.router,
     general_router,
@@ -49,6 +51,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     filing_commands.todo_lines,
     light_commands.todo_lines,
     closure_flow.todo_lines,
+    annual_commands.todo_lines,
 )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from config.hours import CalendarError
 from config.roster import ROLE_NAMES, Roster
 from handlers import clocks, deadlines, taps, texts
+from handlers.annual.declare import fire_declaration, plan_declaration
 from handlers.calendar_warning import calendar_warning, warning_moment
 from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
@@ -48,6 +49,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
         if decl is not None and decl.subject == "matter":
             notices += fire_row(session, roster, cal, now, decl, row, digest)
             continue
+        if decl is not None and decl.subject == "office":
+            fire_declaration(session, roster, cal, now, decl, row, digest)
+            continue
         superseded = latest[(row.item_id, row.filing_id, row.clock, row.kind)] != row.id
         if row.kind == "nag" and superseded:
             repo.claim_deadline(session, row, now)  # moot, whenever it was meant to go
@@ -69,7 +73,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
 
 def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:
     """The sweeper's work once a day: this and next month's filing rows (a matter created or
-    edited makes its own at once). Returns how many rows were made."""
+    edited makes its own at once) and, in October, the reminder to declare next year's
+    实事项目 (once a year). Returns how many filing rows were made."""
+    plan_declaration(session, roster, cal, now)
     return ensure_filings(session, roster, cal, now)
 
 

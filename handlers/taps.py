@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.effects import Action
+from handlers.texts import PROGRESS_WORDS
 
 Taps = tuple[Action, ...]
 # Commands whose text comes in the next message: the stem, and what the bot asks for
@@ -16,6 +17,8 @@ NEEDS_TEXT = {
     "销项": "销项报告（问题描述：… 解决情况：…，可分两条发送）",
     "不约谈": "不约谈的理由",
     "亮灯": "颜色和月份（如 黄 11月）",
+    "调整申请": "调整内容",
+    "调整同意": "区政府分管领导姓名（及同意日期，如 王副区长 11月19日）",
 }
 
 
@@ -78,6 +81,8 @@ def matter(verb: str, ref: str) -> Action:
 def filing(kind: str, ref: str, instruction: bool) -> Taps:
     """A filing due: 已填报 (a 批示件's monthly: 进展), 签收 or 已反馈, and 查看."""
     verb = {"sign": "签收", "feedback": "已反馈"}.get(kind)
+    if kind in PROGRESS_WORDS:  # 实事项目's half-year or year report
+        return (matter("已填报", f"{ref} {PROGRESS_WORDS[kind]}"), view(ref))
     if verb is None:
         verb = "进展" if instruction else "已填报"
     return (matter(verb, ref), view(ref))

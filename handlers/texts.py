@@ -456,6 +456,8 @@ def todo_interview(ref: str, tier: str, interviewer: str, interviewee: str) -> s
 
 
 def filing_label(kind: str, period: str, instruction: bool) -> str:
+    if kind in PROGRESS_WORDS:
+        return progress_label(period)
     if kind != "monthly":
         return f"批示件{FILING_KINDS[kind]}"
     return f"{period_label(period)}" + ("跟踪进展" if instruction else "填报")
@@ -536,8 +538,10 @@ def ladder_heading(tier: int, interviewer: str, interviewee: str) -> str:
 
 
 def period_label(period: str) -> str:
-    """'2026-11' -> '2026年11月'."""
+    """'2026-11' -> '2026年11月'; '2026-H1' -> '2026年上半年'; '2026-Y' -> '2026年度'."""
     year, month = period.split("-")
+    if month in PROGRESS_PERIODS:
+        return f"{int(year)}{PROGRESS_PERIODS[month]}"
     return f"{int(year)}年{int(month)}月"
 
 
@@ -891,6 +895,8 @@ def filing_reminder_line(ref: str, kind: str, what: str, due: str, platform: str
         todo = f"请报送跟踪办理情况：发送「进展 {number} 1、目前进展… 2、难点问题… 3、下一步打算…」"
     elif kind == "feedback":
         todo = f"请发送「已反馈 {number} 反馈材料或摘要」，经分管局领导同意后录入平台"
+    elif kind in PROGRESS_WORDS:
+        todo = f"请报局办公室汇总报重大办，完成后发送「已填报 {number} {PROGRESS_WORDS[kind]}」"
     else:
         where = "报局办公室" if platform == "无" else f"在{platform}填报"
         todo = f"请{where}，完成后发送「已填报 {number}」"
@@ -1921,3 +1927,138 @@ def compiled_joined(index: int, name: str, value: str) -> str:
 def compiled_ref(number: int, name: str = "") -> str:
     """A matter in the compiled document: 督3 and its whole name."""
     return f"督{number} {name}".strip()
+
+
+# --- 实事项目's year: declaration, half-year and year reports, plan changes (issue 11) ---
+
+PROGRESS_PERIODS = {"H1": "年上半年", "Y": "年度"}  # period suffix -> label after the year
+PROGRESS_WORDS = {"half": "半年", "year": "年度"}  # the word 已填报 takes for each report
+FILING_KINDS.update({"half": "半年度进展报告", "year": "年度进展报告"})
+MATTER_EVENTS.update(
+    {
+        "change_requested": "计划调整申请",
+        "change_consented": "区政府分管领导同意调整",
+        "change_filed": "调整报重大办备案",
+        "change_withdrawn": "撤回调整申请",
+    }
+)
+DECLARE_TITLE = "实事项目申报"
+PLAN_CHANGE_TITLE = "实事项目计划调整"
+
+
+def progress_label(period: str) -> str:
+    """'2026-H1' -> '2026年上半年进展报告'."""
+    return f"{period_label(period)}进展报告"
+
+
+def declare_line(year: int, by: str, office: bool, departments: list[str]) -> str:
+    """The October reminder: to the office (which leads) or to a department."""
+    if office:
+        listed = "、".join(departments) if departments else "（暂无实事项目处室）"
+        return (
+            f"请局办公室牵头各处室于{by}前申报{year}年度实事项目实施计划（每年10月申报下一年度），"
+            f"已提醒：{listed}。登记：「新增事项 实事项目 处室 负责人 {year}年度 名称」，"
+            f"或导入申报表（「年度」列填{year}）"
+        )
+    return f"请于{by}前向局办公室申报本处室{year}年度实事项目实施计划（项目名称、具体负责人）"
+
+
+def bad_plan_year(word: str, latest: int) -> str:
+    return f"「{word}」不是年度，请写如 {latest} 或 {latest}年度（最晚{latest}年度）。"
+
+
+def cell_bad_plan_year(word: str, latest: int) -> str:
+    return f"「{word}」不是年度（如{latest}，最晚{latest}）"
+
+
+def plan_year_not_for(category: str) -> str:
+    return f"{category}不按年度申报，不能设置年度。"
+
+
+def plan_year_entry(year: int) -> str:
+    return f"年度：{year}"
+
+
+def not_annual(ref: str, categories: list[str]) -> str:
+    return f"{ref}不是{'、'.join(categories)}，没有年度计划可调整。"
+
+
+def change_open_already(ref: str, number: int) -> str:
+    return f"{ref}已有调整申请（第{number}次）未完成，完成或撤回后再提出。"
+
+
+def no_open_change(ref: str) -> str:
+    return f"{ref}没有未完成的调整申请。"
+
+
+def change_needs_consent(ref: str) -> str:
+    return f"{ref}的调整申请尚未记录区政府分管领导同意，请先「调整同意」。"
+
+
+def change_consented_already(ref: str, leader: str, on: dt.date) -> str:
+    return f"{ref}的调整已记录{leader}于{on.month}月{on.day}日同意，接下来请「调整备案」。"
+
+
+def bad_consent_date(word: str) -> str:
+    return f"「{word}」不是日期，请写如 11月20日 或 2026-11-20（不晚于今天）。"
+
+
+def change_requested_reply(ref: str, number: int) -> str:
+    return (
+        f"已提交{ref}的计划调整申请（第{number}次），待区政府分管领导同意后由局办公室报重大办备案。"
+    )
+
+
+def change_requested_notice(ref: str, dept: str, who: str, content: str, number: int) -> str:
+    return (
+        f"{ref}｜{dept}{who}提出计划调整申请（第{number}次）：{content}\n"
+        f"请报区政府分管领导，同意后发送「调整同意 {ref.split()[0]} 领导姓名 [日期]」，"
+        f"报重大办备案后发送「调整备案 {ref.split()[0]}」"
+    )
+
+
+def change_consented_notice(ref: str, leader: str, on: dt.date, who: str) -> str:
+    return (
+        f"{ref}｜计划调整已经区政府分管领导{leader}于{on.month}月{on.day}日同意（{who}记录），"
+        "待局办公室报新区重大办备案"
+    )
+
+
+def change_filed_notice(ref: str, who: str) -> str:
+    return f"{ref}｜计划调整已由局办公室报新区重大办备案（{who}记录），调整完成"
+
+
+def change_withdrawn_notice(ref: str, who: str) -> str:
+    return f"{ref}｜计划调整申请已由{who}撤回"
+
+
+def change_entry(
+    number: int,
+    content: str,
+    requested: str,
+    requester: str,
+    consent: str | None,
+    filed: str | None,
+    state: str,
+) -> str:
+    """查看 督N: one plan change with its three steps."""
+    steps = [f"申请 {requested} {requester}：{content}"]
+    steps.append(f"区政府分管领导同意：{consent}" if consent else "区政府分管领导同意：待记录")
+    steps.append(f"报重大办备案：{filed}" if filed else "报重大办备案：待记录")
+    status = {"open": "进行中", "done": "已完成", "withdrawn": "已撤回"}[state]
+    return f"计划调整{number}（{status}）：" + "；".join(steps)
+
+
+def consent_shown(leader: str, on: dt.date, by: str) -> str:
+    return f"{leader} {on.month}月{on.day}日（{by}记录）"
+
+
+def todo_change(ref: str, step: str) -> str:
+    return f"{ref}·计划调整待{step}"
+
+
+CHANGE_STEPS = {"consent": "区政府分管领导同意", "file": "报重大办备案"}
+
+
+def leader_too_long(length: int, limit: int) -> str:
+    return f"领导姓名太长（{length}字），请控制在{limit}字以内（如 王副区长）。"

@@ -314,6 +314,8 @@ class Matter(Base):
     feedback_at: Mapped[dt.datetime | None]
     # closure checklist: step name -> when (报区主要领导, 传阅办公室, 抄报区委督查室)
     checklist: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # 年度: the year of the plan a 实事项目 was declared for; nothing is owed before its January
+    plan_year: Mapped[int | None] = mapped_column(Integer)
 
 
 class MatterEvent(Base):
@@ -329,6 +331,28 @@ class MatterEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class PlanChange(Base):
+    """A 实事项目 plan change (attachment 2): the department's request, the 区政府分管领导's
+    consent (recorded by the office: who, on which day) and the office's filing with 重大办;
+    complete once filed. One open per matter at a time (``state``)."""
+
+    __tablename__ = "plan_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime]
+    requested_by: Mapped[str] = mapped_column(String(64))
+    consent_leader: Mapped[str | None] = mapped_column(String(64))  # the district leader's name
+    consent_on: Mapped[dt.date | None] = mapped_column(Date)
+    consent_at: Mapped[dt.datetime | None]  # when the office recorded it
+    consent_by: Mapped[str | None] = mapped_column(String(64))
+    filed_at: Mapped[dt.datetime | None]  # reported to 重大办 for the record (备案)
+    filed_by: Mapped[str | None] = mapped_column(String(64))
+    filed_note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open | done | withdrawn
+
+
 class Filing(Base):
     """Something a department owes the office by a deadline: a monthly filing at its node, or a
     批示件's 签收 and 反馈: the record (done, 超限, the report). Its reminders and escalation
@@ -340,8 +364,10 @@ class Filing(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8), default="monthly")  # monthly | sign | feedback
-    period: Mapped[str] = mapped_column(String(16))  # YYYY-MM; "sign" | "feedback" for 批示件
+    # monthly | sign | feedback | half | year (实事项目's half-year and year reports)
+    kind: Mapped[str] = mapped_column(String(8), default="monthly")
+    # YYYY-MM; "sign" | "feedback" for 批示件; YYYY-H1 | YYYY-Y for half | year
+    period: Mapped[str] = mapped_column(String(16))
     node: Mapped[dt.date] = mapped_column(Date)  # the platform's node, moved to a working day
     due_at: Mapped[dt.datetime]  # end of the day the department must have filed
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -244,32 +244,33 @@ def test_roster_setting_puts_another_categorys_filing_through_approval(world: Wo
     world = world_with(world, ["批示件", "局重点工作"])  # an alias and a name
     assert world.roster.filings.approval == ["领导批示件", "局重点工作"]
     world.at(2026, 11, 2, 10, 0)
-    add(world, "局重点工作 大气处 孙内勤 局重点项目")  # due Thursday 19 November
-    out = about(sweep_at(world, 2026, 11, 16, 9, 0), "督1")  # 3 working days before
+    # due Friday 20 November: the bureau's own node, no office lead (attachment 6)
+    add(world, "局重点工作 大气处 孙内勤 局重点项目")
+    out = about(sweep_at(world, 2026, 11, 17, 9, 0), "督1")  # 3 working days before
     assert who(out) == {("oto", CLERK), ("group", AIR_GROUP)}
     assert all("已填报 督1」" + texts.APPROVAL_NOTE in m.text for m in out)
-    world.at(2026, 11, 16, 10, 0)
+    world.at(2026, 11, 17, 10, 0)
     outcome, out = world.run("air_clerk", "已填报 督1")
     assert outcome.ok and "送分管局领导陈副局审核" in outcome.reply
     assert who(out) == {("oto", DEPUTY)} and "2026年11月填报" in out[0].text
     assert "处室已填报，未附文字" in out[0].text
     (row,) = rows(world, Filing, period="2026-11")
     assert row.done_at is None and approval.state(row) == "pending"
-    out = about(sweep_at(world, 2026, 11, 18, 9, 0), "督1")
+    out = about(sweep_at(world, 2026, 11, 19, 9, 0), "督1")  # 1 working day before
     assert who(out) == {("oto", DEPUTY), ("group", AIR_GROUP)}
-    world.at(2026, 11, 18, 10, 0)
+    world.at(2026, 11, 19, 10, 0)
     outcome, out = world.run("deputy", "同意 督1")
     assert outcome.reply == "已同意：督1 局重点项目，2026年11月填报按时完成。"
     (row,) = rows(world, Filing, period="2026-11")
-    assert row.done_at == dt.datetime(2026, 11, 18, 10, 0, tzinfo=TZ) and not row.overdue
+    assert row.done_at == dt.datetime(2026, 11, 19, 10, 0, tzinfo=TZ) and not row.overdue
 
 
 def test_without_the_setting_a_filing_is_done_at_once(world: World) -> None:
     world.at(2026, 11, 2, 10, 0)
     add(world, "局重点工作 大气处 孙内勤 局重点项目")
-    out = about(sweep_at(world, 2026, 11, 16, 9, 0), "督1")
+    out = about(sweep_at(world, 2026, 11, 17, 9, 0), "督1")
     assert out and all(texts.APPROVAL_NOTE not in m.text for m in out)
-    world.at(2026, 11, 16, 10, 0)
+    world.at(2026, 11, 17, 10, 0)
     outcome, out = world.run("air_clerk", "已填报 督1")
     assert outcome.reply == "已记录：督1 局重点项目，2026年11月填报按时完成。" and out == []
 

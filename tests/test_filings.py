@@ -53,7 +53,7 @@ def test_defaults_are_the_documents() -> None:
         "民心工程": 28,
     }
     assert RULES.move == "before"
-    assert RULES.office_lead_workdays == 1
+    assert RULES.office_lead_workdays == {"default": 1, "局重点工作": 0}
     assert RULES.remind_workdays_before == [3, 1, 0]
     assert RULES.escalate == ["dept_head", "office"]
     assert RULES.instruction_sign_workdays == Fraction(1)
@@ -102,7 +102,28 @@ WRONG: list[tuple[str, str, object, str, str]] = [  # (id, field, value, key nam
     ("same-twice", "nodes", {"领导批示件": 6, "批示件": 8}, "filings.nodes", "'批示件': the same"),
     ("move", "move", "later", "filings.move", "'before' or 'after'"),
     ("lead-negative", "office_lead_workdays", -1, "filings.office_lead_workdays", "0 or more"),
-    ("lead-bool", "office_lead_workdays", True, "filings.office_lead_workdays", "valid integer"),
+    ("lead-bool", "office_lead_workdays", True, "filings.office_lead_workdays", "valid dict"),
+    (
+        "lead-category",
+        "office_lead_workdays",
+        {"环保工作": 1},
+        "filings.office_lead_workdays",
+        "'环保工作' is not a category",
+    ),
+    (
+        "lead-table-negative",
+        "office_lead_workdays",
+        {"实事": -1},
+        "filings.office_lead_workdays",
+        "'实事': -1",
+    ),
+    (
+        "lead-table-text",
+        "office_lead_workdays",
+        {"default": "一天"},
+        "filings.office_lead_workdays.default",
+        "valid integer",
+    ),
     ("remind-negative", "remind_workdays_before", [3, -1], "filings.remind_workdays_before", "-1"),
     ("remind-twice", "remind_workdays_before", [1, 1], "filings.remind_workdays_before", "twice"),
     ("escalate-role", "escalate", ["dept_head", "boss"], "filings.escalate", "'boss'"),
@@ -293,11 +314,55 @@ def test_platform_none_is_one_working_day_earlier_across_a_holiday() -> None:
 
 
 def test_platform_none_lead_is_configurable() -> None:
-    rules = FilingRules(office_lead_workdays=2)
+    rules = FilingRules.model_validate({"office_lead_workdays": {"default": 2, "局重点工作": 1}})
     s = schedule(CAL, rules, "局重点工作", "无", 2026, 10)  # node 10-20 (Tuesday)
+    assert s is not None and s.due_date == D(2026, 10, 19)
+    s = schedule(CAL, rules, "民心工程", "无", 2026, 10)  # node 10-28 (Wednesday)
+    assert s is not None and s.due_date == D(2026, 10, 26)
+    # a table replaces the defaults as a whole: 局重点工作 left out takes the default
+    rules = FilingRules.model_validate({"office_lead_workdays": {"default": 2}})
+    s = schedule(CAL, rules, "局重点工作", "无", 2026, 10)
     assert s is not None and s.due_date == D(2026, 10, 16)
-    s = schedule(CAL, FilingRules(office_lead_workdays=0), "局重点工作", "无", 2026, 10)
-    assert s is not None and s.due_date == D(2026, 10, 20)
+
+
+# Attachment 6: "局重点工作：每月 20 日前填报" and its note "除局重点工作外，以上督办事项的月度
+# 报表按照上级部门要求的节点报送"; 月度统计制度: "未在“三大平台”罗列的其他重点项目，各处室按照报送
+# 时间节点提前1个工作日报局办公室汇总". The one-day lead is for the district's nodes; 局重点工作's
+# 20th is the bureau's own node.
+@pytest.mark.parametrize(
+    ("category", "month", "due"),
+    [
+        pytest.param("局重点工作", 11, D(2026, 11, 20), id="局重点工作-own-node-no-lead"),
+        pytest.param("局重点工作", 12, D(2026, 12, 18), id="局重点工作-sunday-node-friday"),
+        pytest.param("实事项目", 11, D(2026, 11, 24), id="实事项目-one-day-lead"),
+        pytest.param("民心工程", 11, D(2026, 11, 26), id="民心工程-saturday-node-lead"),
+        pytest.param("攻坚", 11, D(2026, 11, 19), id="攻坚-off-platform-one-day-lead"),
+    ],
+)
+def test_office_lead_per_category(category: str, month: int, due: dt.date) -> None:
+    s = schedule(CAL, RULES, category, "无", 2026, month)
+    assert s is not None and s.due_date == due
+
+
+@pytest.mark.parametrize(
+    ("given", "lead_bureau", "lead_other"),
+    [
+        pytest.param(1, 0, 1, id="old-scalar-1-is-the-document"),
+        pytest.param(2, 0, 2, id="old-scalar-2-district-nodes"),
+        pytest.param(0, 0, 0, id="old-scalar-0"),
+        pytest.param({"局重点工作": 1}, 1, 1, id="table-without-default"),
+        pytest.param({"default": 3, "实事": 0}, 3, 3, id="alias-key"),
+    ],
+)
+def test_office_lead_forms(given: object, lead_bureau: int, lead_other: int) -> None:
+    rules = FilingRules.model_validate({"office_lead_workdays": given})
+    assert rules.office_lead("局重点工作") == lead_bureau
+    assert rules.office_lead("民心工程") == lead_other
+
+
+def test_office_lead_alias_is_stored_by_name() -> None:
+    rules = FilingRules.model_validate({"office_lead_workdays": {"实事": 0}})
+    assert rules.office_lead_workdays == {"default": 1, "实事项目": 0}
 
 
 def test_reminders_skip_weekends_and_holidays() -> None:
@@ -406,17 +471,27 @@ def test_instruction_sign_due_configured() -> None:
         instruction_sign_due(CAL, RULES, dt.datetime(2026, 11, 16, 9))  # noqa: DTZ001
 
 
+# Attachment 1, 情况反馈: "时间节点较《领导批示件办理通知》的反馈时间提前一个工作日" -- one
+# working day before the notice's deadline as the notice writes it, counted on the real
+# calendar (chinese-calendar's 2026 data): a deadline on a non-working day is not moved first.
 @pytest.mark.parametrize(
     ("notice_due", "lead", "due"),
     [
-        (D(2026, 11, 20), 1, at(2026, 11, 19, 17)),  # Friday -> Thursday
-        (D(2026, 11, 23), 1, at(2026, 11, 20, 17)),  # Monday -> the Friday before
-        (D(2026, 10, 8), 1, at(2026, 9, 30, 17)),  # across 国庆
-        # a deadline on a holiday counts from the last working day before it (9-30)
-        (D(2026, 10, 5), 1, at(2026, 9, 29, 17)),
-        (D(2026, 11, 22), 1, at(2026, 11, 19, 17)),  # Sunday: from Friday
-        (D(2026, 11, 22), 0, at(2026, 11, 20, 17)),
-        (D(2026, 11, 20), 3, at(2026, 11, 17, 17)),
+        pytest.param(D(2026, 11, 20), 1, at(2026, 11, 19, 17), id="friday-thursday"),
+        pytest.param(D(2026, 11, 22), 1, at(2026, 11, 20, 17), id="sunday-friday-not-thursday"),
+        pytest.param(D(2026, 11, 21), 1, at(2026, 11, 20, 17), id="saturday-friday"),
+        pytest.param(D(2026, 11, 23), 1, at(2026, 11, 20, 17), id="monday-previous-friday"),
+        # 2026-10-10 (Saturday) is a 国庆 调休 working day
+        pytest.param(D(2026, 10, 11), 1, at(2026, 10, 10, 17), id="sunday-makeup-saturday"),
+        pytest.param(D(2026, 10, 12), 1, at(2026, 10, 10, 17), id="monday-makeup-saturday"),
+        pytest.param(D(2026, 10, 10), 1, at(2026, 10, 9, 17), id="makeup-saturday-friday"),
+        # 国庆 2026-10-01..07: a deadline in the holiday or just after it -> 9-30
+        pytest.param(D(2026, 10, 5), 1, at(2026, 9, 30, 17), id="holiday-last-day-before"),
+        pytest.param(D(2026, 10, 8), 1, at(2026, 9, 30, 17), id="after-holiday"),
+        pytest.param(D(2026, 11, 22), 0, at(2026, 11, 20, 17), id="lead-0-sunday"),
+        pytest.param(D(2026, 11, 20), 0, at(2026, 11, 20, 17), id="lead-0-friday"),
+        pytest.param(D(2026, 11, 20), 3, at(2026, 11, 17, 17), id="lead-3"),
+        pytest.param(D(2026, 11, 22), 2, at(2026, 11, 19, 17), id="lead-2-sunday"),
     ],
 )
 def test_instruction_feedback_due(notice_due: dt.date, lead: int, due: dt.datetime) -> None:

@@ -87,7 +87,11 @@ def test_add_edit_list_show_close(world: World) -> None:
     ("who", "text", "expected"),
     [
         ("air_clerk", "新增事项 攻坚 大气处 孙内勤 X", "局办公室督办岗"),
-        ("office_admin", "新增事项 攻坚 大气处", "格式：新增事项 <类别> <处室> <负责人> <名称>"),
+        (
+            "office_admin",
+            "新增事项 攻坚 大气处",
+            "格式：新增事项 <类别> <处室> <负责人> [年度] <名称>",
+        ),
         ("office_admin", "新增事项 不存在 大气处 孙内勤 X", "没有「不存在」这个类别"),
         ("office_admin", "新增事项 攻坚 土壤处 孙内勤 X", "土壤处"),
         ("office_admin", "新增事项 攻坚 大气处 无名氏 X", "名单中没有「无名氏」"),
@@ -196,11 +200,19 @@ def test_filing_reminders_digest_escalation_and_overdue(world: World) -> None:
 
 def test_off_platform_items_are_due_one_working_day_earlier(world: World) -> None:
     world.at(2026, 11, 2, 10, 0)
-    add(world, "局重点工作 大气处 孙内勤 局重点项目")  # platform 无: due Thursday 11-19
+    add(world, "实事项目 大气处 孙内勤 局实事项目")  # platform 无: node 11-25, due Tuesday 11-24
     row = rows(world, Filing)[0]
-    assert row.due_at == dt.datetime(2026, 11, 19, 17, 0, tzinfo=TZ)
-    out = sweep_at(world, 2026, 11, 16, 9, 0)
+    assert row.due_at == dt.datetime(2026, 11, 24, 17, 0, tzinfo=TZ)
+    out = sweep_at(world, 2026, 11, 19, 9, 0)
     assert out and "报局办公室" in out[0].text
+
+
+def test_bureau_key_work_is_due_on_its_own_node(world: World) -> None:
+    # attachment 6: "局重点工作：每月 20 日前填报" -- the bureau's own node, no office lead
+    world.at(2026, 11, 2, 10, 0)
+    add(world, "局重点工作 大气处 孙内勤 局重点项目")
+    row = rows(world, Filing)[0]
+    assert row.due_at == dt.datetime(2026, 11, 20, 17, 0, tzinfo=TZ)
 
 
 def test_an_outage_sends_one_late_reminder_not_a_burst(world: World) -> None:

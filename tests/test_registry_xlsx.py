@@ -90,19 +90,19 @@ EXPORTED = [
     tuple(HEADERS),
     (
         *("督1", "扬尘污染综合治理", "区委区政府重点工作", "★", "区网上督查室", AIR),
-        *("孙内勤", "陈副局", "进行中", None, None),
+        *("孙内勤", "陈副局", "进行中", None, None, None),
     ),
     (
         *("督2", "河道水质提升", "实事项目", "否", "无", WATER),
-        *("周处", "张局", "已办结", None, "第一行\n第二行"),
+        *("周处", "张局", "已办结", None, "第一行\n第二行", None),
     ),
     (
         *("督3", "关于臭气投诉的批示", "领导批示件", None, "区网上督查室", AIR),
-        *("赵处", "陈副局", "进行中", EXCEL_DEC_4, None),
+        *("赵处", "陈副局", "进行中", EXCEL_DEC_4, None, None),
     ),
     (
         *("督4", "VOCs企业排查", "局重点工作", "★", "街镇直通车", WATER),
-        *("吴内勤", "陈副局", "进行中", None, "月底前完成"),
+        *("吴内勤", "陈副局", "进行中", None, "月底前完成", None),
     ),
 ]
 
@@ -391,7 +391,7 @@ def test_a_missing_or_doubled_header_is_named(db: Database, roster: Roster, tmp_
     headers = [h for h in HEADERS if h not in ("具体负责人", "类别")] + ["责任部门"]
     path = write(tmp_path / "r.xlsx", [], headers)
     assert refused(db, roster, path) == [
-        "第1行「责任处室」：表头重复（E列和J列）",
+        "第1行「责任处室」：表头重复（E列和K列）",
         "第1行（表头）：缺少「类别」列",
         "第1行（表头）：缺少「具体负责人」列",
     ]

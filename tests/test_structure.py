@@ -18,7 +18,7 @@ from handlers.items.states import TRANSITIONS, ItemState
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = ROOT / "handlers"
 ITEM_FAMILY = {"items"}
-MATTER_FAMILIES = {"matters", "filings", "instructions", "lights", "closure", "reviews"}
+MATTER_FAMILIES = {"matters", "filings", "instructions", "lights", "closure", "reviews", "annual"}
 FAMILIES = ITEM_FAMILY | MATTER_FAMILIES | {"stats"}
 SHARED_VOCABULARY = {"handlers.items.states"}  # the @件 states, read by statistics too
 MAX_LINES = 400

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -10,12 +9,13 @@ from sqlalchemy import select
 from config.categories import Category
 from config.filings import Template
 from handlers import pending, taps, texts
+from handlers.annual.args import FilingPeriodArg
 from handlers.args import CategoryArg, MatterArg, MonthArg, TextArg
-from handlers.commands import Registry, Rest
+from handlers.commands import Registry
 from handlers.context import CommandError, Ctx
-from handlers.filings import approval, schedule
+from handlers.filings import approval
 from handlers.filings.compiled import gather, send_node
-from handlers.filings.done import mark_done, monthly_row
+from handlers.filings.done import mark_done, owed_row
 from handlers.filings.template import check_template, percentage_of
 from handlers.matters.base import (
     DEPT,
@@ -31,34 +31,23 @@ from storage.models import Filing, Matter
 router = Registry()
 
 
-class FilingMonthArg(MonthArg):
-    """An optional month, taken only when the next word is one (the parts may follow)."""
-
-    def __init__(self) -> None:
-        super().__init__(current=False)
-
-    def take(self, rest: Rest) -> str:
-        word = rest.text.split(" ", 1)[0]
-        if word and schedule.parse_month(word, dt.date(2050, 6, 1)) is not None:
-            return rest.word()
-        return ""
-
-
 @router.command(
     "已填报",
     [
         MatterArg(instruction=False, department=True),
-        FilingMonthArg(),
+        FilingPeriodArg(),
         TextArg("parts", "各部分如 进展情况：… 存在问题：…", optional=True),
     ],
-    "本月（或所写月份）已在平台填报；实事项目、民心工程按模板写各部分，可分几条发送",
+    "本月（或所写月份）已在平台填报；实事项目、民心工程按模板写各部分，可分几条发送；"
+    "实事项目的半年度、年度进展报告写「半年」「年度」",
     DEPT,
 )
 def filed(ctx: Ctx, matter: Matter, month: str | None, parts: str) -> str:
-    row = monthly_row(ctx, matter, month)
+    row = owed_row(ctx, matter, month)
     if row is None:
         raise CommandError(texts.nothing_to_file(label(matter)))
-    template = ctx.roster.filings.template(matter.category)
+    # a monthly filing follows its category's template; a half-year or year report is bare
+    template = ctx.roster.filings.template(matter.category) if row.kind == "monthly" else None
     if template is None:
         if parts:
             raise CommandError(texts.filing_no_template(label(matter), matter.category))

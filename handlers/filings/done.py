@@ -37,6 +37,30 @@ def monthly_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
     return current[-1] if current else None
 
 
+def owed_row(ctx: Ctx, matter: Matter, period: str | None) -> Filing | None:
+    """已填报's row: a half-year or year report when named ("2026-H1", "2026-Y"), else the
+    month's (monthly_row); with no month and no monthly row owed, the report owed, if any."""
+    if period is not None and schedule.parse_progress(period) is not None:
+        row = ctx.session.scalars(
+            select(Filing).where(Filing.matter_id == matter.id, Filing.period == period)
+        ).first()
+        if row is None:
+            raise CommandError(texts.no_filing(label(matter), texts.progress_label(period)))
+        return row
+    row = monthly_row(ctx, matter, period)
+    if row is not None or period is not None:
+        return row
+    return ctx.session.scalars(
+        select(Filing)
+        .where(
+            Filing.matter_id == matter.id,
+            Filing.kind.in_(schedule.PROGRESS_KINDS),
+            Filing.done_at.is_(None),
+        )
+        .order_by(Filing.due_at)
+    ).first()
+
+
 def mark_done(
     ctx: Ctx,
     matter: Matter,

@@ -33,22 +33,26 @@ def ensure_filings(
     A row is owed only when the matter was tracked before its deadline: a row made late (a
     matter added, or given a node, on the node day) starts at its next reminder, or with one
     reminder at once when only the deadline is left; never with an instant 超限. A 批示件
-    reports its progress from the month after it arrived (attachment 1: 下月). Returns how
-    many rows were made."""
+    reports its progress from the month after it arrived (attachment 1: 下月). A matter with
+    a 年度 owes nothing before that year's January. The half-year and year reports of a
+    category with a yearly plan (``[filings.annual]``) are made when due this month or next,
+    for matters of that year or before. Returns how many rows were made."""
     rules = roster.filings
     if matters is None:
+        tracked = [*rules.nodes, *rules.annual.categories]
         matters = session.scalars(
-            select(Matter).where(
-                Matter.status == MatterStatus.OPEN, Matter.category.in_(list(rules.nodes))
-            )
+            select(Matter).where(Matter.status == MatterStatus.OPEN, Matter.category.in_(tracked))
         ).all()
     this = schedule.period_of(now, cal.tz)
     periods = [this, schedule.next_period(this)]
+    # 实事项目's half-year (due in July) and year (due in January) reports due in those months
+    reports = [r for r in map(schedule.progress_due_in, periods) if r is not None]
+    wanted = periods + [schedule.progress_period(kind, year) for kind, year in reports]
     have = {
         (f.matter_id, f.period)
         for f in session.scalars(
             select(Filing).where(
-                Filing.period.in_(periods), Filing.matter_id.in_([m.id for m in matters])
+                Filing.period.in_(wanted), Filing.matter_id.in_([m.id for m in matters])
             )
         )
     }
@@ -57,9 +61,11 @@ def ensure_filings(
         if matter.status != MatterStatus.OPEN:
             continue
         start = max(matter.created_at, now)
+        annual = matter.plan_year is not None and matter.category in rules.annual.categories
+        first = f"{matter.plan_year:04d}-01" if annual else ""
         for period in periods:
-            if (matter.id, period) in have:
-                continue
+            if (matter.id, period) in have or period < first:
+                continue  # made, or before the year the matter was declared for
             year, month = int(period[:4]), int(period[5:])
             sch = schedule.schedule(cal, rules, matter.category, matter.platform, year, month)
             if sch is None or sch.due_at <= start:
@@ -72,6 +78,25 @@ def ensure_filings(
             row = Filing(
                 matter_id=matter.id,
                 kind="monthly",
+                period=period,
+                node=sch.node,
+                due_at=sch.due_at,
+                provisional=sch.provisional,
+            )
+            session.add(row)
+            made.append((row, matter, start))
+        for kind, year in reports:
+            period = schedule.progress_period(kind, year)
+            if (matter.id, period) in have or (matter.plan_year or 0) > year:
+                continue  # made, or declared for a later year
+            sch = schedule.progress_schedule(
+                cal, rules, matter.category, matter.platform, kind, year
+            )
+            if sch is None or sch.due_at <= start:
+                continue
+            row = Filing(
+                matter_id=matter.id,
+                kind=kind,
                 period=period,
                 node=sch.node,
                 due_at=sch.due_at,
@@ -122,12 +147,13 @@ def start_row(
 def reschedule(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, matter: Matter
 ) -> None:
-    """After a change of category or platform (or a reopening): the monthly rows not yet due
-    are made again from the new schedule; what is due already stays on the record."""
+    """After a change of category, platform or 年度 (or a reopening): the monthly rows and
+    half-year and year reports not yet due are made again from the new schedule; what is due
+    already stays on the record."""
     for row in session.scalars(
         select(Filing).where(
             Filing.matter_id == matter.id,
-            Filing.kind == "monthly",
+            Filing.kind.in_(("monthly", *schedule.PROGRESS_KINDS)),
             Filing.done_at.is_(None),
             Filing.due_at > now,
         )

@@ -22,9 +22,9 @@ NO_PLATFORM = "无"
 
 @dataclass(frozen=True)
 class Schedule:
-    period: str  # "YYYY-MM"
+    period: str  # "YYYY-MM"; a half-year or year report's "YYYY-H1" / "YYYY-Y"
     node: dt.date  # the category's node that month, moved to a working day
-    due_date: dt.date  # node, or office_lead_workdays working days earlier for platform "无"
+    due_date: dt.date  # node, or the category's office lead earlier for platform "无"
     due_at: dt.datetime  # the end of due_date's working hours
     reminders: tuple[dt.datetime, ...]  # starts of working days before due_date, ascending
     escalate_at: dt.datetime  # the first working moment after due_at
@@ -42,19 +42,34 @@ def schedule(
     """The filing schedule of one matter for one month; None when its category has no node.
 
     ``category`` is a name or alias; ``platform`` one of ``config.categories.PLATFORMS``
-    (or an alias): "无" means the matter is reported to the office, ``office_lead_workdays``
-    working days before the node.
+    (or an alias): "无" means the matter is reported to the office, the category's
+    ``office_lead_workdays`` working days before the node (局重点工作: none by default).
     """
     found = find_category(category)
     name = found.name if found else unicodedata.normalize("NFKC", category).strip()
     day = rules.nodes.get(name)
     if day is None:
         return None
+    year_month = format_period(year, month)
+    return _schedule(cal, rules, name, platform, year, month, day, year_month)
+
+
+def _schedule(
+    cal: WorkCalendar,
+    rules: FilingRules,
+    name: str,
+    platform: str,
+    year: int,
+    month: int,
+    day: int,
+    period: str,
+) -> Schedule:
+    """The schedule of a node on day ``day`` of ``year``-``month`` for the category ``name``."""
     where = find_platform(platform)
     if where is None:
         raise ValueError(f"unknown platform {platform!r}")
     node, provisional = cal.month_node(year, month, day, rules.move)
-    lead = rules.office_lead_workdays if where == NO_PLATFORM else 0
+    lead = rules.office_lead(name) if where == NO_PLATFORM else 0
     due_date = workday_before(cal, node, lead)
     due_at = end_of_day(cal, due_date)
     reminders = sorted(
@@ -65,7 +80,7 @@ def schedule(
     dates += [r.astimezone(cal.tz).date() for r in reminders]
     provisional = provisional or any(not cal.is_covered(d.year) for d in dates)
     return Schedule(
-        period=format_period(year, month),
+        period=period,
         node=node,
         due_date=due_date,
         due_at=due_at,
@@ -73,6 +88,53 @@ def schedule(
         escalate_at=escalate_at,
         provisional=provisional,
     )
+
+
+# --- 实事项目's half-year and year reports (attachment 2) --------------------------------------
+
+HALF, YEAR = "half", "year"
+PROGRESS_KINDS = (HALF, YEAR)
+
+
+def progress_period(kind: str, year: int) -> str:
+    """'2026-H1' (the half-year report of 2026) or '2026-Y' (its year report)."""
+    return f"{year:04d}-{'H1' if kind == HALF else 'Y'}"
+
+
+def parse_progress(period: str) -> tuple[str, int] | None:
+    """(kind, year) of a half-year or year report's period; None for any other period."""
+    match = re.fullmatch(r"([0-9]{4})-(H1|Y)", period)
+    if match is None:
+        return None
+    return (HALF if match[2] == "H1" else YEAR), int(match[1])
+
+
+def progress_schedule(
+    cal: WorkCalendar, rules: FilingRules, category: str, platform: str, kind: str, year: int
+) -> Schedule | None:
+    """The half-year report of ``year`` (due in July) or its year report (due the next
+    January) for a matter of ``category``; None when the category has no yearly plan."""
+    found = find_category(category)
+    name = found.name if found else category
+    if name not in rules.annual.categories:
+        return None
+    if kind == HALF:
+        due_year, due_month, day = year, 7, rules.annual.half_year_due_day
+    else:
+        due_year, due_month, day = year + 1, 1, rules.annual.year_due_day
+    period = progress_period(kind, year)
+    return _schedule(cal, rules, name, platform, due_year, due_month, day, period)
+
+
+def progress_due_in(period: str) -> tuple[str, int] | None:
+    """The report due in the month ``period`` ("YYYY-MM"): the half-year report in July, the
+    previous year's report in January; None in other months."""
+    year, month = parse_period(period)
+    if month == 7:
+        return HALF, year
+    if month == 1:
+        return YEAR, year - 1
+    return None
 
 
 # --- working days ---------------------------------------------------------------------------
@@ -129,11 +191,27 @@ def instruction_feedback_due(
     cal: WorkCalendar, rules: FilingRules, notice_due: dt.date
 ) -> dt.datetime:
     """Feedback is due at the end of the working day ``instruction_feedback_lead_workdays``
-    working days before the notice's deadline. A deadline on a non-working day counts from
-    the last working day before it (the platform closes then), e.g. a deadline on Sunday
-    with a lead of 1 is due on Thursday evening."""
-    day = workday_before(cal, notice_due, rules.instruction_feedback_lead_workdays)
+    working days before the notice's deadline as the notice writes it (attachment 1: 时间节点
+    较《领导批示件办理通知》的反馈时间提前一个工作日). A deadline on a non-working day is not
+    first moved: a Sunday deadline with a lead of 1 is due on Friday (the working day before
+    Sunday), not Thursday. A lead of 0: the deadline's day, or the last working day before it."""
+    day = workday_strictly_before(cal, notice_due, rules.instruction_feedback_lead_workdays)
     return end_of_day(cal, day)
+
+
+def workday_strictly_before(cal: WorkCalendar, day: dt.date, workdays: int) -> dt.date:
+    """The ``workdays``-th working day before ``day`` itself, working or not (0: ``day``, or
+    the last working day before it)."""
+    if workdays < 0:
+        raise ValueError("workdays must be 0 or more")
+    if workdays == 0:
+        return workday_before(cal, day, 0)
+    found = day
+    for _ in range(workdays):
+        found -= dt.timedelta(days=1)
+        while not cal.is_working_day(found):
+            found -= dt.timedelta(days=1)
+    return found
 
 
 # --- periods --------------------------------------------------------------------------------

@@ -133,6 +133,8 @@ def settle_filings(session: Session, matter: Matter, now: dt.datetime) -> None:
 
 
 def row_label(row: Filing) -> str:
+    if row.kind in texts.PROGRESS_WORDS:
+        return texts.progress_label(row.period)
     return (
         texts.FILING_KINDS[row.kind]
         if row.kind != "monthly"

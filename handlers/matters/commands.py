@@ -7,6 +7,7 @@ from sqlalchemy import select
 from config.categories import Category
 from config.roster import Department
 from handlers import texts
+from handlers.annual.args import PlanYearArg
 from handlers.args import (
     CategoryArg,
     ChoiceArg,
@@ -36,6 +37,7 @@ from handlers.matters.fields import (
     to_department,
     to_owner,
     to_person,
+    to_plan_year,
     to_platform,
     to_star,
     unique_name,
@@ -45,7 +47,9 @@ from storage.models import Matter
 
 router = Registry()
 
-FIELDS = {f: f for f in ("名称", "类别", "绩效考核", "平台", "处室", "负责人", "分管领导", "备注")}
+FIELDS = {
+    f: f for f in ("名称", "类别", "绩效考核", "平台", "处室", "负责人", "分管领导", "年度", "备注")
+}
 
 
 @router.command(
@@ -54,12 +58,15 @@ FIELDS = {f: f for f in ("名称", "类别", "绩效考核", "平台", "处室",
         CategoryArg("cat"),
         DeptArg("department"),
         PersonArg("owner", "负责人", owner_of="department"),
+        PlanYearArg(),
         NameArg(),
     ],
-    "登记督办事项（类别如 区委区政府重点工作、实事项目、攻坚）",
+    "登记督办事项（类别如 区委区政府重点工作、实事项目、攻坚）；实事项目可写年度如2027年度",
     OFFICE,
 )
-def add_matter(ctx: Ctx, cat: Category, department: Department, owner: str, name: str) -> str:
+def add_matter(
+    ctx: Ctx, cat: Category, department: Department, owner: str, year: int | None, name: str
+) -> str:
     dept = department.name
     matter = create_matter(
         ctx.session,
@@ -75,6 +82,7 @@ def add_matter(ctx: Ctx, cat: Category, department: Department, owner: str, name
         deputy=department.deputy,
         status=MatterStatus.OPEN.value,
         note="",
+        plan_year=year,
     )
     ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])
     return texts.matter_added(label(matter), describe(ctx.roster, matter))
@@ -125,12 +133,18 @@ def edit_matter(ctx: Ctx, matter: Matter, field: str, value: str) -> str:
     elif field == "分管领导":
         new = to_person(ctx.roster, value)
         attr, old, value = "deputy", ctx.roster.name(matter.deputy), ctx.roster.name(new)
+    elif field == "年度":
+        if matter.category not in ctx.roster.filings.annual.categories:
+            raise CommandError(texts.plan_year_not_for(matter.category))
+        cleared = value in ("无", "-", "—")
+        new = None if cleared else to_plan_year(value, ctx.now.astimezone(ctx.cal.tz).year + 1)
+        attr, old, value = "plan_year", str(matter.plan_year or "（无）"), str(new or "（无）")
     else:
         attr, old = "note", matter.note
     if old == value:
         return texts.matter_unchanged(label(matter), field)
     change(ctx.session, matter, ctx.now, ctx.actor, attr, new, f"{field}：{old} → {value}")
-    if field in ("类别", "平台"):
+    if field in ("类别", "平台", "年度"):
         reschedule(ctx.session, ctx.roster, ctx.cal, ctx.now, matter)
     return texts.matter_edited(label(matter), field, old, value) + extra
 

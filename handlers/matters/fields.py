@@ -132,6 +132,17 @@ def to_status(word: str) -> str:
     return status
 
 
+_PLAN_YEAR = re.compile(r"([0-9]{4})(?:年度?)?")
+
+
+def to_plan_year(word: str, latest: int) -> int:
+    """A 实事项目's 年度: 2027, 2027年 or 2027年度, from 2000 to ``latest`` (next year)."""
+    match = _PLAN_YEAR.fullmatch(unicodedata.normalize("NFKC", word).strip())
+    if match is None or not 2000 <= int(match[1]) <= latest:
+        raise BadValue(texts.bad_plan_year(word, latest), texts.cell_bad_plan_year(word, latest))
+    return int(match[1])
+
+
 def to_date(value: object, shown: str | None = None) -> dt.date:
     """A date written 2026-12-10, 2026/12/10, 2026.12.10, 2026年12月10日 or 20261210 (or a
     date already)."""

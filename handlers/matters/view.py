@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers import texts
+from handlers.annual.view import annual_lines
 from handlers.closure.flow import missing, needs_report, report_of
 from handlers.context import Ctx
 from handlers.filings import approval
@@ -28,6 +29,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
     ]
     if matter.note:
         lines.append(f"备注：{matter.note}")
+    lines += annual_lines(ctx, matter)
     if matter.category == INSTRUCTION and matter.notice_due:
         lines.append(
             texts.instruction_status(
