@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from config.filings import FilingRules
+from config.meetings import MeetingRules
 
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
 
@@ -142,6 +143,7 @@ class RosterFile(_Strict):
     towns: list[Town] = []
     rules: Rules = Rules()
     filings: FilingRules = FilingRules()
+    meetings: MeetingRules = MeetingRules()
 
 
 def normalize_name(text: str) -> str:
@@ -176,6 +178,10 @@ class Roster:
     @property
     def filings(self) -> FilingRules:
         return self.data.filings
+
+    @property
+    def meetings(self) -> MeetingRules:
+        return self.data.meetings
 
     @property
     def office(self) -> Office:

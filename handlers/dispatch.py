@@ -17,6 +17,7 @@ from handlers.items import views as item_views
 from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
+from handlers.meetings import commands as meeting_commands
 from handlers.middleware import CHAIN, Call, Outcome, chain
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
@@ -33,6 +34,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     instruction_commands.router,
     light_commands.router,
     stats_commands.router,
+    meeting_commands.router,
     general_router,
 )
 TODO_SOURCES = (  # who contributes to 待办, in its order

@@ -16,6 +16,8 @@ from handlers.digest import Digest, deliverable, late_grace_passed
 from handlers.effects import Outgoing
 from handlers.filings.rows import ensure_filings
 from handlers.filings.sweep import fire_row
+from handlers.meetings.agenda import fire_agenda
+from handlers.meetings.schedule import ensure_meetings
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Deadline, Item
@@ -38,6 +40,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
     latest = {(d.item_id, d.filing_id, d.clock, d.kind): d.id for d in due}
     for row in due:
         decl = deadlines.CLOCKS.get(row.clock)
+        if decl is not None and decl.subject == "meeting":
+            notices += fire_agenda(session, roster, cal, now, row)
+            continue
         if decl is not None and decl.subject == "matter":
             notices += fire_row(session, roster, cal, now, decl, row, digest)
             continue
@@ -62,8 +67,10 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
 
 def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:
     """The sweeper's work once a day: this and next month's filing rows (a matter created or
-    edited makes its own at once). Returns how many rows were made."""
-    return ensure_filings(session, roster, cal, now)
+    edited makes its own at once) and 双月例会 rows with their agenda. Returns how many rows
+    were made."""
+    made = ensure_filings(session, roster, cal, now)
+    return made + len(ensure_meetings(session, roster, cal, now))
 
 
 def next_due(session: Session, cal: WorkCalendar, swept_at: dt.datetime) -> dt.datetime | None:

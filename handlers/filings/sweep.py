@@ -60,6 +60,8 @@ def fire_row(
     what = row_label(row)
     due_text = texts.when(row.due_at, cal.tz, row.provisional)
     actors = deadlines.actors(roster, decl, matter.department)
+    if decl.owner_acts:
+        actors = list(dict.fromkeys([matter.owner, *actors]))
     if step < len(moments) - 1:
         text = deadlines.text(decl.remind_line)
         line = text(label(matter), decl.name, what, due_text, matter.platform) + suffix
