@@ -1245,9 +1245,7 @@ def agenda_state_sent(at: str) -> str:
     return f"已于{at}发送"
 
 
-AGENDA_STATE_NONE = "未安排"
 MEETING_VIEW_TITLE = "双月例会"
-MEETING_VIEW_NONE = "**下次例会**：尚未安排"
 
 
 def meeting_view_last(meeting: str, at: str) -> str:

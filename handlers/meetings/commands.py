@@ -234,21 +234,17 @@ def decision_done(ctx: Ctx, matter: Matter, note: str) -> str:
 def view(ctx: Ctx) -> str:
     session = ctx.session
     lines = []
-    upcoming = schedule.next_meeting(session, ctx.now)
-    if upcoming is None:
-        lines.append(texts.MEETING_VIEW_NONE)
+    rules = ctx.roster.meetings
+    period, at, upcoming = schedule.next_meeting(session, ctx.cal, rules, ctx.now)
+    by = ctx.roster.name(upcoming.set_by) if upcoming and upcoming.set_by else ""
+    lines.append(texts.meeting_view_next(texts.meeting_label(period), ctx.when(at), by))
+    if upcoming is not None and upcoming.agenda_sent_at is not None:
+        state = texts.agenda_state_sent(ctx.when(upcoming.agenda_sent_at))
     else:
-        by = ctx.roster.name(upcoming.set_by) if upcoming.set_by else ""
-        name = texts.meeting_label(upcoming.period)
-        lines.append(texts.meeting_view_next(name, ctx.when(upcoming.at), by))
-        if upcoming.agenda_sent_at is not None:
-            state = texts.agenda_state_sent(ctx.when(upcoming.agenda_sent_at))
-        elif upcoming.agenda_deadline_id is not None:
-            fire = schedule.agenda_at(ctx.cal, ctx.roster.meetings, upcoming.at)
-            state = texts.agenda_state_planned(ctx.when(max(fire, ctx.now)))
-        else:
-            state = texts.AGENDA_STATE_NONE
-        lines.append(texts.meeting_view_agenda(state))
+        state = texts.agenda_state_planned(
+            ctx.when(max(schedule.agenda_at(ctx.cal, rules, at), ctx.now))
+        )
+    lines.append(texts.meeting_view_agenda(state))
     last = schedule.last_meeting(session, ctx.now)
     if last is not None:
         lines += ["", texts.meeting_view_last(texts.meeting_label(last.period), ctx.when(last.at))]

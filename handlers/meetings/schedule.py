@@ -100,11 +100,12 @@ def plan_agenda(
 def ensure_meetings(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime
 ) -> list[Meeting]:
-    """The rows of this month's and next month's meetings (at the default day when the office
-    set none), with their agenda rows; a meeting already past is not made. Returns those
-    made."""
+    """The day's work: the row of a meeting the office set no date for (the default day), with
+    its agenda row, once the agenda's day has come (so nothing waits in the deadlines table
+    for months); a meeting already begun is not made. Returns those made."""
     rules = roster.meetings
     this = period_of(now, cal.tz)
+    today = now.astimezone(cal.tz).date()
     made = []
     for period in (this, shift_period(this, 1)):
         if not is_meeting_month(rules, period):
@@ -112,7 +113,7 @@ def ensure_meetings(
         if session.scalars(select(Meeting.id).where(Meeting.period == period)).first():
             continue
         at = default_at(cal, rules, period)
-        if at <= now:
+        if at <= now or agenda_at(cal, rules, at).astimezone(cal.tz).date() > today:
             continue
         meeting = Meeting(period=period, at=at, set_by=None, created_at=now)
         session.add(meeting)
@@ -140,10 +141,26 @@ def set_meeting(
     return meeting
 
 
-def next_meeting(session: Session, now: dt.datetime) -> Meeting | None:
-    return session.scalars(
+def next_meeting(
+    session: Session, cal: WorkCalendar, rules: MeetingRules, now: dt.datetime
+) -> tuple[str, dt.datetime, Meeting | None]:
+    """The next meeting: (its month, when, its row: None while it is on the default day and
+    its agenda's day has not come)."""
+    found = session.scalars(
         select(Meeting).where(Meeting.at > now).order_by(Meeting.at).limit(1)
     ).first()
+    period = period_of(now, cal.tz)
+    for _ in range(13):
+        if is_meeting_month(rules, period):
+            at = default_at(cal, rules, period)
+            has_row = session.scalars(select(Meeting.id).where(Meeting.period == period)).first()
+            if at > now and has_row is None and (found is None or at < found.at):
+                return period, at, None
+            if found is not None and period >= found.period:
+                break
+        period = shift_period(period, 1)
+    assert found is not None, "a meeting month within a year"
+    return found.period, found.at, found
 
 
 def last_meeting(session: Session, now: dt.datetime) -> Meeting | None:

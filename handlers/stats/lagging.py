@@ -17,7 +17,9 @@ from handlers.stats.figures import filing_outcome, filings_in_window, item_outco
 from storage.models import Filing, Interview, Item, Light, Matter
 
 LAGGING_COLORS = ("yellow", "red")
-LAGGING_FILING_KINDS = ("monthly", "decision")  # 超限报告 and a meeting decision's 期限
+# 超限: monthly filings, a 批示件's 签收, a meeting decision's 期限 (a 批示件's late feedback is
+# listed as such, not twice)
+LAGGING_FILING_KINDS = ("monthly", "sign", "decision")
 
 
 @dataclass
@@ -25,8 +27,8 @@ class Lagging:
     """What lags behind at ``now`` (the 双月例会's agenda, document 三(三)):
 
     - ``lights``: open ★ matters whose latest recorded light is yellow or red;
-    - ``filings``: monthly filings (and meeting decisions' 期限) due in [start, now) that are
-      超限 (``filing_outcome`` "overdue");
+    - ``filings``: monthly filings, 批示件 签收 and meeting decisions' 期限 due in
+      [start, now) that are 超限 (``filing_outcome`` "overdue");
     - ``items``: open @件 with a clock open past its due time (``item_outcomes``), and which;
     - ``instructions``: open 领导批示件 past their feedback date without feedback;
     - ``interviews``: 约谈问询 open now.
