@@ -1120,7 +1120,7 @@ def lag_filing(ref: str, what: str, due: str) -> str:
 
 
 def lag_item(ref: str, town: str, clocks: list[str], late: str) -> str:
-    return f"{ref} {town}：{'、'.join(clocks)}已超时（{late}）"
+    return f"{ref} {town}：{'、'.join(clocks)}{late}"
 
 
 def lag_instruction(ref: str, due: str) -> str:
@@ -1166,6 +1166,10 @@ def meeting_bad_time(word: str) -> str:
     return f"「{word}」不是时间，请写如 14:30。"
 
 
+def meeting_held_already(meeting: str, at: str) -> str:
+    return f"{meeting}已于{at}召开；纪要和议定事项请用「例会纪要」「例会议定」。"
+
+
 def meeting_in_past(at: str) -> str:
     return f"{at}已过，请写将来的时间。"
 
@@ -1187,14 +1191,22 @@ def decision_due_past(due: str) -> str:
     return f"期限{due}已过，请写将来的日期。"
 
 
+def decision_due(due: str) -> str:
+    """A decision's 期限 ('' when it has none: it files monthly)."""
+    return f"期限{due}" if due else "无期限，按月填报"
+
+
 def decision_recorded(ref: str, meeting: str, dept: str, owner: str, due: str) -> str:
-    return f"已登记{meeting}议定事项：{ref}，{dept}，负责人{owner}，期限{due}；已通知负责人和处室。"
+    return (
+        f"已登记{meeting}议定事项：{ref}，{dept}，负责人{owner}，{decision_due(due)}；"
+        "已通知负责人和处室。"
+    )
 
 
 def decision_notice(ref: str, meeting: str, dept: str, owner: str, due: str) -> str:
     number = ref.split()[0]
     return (
-        f"【例会议定】{ref}，期限{due}\n{meeting}议定由{dept}落实，负责人{owner}。"
+        f"【例会议定】{ref}，{decision_due(due)}\n{meeting}议定由{dept}落实，负责人{owner}。"
         f"完成后发送「议定完成 {number}」。"
     )
 
@@ -1202,10 +1214,6 @@ def decision_notice(ref: str, meeting: str, dept: str, owner: str, due: str) -> 
 def decision_reminder_line(ref: str, kind: str, what: str, due: str, platform: str) -> str:
     number = ref.split()[0]
     return f"{ref}｜{what}期限{due}，完成后发送「议定完成 {number}」"
-
-
-def decision_no_due() -> str:
-    return "无期限（按月填报）"
 
 
 def not_a_decision(ref: str) -> str:
@@ -1260,7 +1268,7 @@ MEETING_VIEW_NO_MINUTES = "纪要：尚未记录（「例会纪要 <要点>」�
 
 
 def meeting_view_decision(ref: str, dept: str, owner: str, due: str, state: str) -> str:
-    return f"- {ref}｜{dept}｜{owner}｜期限{due}｜{state}"
+    return f"- {ref}｜{dept}｜{owner}｜{decision_due(due)}｜{state}"
 
 
 def meeting_view_decisions(count: int) -> str:

@@ -211,6 +211,9 @@ def test_a_decision_becomes_a_matter_with_reminders_and_escalation(world: World)
     world.must("office_admin", "例会 2026-10-12 14:00")
     world.at(2026, 10, 12, 16, 0)
     world.must("office_admin", "例会纪要 研究了臭氧防控，明确走航监测分工")
+    assert world.run("office_admin", "例会 10月30日")[0].reply == texts.meeting_held_already(
+        "2026年10月双月例会", "10月12日(周一) 14:00"
+    )
     out = world.must("office_admin", "例会议定 大气处 孙内勤 完成臭氧走航监测 10月23日")
     assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
     notice = next(m for m in out if m.channel == "oto")

@@ -112,11 +112,11 @@ def summary(ctx: Ctx, agenda: Agenda, file_name: str) -> str:
     ]
     for name, entries in agenda.departments:
         lines.append(texts.agenda_dept_line(name, agenda.counts(entries)))
-    tail = ["", texts.agenda_more(file_name)]
+    tail = "\n\n" + texts.agenda_more(file_name)
     text = "\n".join(lines)
-    if len(text) + len("\n".join(tail)) > SUMMARY_LIMIT:
-        text = text[: SUMMARY_LIMIT - len("\n".join(tail)) - 1] + "…"
-    return text + "\n".join(tail)
+    if len(text) + len(tail) > SUMMARY_LIMIT:
+        text = text[: SUMMARY_LIMIT - len(tail) - 1] + "…"
+    return text + tail
 
 
 def fire_agenda(

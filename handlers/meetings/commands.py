@@ -126,6 +126,11 @@ def set_date(ctx: Ctx, day: dt.date, time: dt.time | None) -> str:
     period = schedule.meeting_period(rules, day)
     if period is None:
         raise CommandError(texts.meeting_not_in_months(rules.months))
+    held = schedule.last_meeting(ctx.session, ctx.now)
+    if held is not None and held.period == period:
+        raise CommandError(
+            texts.meeting_held_already(texts.meeting_label(period), ctx.when(held.at))
+        )
     meeting = schedule.set_meeting(ctx.session, ctx.roster, ctx.cal, ctx.now, period, at, ctx.actor)
     name = texts.meeting_label(period)
     if meeting.agenda_sent_at is not None:
@@ -197,7 +202,7 @@ def decide(ctx: Ctx, dept: Department, owner: str, name: str, day: dt.date | Non
         ctx.session.add(row)
         start_row(ctx.session, cal, ctx.roster, row, matter, ctx.now)
     ensure_filings(ctx.session, ctx.roster, cal, ctx.now, [matter])
-    due = ctx.when(due_at) if due_at else texts.decision_no_due()
+    due = ctx.when(due_at) if due_at else ""
     who = ctx.roster.name(owner)
     notice = texts.decision_notice(label(matter), meeting_name, dept.name, who, due)
     ref = f"督{matter.id}"
@@ -256,7 +261,7 @@ def view(ctx: Ctx) -> str:
         views = records.decisions(session, last, ctx.now)
         lines.append(texts.meeting_view_decisions(len(views)))
         for v in views:
-            due = ctx.when(v.due_at) if v.due_at else texts.decision_no_due()
+            due = ctx.when(v.due_at) if v.due_at else ""
             owner = ctx.roster.name(v.matter.owner)
             state = texts.DECISION_STATES[v.state]
             lines.append(

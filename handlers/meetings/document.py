@@ -73,7 +73,7 @@ def render(ctx: Ctx, agenda: Agenda) -> bytes:
                 label(view.matter),
                 view.matter.department,
                 ctx.roster.name(view.matter.owner),
-                ctx.when(view.due_at) if view.due_at else texts.decision_no_due(),
+                ctx.when(view.due_at) if view.due_at else texts.decision_due(""),
                 texts.DECISION_STATES[view.state],
             ]
             for view in agenda.previous
