@@ -1170,6 +1170,10 @@ def meeting_held_already(meeting: str, at: str) -> str:
     return f"{meeting}已于{at}召开；纪要和议定事项请用「例会纪要」「例会议定」。"
 
 
+def meeting_date_too_far(word: str) -> str:
+    return f"日期{word}太远了，请核对。"
+
+
 def meeting_in_past(at: str) -> str:
     return f"{at}已过，请写将来的时间。"
 

@@ -17,7 +17,10 @@ from config.meetings import MeetingRules
 from config.roster import RosterError, build_roster
 from handlers import texts
 from handlers.effects import Outgoing
+from handlers.meetings.commands import parse_day
 from handlers.sweep import daily, sweep
+from handlers.workcal import WorkCalendar
+from storage.db import Database
 from storage.models import Deadline, Document, Filing, Matter, Meeting, MeetingDecision
 from tests.conftest import EXAMPLE_ROSTER as EXAMPLE
 from tests.conftest import World
@@ -277,6 +280,12 @@ def test_refusals(world: World) -> None:
         texts.meeting_bad_time("25:00")
     )
     assert world.run("office_admin", "例会纪要 要点")[0].reply == texts.meeting_none_held()
+    assert world.run("office_admin", "例会 10月1日")[0].reply == texts.meeting_in_past(
+        "10月1日(周四) 14:00"
+    )
+    assert world.run("office_admin", "例会 2030-10-20")[0].reply == texts.meeting_date_too_far(
+        "2030-10-20"
+    )
     with world.db.sessions() as s:
         assert s.scalars(select(Meeting)).all() == []
 
@@ -290,3 +299,26 @@ def test_the_roster_settings() -> None:
         build_roster(raw, "org.toml")
     assert "meetings.months: Value error, 13 is not a month" in str(err.value)
     assert "meetings.decision_category" in str(err.value)
+
+
+def test_parse_day() -> None:
+    december = dt.date(2026, 12, 20)
+    assert parse_day("1月15日", december) == dt.date(2027, 1, 15)
+    assert parse_day("12月1日", december) == dt.date(2026, 12, 1)  # past: refused by the caller
+    assert parse_day("2027年2月3日", december) == dt.date(2027, 2, 3)
+    assert parse_day("２月３０日", december) is None
+    assert parse_day("明天", december) is None
+
+
+def test_the_agenda_lead_is_a_setting(db: Database, cal: WorkCalendar) -> None:
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    raw["meetings"] = {"agenda_workdays_before": 1, "months": [10]}
+    world = World(db, build_roster(raw), cal)
+    world.at(2026, 9, 28, 10, 0)
+    assert world.run("office_admin", "例会 2026-11-12")[0].reply == texts.meeting_set(
+        "2026年10月双月例会", "11月12日(周四) 14:00", "11月11日(周三) 09:00"
+    )  # a meeting put off into November is October's
+    world.must("office_admin", "例会 2026-10-12 15:00")
+    assert sweep_at(world, 2026, 10, 9, 17, 0) == []
+    out = sweep_at(world, 2026, 10, 10, 9, 0)  # Saturday 10 October 2026 is a working day
+    assert chats(out) == {("group", OFFICE)}

@@ -25,34 +25,41 @@ from storage.models import Filing, Matter, MeetingDecision
 router = Registry()
 
 _MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})日?")
+RECENT = dt.timedelta(days=61)  # a month-day this long past means next year's
+FAR = dt.timedelta(days=3 * 366)  # no date further ahead than this
 _TIME = re.compile(r"(\d{1,2})[:点时](\d{2})?分?")
 
 
 def parse_day(word: str, today: dt.date) -> dt.date | None:
-    """2026-12-18, 2026年12月18日, 20261218, or 12月18日 (this year; next year once past)."""
+    """2026-12-18, 2026年12月18日, 20261218, or 12月18日: this year's, or next year's when this
+    year's is more than two months past (in December, 1月15日 is next January; in October,
+    10月1日 is a date in the past, which the caller refuses)."""
     found = parse_date(word)
     if found is not None:
         return found
     match = _MONTH_DAY.fullmatch(unicodedata.normalize("NFKC", word).strip())
     if match is None:
         return None
-    for year in (today.year, today.year + 1):
-        try:
-            day = dt.date(year, int(match[1]), int(match[2]))
-        except ValueError:
-            return None
-        if day >= today:
-            return day
-    return None
+    month, number = int(match[1]), int(match[2])
+    try:
+        day = dt.date(today.year, month, number)
+        if day < today - RECENT:
+            day = dt.date(today.year + 1, month, number)
+    except ValueError:
+        return None
+    return day
 
 
 class DayArg(Arg[dt.date]):
     """A day to come: 2026-12-18, 2026年12月18日 or 12月18日."""
 
     def resolve(self, ctx: Ctx, raw: Any, got: Any) -> dt.date:
-        day = parse_day(raw, ctx.now.astimezone(ctx.cal.tz).date())
+        today = ctx.now.astimezone(ctx.cal.tz).date()
+        day = parse_day(raw, today)
         if day is None:
             raise CommandError(texts.meeting_bad_date(raw))
+        if day > today + FAR:
+            raise CommandError(texts.meeting_date_too_far(raw))
         return day
 
     def sample(self) -> str:
