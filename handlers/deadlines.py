@@ -198,10 +198,11 @@ CLOCKS: dict[str, Clock] = {
         ),
         # --- the 双月例会 ---
         Clock(
-            # the agenda draft, once, N working days before the meeting (its deadline)
+            # the agenda draft, once, N working days before the meeting (its deadline), to
+            # the office group only (handlers.meetings.agenda)
             "agenda",
             "meeting",
-            actors=("office_admin",),
+            actors=(),
             met_by=(),
             reminders="meetings.agenda_offsets",
             remind_group="office",
