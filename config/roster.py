@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from config.filings import FilingRules
 from config.interviews import InterviewRules
+from config.meetings import MeetingRules
 from config.reports import ReportRules
 
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
@@ -146,6 +147,7 @@ class RosterFile(_Strict):
     filings: FilingRules = FilingRules()
     reports: ReportRules = ReportRules()
     interviews: InterviewRules = InterviewRules()
+    meetings: MeetingRules = MeetingRules()
 
 
 def normalize_name(text: str) -> str:
@@ -184,6 +186,10 @@ class Roster:
     @property
     def interviews(self) -> InterviewRules:
         return self.data.interviews
+
+    @property
+    def meetings(self) -> MeetingRules:
+        return self.data.meetings
 
     @property
     def office(self) -> Office:

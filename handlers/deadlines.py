@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from config.roster import Roster
 
-Subject = Literal["item", "matter", "office"]
+Subject = Literal["item", "matter", "office", "meeting"]
 Group = Literal["office", "department", ""]
 
 
@@ -51,6 +51,7 @@ class Clock:
     every: str = "rules.escalate_every_workdays"  # between escalation steps
     remind_group: Group = ""  # the group that gets the reminder besides the actors' 1:1
     escalate_office: bool = False  # the office group hears of every escalation
+    owner_acts: bool = False  # a 督办事项's 负责人 acts (is reminded 1:1) besides ``actors``
 
 
 ITEM_WAITS_REPLY = ("claimed", "review")
@@ -220,6 +221,34 @@ CLOCKS: dict[str, Clock] = {
             remind_group="office",
             remind_title="DECLARE_TITLE",
             remind_line="declare_line",
+        ),
+        Clock(
+            # a 双月例会 decision's 期限 (例会议定): its 负责人 carries it out
+            "decision",
+            "matter",
+            actors=(),
+            owner_acts=True,
+            met_by=("议定完成",),
+            reminders="filings.remind_workdays_before",
+            ladder="filings.escalate",
+            remind_group="department",
+            remind_title="DECISION_REMINDER",
+            remind_line="decision_reminder_line",
+            escalate_title="FILING_ESCALATION",
+            escalate_line="filing_overdue_line",
+        ),
+        # --- the 双月例会 ---
+        Clock(
+            # the agenda draft, once, N working days before the meeting (its deadline), to
+            # the office group only (handlers.meetings.agenda)
+            "agenda",
+            "meeting",
+            actors=(),
+            met_by=(),
+            reminders="meetings.agenda_offsets",
+            remind_group="office",
+            remind_title="AGENDA_TITLE",
+            remind_line="agenda_line",
         ),
     )
 }

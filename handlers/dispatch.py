@@ -21,6 +21,7 @@ from handlers.items import views as item_views
 from handlers.lights import commands as light_commands
 from handlers.matters import commands as matter_commands
 from handlers.matters import view as matter_view
+from handlers.meetings import commands as meeting_commands
 from handlers.middleware import CHAIN, Call, Outcome, chain
 from handlers.office_reports import commands as report_commands
 from handlers.reviews import commands as review_commands
@@ -44,6 +45,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     annual_commands.router,
     stats_commands.router,
     report_commands.router,
+    meeting_commands.router,
     general_router,
 )
 TODO_SOURCES = (  # who contributes to 待办, in its order

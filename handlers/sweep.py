@@ -22,6 +22,8 @@ from handlers.filings.compiled import compile_due
 from handlers.filings.rows import ensure_filings
 from handlers.filings.sweep import fire_row
 from handlers.lights.reminder import missing_lights_reminder, reminder_moment
+from handlers.meetings.agenda import fire_agenda
+from handlers.meetings.schedule import ensure_meetings
 from handlers.office_reports.schedule import draft_moment, send_drafts
 from handlers.workcal import WorkCalendar
 from storage import repo
@@ -46,6 +48,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
     latest = {(d.item_id, d.filing_id, d.clock, d.kind): d.id for d in due}
     for row in due:
         decl = deadlines.CLOCKS.get(row.clock)
+        if decl is not None and decl.subject == "meeting":
+            notices += fire_agenda(session, roster, cal, now, row)
+            continue
         if decl is not None and decl.subject == "matter":
             notices += fire_row(session, roster, cal, now, decl, row, digest)
             continue
@@ -73,10 +78,11 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
 
 def daily(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime) -> int:
     """The sweeper's work once a day: this and next month's filing rows (a matter created or
-    edited makes its own at once) and, in October, the reminder to declare next year's
-    实事项目 (once a year). Returns how many filing rows were made."""
+    edited makes its own at once), in October the reminder to declare next year's 实事项目
+    (once a year), and 双月例会 rows with their agenda. Returns how many rows were made."""
     plan_declaration(session, roster, cal, now)
-    return ensure_filings(session, roster, cal, now)
+    made = ensure_filings(session, roster, cal, now)
+    return made + len(ensure_meetings(session, roster, cal, now))
 
 
 def office_moment(

@@ -80,7 +80,7 @@ def matter(verb: str, ref: str) -> Action:
 
 def filing(kind: str, ref: str, instruction: bool) -> Taps:
     """A filing due: 已填报 (a 批示件's monthly: 进展), 签收 or 已反馈, and 查看."""
-    verb = {"sign": "签收", "feedback": "已反馈"}.get(kind)
+    verb = {"sign": "签收", "feedback": "已反馈", "decision": "议定完成"}.get(kind)
     if kind in PROGRESS_WORDS:  # 实事项目's half-year or year report
         return (matter("已填报", f"{ref} {PROGRESS_WORDS[kind]}"), view(ref))
     if verb is None:

@@ -458,6 +458,8 @@ def todo_interview(ref: str, tier: str, interviewer: str, interviewee: str) -> s
 def filing_label(kind: str, period: str, instruction: bool) -> str:
     if kind in PROGRESS_WORDS:
         return progress_label(period)
+    if kind == "decision":
+        return FILING_KINDS[kind]
     if kind != "monthly":
         return f"批示件{FILING_KINDS[kind]}"
     return f"{period_label(period)}" + ("跟踪进展" if instruction else "填报")
@@ -695,7 +697,12 @@ CRITICISM_LEVELS = {
     "district_deputy": "区分管领导点名批评",
     "district_principal": "区主要领导点名批评",
 }
-FILING_KINDS = {"monthly": "月度填报", "sign": "签收", "feedback": "反馈"}
+FILING_KINDS = {
+    "monthly": "月度填报",
+    "sign": "签收",
+    "feedback": "反馈",
+    "decision": "例会议定事项",
+}
 FILING_REMINDER = "填报提醒"
 FILING_ESCALATION = "超限督办"
 INTERVIEW_TITLE = "约谈问询"
@@ -2062,3 +2069,228 @@ CHANGE_STEPS = {"consent": "区政府分管领导同意", "file": "报重大办�
 
 def leader_too_long(length: int, limit: int) -> str:
     return f"领导姓名太长（{length}字），请控制在{limit}字以内（如 王副区长）。"
+
+
+# --- the 双月例会 (document 三(三)): agenda, minutes, decisions ------------------------------
+
+MEETING = "双月例会"
+AGENDA_TITLE = "双月例会议程草案"
+DECISION_REMINDER = "例会议定事项提醒"
+LAGGING_KINDS = {
+    "lights": "黄灯红灯",
+    "filings": "超限",
+    "items": "超期@件",
+    "instructions": "批示件逾期未反馈",
+    "interviews": "待约谈问询",
+}
+AGENDA_POINTS = (
+    "各处室通报滞后事项的原因、问题与瓶颈，提出对策建议",
+    "研判下阶段工作重点",
+    "统筹各部门督查工作计划，把握工作整体推进节奏",
+    "议定需落实的事项、责任处室、负责人和期限",
+)
+DECISION_STATES = {
+    "open": "落实中",
+    "overdue": "已超期",
+    "done": "已完成（待办结）",
+    "closed": "已办结",
+}
+
+
+def meeting_label(period: str) -> str:
+    return f"{period_label(period)}{MEETING}"
+
+
+def agenda_line(ref: str, kind: str, what: str, due: str, platform: str) -> str:
+    """The agenda declaration's line (handlers.deadlines): the meeting and when."""
+    return f"{ref}将于{due}召开，议程草案见附件"
+
+
+def agenda_heading(meeting: str, at: str, total: int) -> str:
+    """The agenda summary's first line."""
+    lag = f"滞后事项{total}项" if total else "暂无滞后事项"
+    return f"【{AGENDA_TITLE}】{meeting} {at}召开，{lag}"
+
+
+def agenda_since(since: str) -> str:
+    return f"统计自{since}（上次例会）起，超限按时限计；灯色取最近一次。"
+
+
+def agenda_dept_line(dept: str, counts: list[tuple[str, int]]) -> str:
+    return f"- **{dept}**：" + "，".join(f"{kind}{n}" for kind, n in counts)
+
+
+def agenda_more(name: str) -> str:
+    return f"详见附件《{name}》，请办公室核定后印发各处室。"
+
+
+def agenda_file_name(period: str) -> str:
+    return f"{meeting_label(period)}议程草案.docx"
+
+
+def lag_light(ref: str, period: str, color: str) -> str:
+    return f"{ref}：{period_label(period)}亮{STATS_COLORS[color]}"
+
+
+def lag_filing(ref: str, what: str, due: str) -> str:
+    return f"{ref}：{what}超限（时限{due}）"
+
+
+def lag_item(ref: str, town: str, clocks: list[str], late: str) -> str:
+    return f"{ref} {town}：{'、'.join(clocks)}{late}"
+
+
+def lag_instruction(ref: str, due: str) -> str:
+    return f"{ref}：反馈时限{due}已过，尚未反馈"
+
+
+def lag_interview(ref: str, tier: str, interviewer: str, interviewee: str) -> str:
+    return f"{ref}：{tier}待开展（{interviewer}约谈{interviewee}）"
+
+
+def doc_agenda_intro(meeting: str, at: str, since: str, now: str) -> str:
+    return (
+        f"依据《督促检查工作实施办法》双月例会制度，{meeting}定于{at}召开。"
+        f"以下为自{since}以来的滞后事项（截至{now}），按处室列示，供会议研判。"
+    )
+
+
+DOC_SECTIONS = (
+    "一、会议议程",
+    "二、滞后事项汇总",
+    "三、各处室滞后事项",
+    "四、上次例会议定事项落实情况",
+)
+DOC_COUNT_HEADER = ("处室", *LAGGING_KINDS.values(), "合计")
+DOC_DETAIL_HEADER = ("类型", "事项", "情况")
+DOC_DECISION_HEADER = ("事项", "处室", "负责人", "期限", "状态")
+DOC_NOTHING = "无。"
+
+
+def meeting_set(meeting: str, at: str, agenda: str) -> str:
+    return f"已定：{meeting}于{at}召开；议程草案将于{agenda}发送局办公室群。"
+
+
+def meeting_set_agenda_sent(meeting: str, at: str, sent: str) -> str:
+    return f"已定：{meeting}于{at}召开（议程草案已于{sent}发送，不再重发）。"
+
+
+def meeting_bad_date(word: str) -> str:
+    return f"「{word}」不是日期，请写如 2026-12-18 或 12月18日。"
+
+
+def meeting_bad_time(word: str) -> str:
+    return f"「{word}」不是时间，请写如 14:30。"
+
+
+def meeting_held_already(meeting: str, at: str) -> str:
+    return f"{meeting}已于{at}召开；纪要和议定事项请用「例会纪要」「例会议定」。"
+
+
+def meeting_date_too_far(word: str) -> str:
+    return f"日期{word}太远了，请核对。"
+
+
+def meeting_in_past(at: str) -> str:
+    return f"{at}已过，请写将来的时间。"
+
+
+def meeting_not_in_months(months: list[int]) -> str:
+    listed = "、".join(f"{m}月" for m in months)
+    return f"例会月份为{listed}，这一天不属于任何一次例会。"
+
+
+def meeting_none_held() -> str:
+    return "还没有召开过的双月例会。请先用「例会 <日期> [时间]」确定日期。"
+
+
+def minutes_recorded(meeting: str, at: str, appended: bool) -> str:
+    return f"已记录{meeting}（{at}）纪要" + ("（补充）。" if appended else "。")
+
+
+def decision_due_past(due: str) -> str:
+    return f"期限{due}已过，请写将来的日期。"
+
+
+def decision_due(due: str) -> str:
+    """A decision's 期限 ('' when it has none: it files monthly)."""
+    return f"期限{due}" if due else "无期限，按月填报"
+
+
+def decision_recorded(ref: str, meeting: str, dept: str, owner: str, due: str) -> str:
+    return (
+        f"已登记{meeting}议定事项：{ref}，{dept}，负责人{owner}，{decision_due(due)}；"
+        "已通知负责人和处室。"
+    )
+
+
+def decision_notice(ref: str, meeting: str, dept: str, owner: str, due: str) -> str:
+    number = ref.split()[0]
+    return (
+        f"【例会议定】{ref}，{decision_due(due)}\n{meeting}议定由{dept}落实，负责人{owner}。"
+        f"完成后发送「议定完成 {number}」。"
+    )
+
+
+def decision_reminder_line(ref: str, kind: str, what: str, due: str, platform: str) -> str:
+    number = ref.split()[0]
+    return f"{ref}｜{what}期限{due}，完成后发送「议定完成 {number}」"
+
+
+def not_a_decision(ref: str) -> str:
+    return f"{ref}不是双月例会议定的事项。"
+
+
+def decision_done_already(ref: str) -> str:
+    return f"{ref}已记录完成，无需重复。"
+
+
+def decision_done_reply(ref: str, late: bool) -> str:
+    return f"已记录：{ref}已完成" + ("（超过期限）" if late else "") + "，已告知局办公室。"
+
+
+def decision_done_office(ref: str, dept: str, who: str, late: bool) -> str:
+    mark = "（超过期限）" if late else ""
+    number = ref.split()[0]
+    return (
+        f"【例会议定事项完成】{ref}｜{dept}{who}报告已完成{mark}，核实后发送「办结事项 {number}」。"
+    )
+
+
+def meeting_view_next(meeting: str, at: str, by: str) -> str:
+    how = f"（{by}确定）" if by else "（默认日期，可用「例会 <日期> [时间]」调整）"
+    return f"**下次例会**：{meeting} {at}{how}"
+
+
+def meeting_view_agenda(state: str) -> str:
+    return f"议程草案：{state}"
+
+
+def agenda_state_planned(at: str) -> str:
+    return f"将于{at}发送局办公室群"
+
+
+def agenda_state_sent(at: str) -> str:
+    return f"已于{at}发送"
+
+
+MEETING_VIEW_TITLE = "双月例会"
+
+
+def meeting_view_last(meeting: str, at: str) -> str:
+    return f"**上次例会**：{meeting} {at}"
+
+
+def meeting_view_minutes(minutes: str) -> str:
+    return f"纪要：{excerpt(minutes, 120)}"
+
+
+MEETING_VIEW_NO_MINUTES = "纪要：尚未记录（「例会纪要 <要点>」）"
+
+
+def meeting_view_decision(ref: str, dept: str, owner: str, due: str, state: str) -> str:
+    return f"- {ref}｜{dept}｜{owner}｜{decision_due(due)}｜{state}"
+
+
+def meeting_view_decisions(count: int) -> str:
+    return f"**议定事项**（{count}项）：" if count else "**议定事项**：无"

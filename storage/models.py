@@ -491,3 +491,37 @@ class OfficeReport(Base):
     drafted_at: Mapped[dt.datetime | None]
     submitted_at: Mapped[dt.datetime | None]
     submitted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- the 双月例会 (document 三(三)) ----------------------------------------------------------
+
+
+class Meeting(Base):
+    """A 双月例会 of one month: when it is held, its agenda draft (sent once by the deadline
+    row ``agenda_deadline_id``), its minutes."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), unique=True)  # YYYY-MM, the meeting's month
+    at: Mapped[dt.datetime]  # when it is held
+    set_by: Mapped[str | None] = mapped_column(String(64))  # None: the roster's default day
+    agenda_deadline_id: Mapped[int | None] = mapped_column(Integer)
+    agenda_sent_at: Mapped[dt.datetime | None]
+    agenda_document_id: Mapped[int | None] = mapped_column(Integer)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    minutes_by: Mapped[str | None] = mapped_column(String(64))
+    minutes_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class MeetingDecision(Base):
+    """A decision of a meeting that assigns work (例会议定): the 督办事项 it became."""
+
+    __tablename__ = "meeting_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), unique=True)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(64))

@@ -56,9 +56,17 @@ def ensure_filings(
             )
         )
     }
+    # a 双月例会 decision with its own 期限 reports when done, not monthly
+    one_off = set(
+        session.scalars(
+            select(Filing.matter_id).where(
+                Filing.kind == "decision", Filing.matter_id.in_([m.id for m in matters])
+            )
+        )
+    )
     made: list[tuple[Filing, Matter, dt.datetime]] = []
     for matter in matters:
-        if matter.status != MatterStatus.OPEN:
+        if matter.status != MatterStatus.OPEN or matter.id in one_off:
             continue
         start = max(matter.created_at, now)
         annual = matter.plan_year is not None and matter.category in rules.annual.categories

@@ -61,6 +61,8 @@ def fire_row(
     what = row_label(row)
     due_text = texts.when(row.due_at, cal.tz, row.provisional)
     actors = deadlines.actors(roster, decl, matter.department)
+    if decl.owner_acts:
+        actors = list(dict.fromkeys([matter.owner, *actors]))
     waiting = approval.state(row)
     leader = approval.approver(roster, matter)
     if step < len(moments) - 1 and waiting == "pending":
