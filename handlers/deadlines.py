@@ -56,6 +56,25 @@ class Clock:
 
 ITEM_WAITS_REPLY = ("claimed", "review")
 
+
+def _filing(name: str, met_by: str, reminders: str | tuple[str | int, ...] = "") -> Clock:
+    """A deadline row the department's clerk meets by a command: reminded before (the
+    department's group and the clerks), escalated after by ``[filings] escalate``."""
+    return Clock(
+        name,
+        "matter",
+        actors=("clerk",),
+        met_by=(met_by,),
+        reminders=reminders or "filings.remind_workdays_before",
+        ladder="filings.escalate",
+        remind_group="department",
+        remind_title="FILING_REMINDER",
+        remind_line="filing_reminder_line",
+        escalate_title="FILING_ESCALATION",
+        escalate_line="filing_overdue_line",
+    )
+
+
 CLOCKS: dict[str, Clock] = {
     c.name: c
     for c in (
@@ -131,86 +150,14 @@ CLOCKS: dict[str, Clock] = {
             remind_line="followup_line",
         ),
         # --- 督办事项 (deadline rows) ---
-        Clock(
-            "monthly",
-            "matter",
-            actors=("clerk",),
-            met_by=("已填报",),
-            reminders="filings.remind_workdays_before",
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
-        Clock(
-            # a 批示件's monthly tracking report
-            "report",
-            "matter",
-            actors=("clerk",),
-            met_by=("进展",),
-            reminders="filings.remind_workdays_before",
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
-        Clock(
-            "sign",
-            "matter",
-            actors=("clerk",),
-            met_by=("签收",),
-            reminders=("half",),
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
-        Clock(
-            "feedback",
-            "matter",
-            actors=("clerk",),
-            met_by=("已反馈",),
-            reminders="filings.remind_workdays_before",
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
+        _filing("monthly", "已填报"),
+        # a 批示件's monthly tracking report
+        _filing("report", "进展"),
+        _filing("sign", "签收", reminders=("half",)),
+        _filing("feedback", "已反馈"),
         # 实事项目's half-year and year progress reports to 重大办 (attachment 2)
-        Clock(
-            "half",
-            "matter",
-            actors=("clerk",),
-            met_by=("已填报",),
-            reminders="filings.remind_workdays_before",
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
-        Clock(
-            "year",
-            "matter",
-            actors=("clerk",),
-            met_by=("已填报",),
-            reminders="filings.remind_workdays_before",
-            ladder="filings.escalate",
-            remind_group="department",
-            remind_title="FILING_REMINDER",
-            remind_line="filing_reminder_line",
-            escalate_title="FILING_ESCALATION",
-            escalate_line="filing_overdue_line",
-        ),
+        _filing("half", "已填报"),
+        _filing("year", "已填报"),
         Clock(
             # October: next year's 实事项目 to declare; once, on a working day, no deadline
             "declare",
