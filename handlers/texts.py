@@ -1484,9 +1484,11 @@ REPORT_DOC_SUFFIX = "附表"
 REPORT_DRAFT_FOR = {"quarter": "局领导", "half": "局长办公会", "year": "局长办公会"}
 
 
-def report_title(kind: str, year: int, number: int) -> str:
+def report_title(kind: str, year: int, number: int, made: dt.date) -> str:
+    """A quarterly report is named by the month it is made in (三(四): 2月、5月、8月、11月),
+    since it covers the three months before it, not a calendar quarter."""
     if kind == "quarter":
-        return f"{year}年第{REPORT_CN_NUMBERS[number]}季度督查情况报告"
+        return f"{made.year}年{made.month}月督查情况报告"
     if kind == "half":
         return f"{year}年{'上' if number == 1 else '下'}半年督查情况报告"
     return f"{year}年度督查情况报告"

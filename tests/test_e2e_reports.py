@@ -100,7 +100,7 @@ async def test_a_month_of_activity_then_the_quarterly_draft(tmp_path: Path) -> N
         # nothing on the weekend of 1-2 August; the draft on Monday the 3rd at 09:00
         assert drafts(await until(box, "2026-08-03 08:55")) == []
         out = await until(box, "2026-08-03 09:30")
-        title = "2026年第三季度督查情况报告"
+        title = "2026年8月督查情况报告"
         sent = one_draft(out, title)
         (draft,) = drafts(out)
         assert draft.text.startswith(f"{DRAFT}{title}（2026年5月1日至2026年7月31日）已生成")
@@ -139,7 +139,7 @@ async def test_a_month_of_activity_then_the_quarterly_draft(tmp_path: Path) -> N
         # the office marks it sent: recorded with who and when, once
         reply = await box.person_says(admin, "报告已呈报 2026Q3")
         assert [m.text for m in reply] == [
-            "已记录：2026年第三季度督查情况报告由王敏于8月3日(周一) 09:30呈报。"
+            "已记录：2026年8月督查情况报告由王敏于8月3日(周一) 09:30呈报。"
         ]
         again = await box.person_says("u-office-head", "报告已呈报 2026年第三季度")
         assert "已于8月3日(周一) 09:30由王敏记录呈报" in again[0].text
@@ -161,7 +161,7 @@ async def test_drafts_once_each_on_the_first_working_day_across_a_restart(tmp_pa
         assert drafts(await until(box, "2026-01-31 12:00")) == []  # a Saturday
         assert drafts(await until(box, "2026-02-02 08:55")) == []  # Sunday the 1st: nothing
         out = await until(box, "2026-02-02 09:30")
-        one_draft(out, "2026年第一季度督查情况报告")
+        one_draft(out, "2026年2月督查情况报告")
         assert "（2025年11月1日至2026年1月31日）" in drafts(out)[0].text
         assert drafts(await until(box, "2026-02-02 16:00")) == []
     # a restart the same day, and the days after: not again
@@ -186,8 +186,8 @@ async def test_the_command_sends_the_files_to_the_asker(tmp_path: Path) -> None:
     async with sandbox(roster_with(schedule=False), tmp_path, "2026-08-05 10:00") as box:
         out = await box.person_says("u-director", "报告 季度")
         replies = [m for m in out if m.msg_key != "sampleFile"]
-        assert len(replies) == 1 and replies[0].title == "2026年第三季度督查情况报告"
-        assert replies[0].text.startswith("**2026年第三季度督查情况报告**（2026年5月1日至")
+        assert len(replies) == 1 and replies[0].title == "2026年8月督查情况报告"
+        assert replies[0].text.startswith("**2026年8月督查情况报告**（2026年5月1日至")
         assert [(m.channel, m.target) for m in files(out)] == [("oto", ("u-director",))] * 2
         assert box.dingtalk.sent_to_conversation("cid-office") == []
         # asked in the office group: the summary there, the files to the asker alone
@@ -219,9 +219,9 @@ async def test_a_file_dingtalk_refuses_tells_the_office_the_command(tmp_path: Pa
             ("oto", "('u-director',)"),
         ]
         assert told[0].text.startswith(
-            "【报告文件未送达】「2026年第三季度督查情况报告.docx」没有发出"
+            "【报告文件未送达】「2026年8月督查情况报告.docx」没有发出"
         )
         assert "python -m bot report quarter --period 2026Q3 --out DIR" in told[0].text
         assert [m.media.file_name for m in files(out) if m.media] == [
-            "2026年第三季度督查情况报告附表.xlsx"
+            "2026年8月督查情况报告附表.xlsx"
         ]

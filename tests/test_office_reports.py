@@ -276,7 +276,7 @@ def test_the_overview_reads_the_figures_with_the_comparison(quarter: Any) -> Non
 def test_the_word_document(quarter: Any) -> None:
     document = docx.Document(io.BytesIO(quarter.word))
     lines = [p.text for p in document.paragraphs]
-    assert lines[0] == "2026年第三季度督查情况报告"
+    assert lines[0] == "2026年8月督查情况报告"
     assert lines[1] == "（2026年5月1日至2026年7月31日）"
     headings = [
         p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"
@@ -360,7 +360,7 @@ def test_the_workbook_and_its_charts(quarter: Any) -> None:
 def test_the_summary_fits_a_phone(quarter: Any) -> None:
     text = quarter.summary
     lines = text.split("\n")
-    assert lines[0] == "**2026年第三季度督查情况报告**（2026年5月1日至2026年7月31日）"
+    assert lines[0] == "**2026年8月督查情况报告**（2026年5月1日至2026年7月31日）"
     assert lines[2:7] == [
         "1. 受理@件 4件（+2）",
         "2. 按时甄别率 75.0%（-25.0个百分点）",

@@ -51,7 +51,7 @@ class PeriodArg(Arg[Period]):
 
 
 def title_of(period: Period) -> str:
-    return texts.report_title(period.kind, period.year, period.number)
+    return texts.report_title(period.kind, period.year, period.number, period.made)
 
 
 @router.command(

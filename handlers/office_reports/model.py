@@ -76,7 +76,9 @@ class Report:
 
     @property
     def title(self) -> str:
-        return texts.report_title(self.period.kind, self.period.year, self.period.number)
+        return texts.report_title(
+            self.period.kind, self.period.year, self.period.number, self.period.made
+        )
 
     @property
     def span(self) -> str:
