@@ -1436,6 +1436,7 @@ def notice_date(day: dt.date) -> str:
 
 # --- reviews: 调查复核 (issue 11 item 5) ---------------------------------------------------
 
+VIEW_REVIEWS, VIEW_LOG = "复核：", "记录："  # 查看 督N: the headings of its lists
 REVIEW_KIND_LABELS = {"field": "实地核查", "lookback": "回头看", "recheck": "再督查"}
 XLSX_REVIEW_COLUMNS = tuple(f"复核·{word}" for word in REVIEW_KIND_LABELS.values())
 REVIEW_WHO = {

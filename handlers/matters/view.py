@@ -79,7 +79,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
         lines.append(texts.closure_status(lacking) if lacking else texts.CLOSURE_COMPLETE)
     reviews = view_lines(ctx, matter)
     if reviews:
-        lines.append("复核：")
+        lines.append(texts.VIEW_REVIEWS)
         lines += reviews
     events = ctx.session.scalars(
         select(MatterEvent)
@@ -88,7 +88,7 @@ def show_matter(ctx: Ctx, matter: Matter) -> str:
         .limit(8)
     ).all()
     if events:
-        lines.append("记录：")
+        lines.append(texts.VIEW_LOG)
         for e in reversed(events):
             who = "系统" if e.actor in ("bot", "import") else ctx.roster.name(e.actor)
             detail = f" {texts.excerpt(e.detail, 40)}" if e.detail else ""
