@@ -74,12 +74,7 @@ def lagging(session: Session, start: dt.datetime, now: dt.datetime) -> Lagging:
         for f, m in filings_in_window(session, start, now)
         if f.kind in LAGGING_FILING_KINDS and filing_outcome(f, now) == "overdue"
     ]
-    for item in session.scalars(
-        select(Item).where(Item.state.not_in([str(s) for s in CLOSED])).order_by(Item.id)
-    ):
-        late = [c for c, o in item_outcomes(item, now).items() if o == "open_overdue"]
-        if late:
-            out.items.append((item, late))
+    out.items = late_items(session, now)
     out.instructions = list(
         session.scalars(
             select(Matter)
@@ -93,13 +88,31 @@ def lagging(session: Session, start: dt.datetime, now: dt.datetime) -> Lagging:
             .order_by(Matter.id)
         )
     )
-    out.interviews = [
+    out.interviews = open_interviews(session)
+    return out
+
+
+def late_items(session: Session, now: dt.datetime) -> list[tuple[Item, list[str]]]:
+    """Open @件 with a clock open past its due time at ``now`` (``item_outcomes``), and
+    which clocks, by number: the one query behind the agenda and the reports' attention."""
+    out = []
+    for item in session.scalars(
+        select(Item).where(Item.state.not_in([str(s) for s in CLOSED])).order_by(Item.id)
+    ):
+        late = [c for c, o in item_outcomes(item, now).items() if o == "open_overdue"]
+        if late:
+            out.append((item, late))
+    return out
+
+
+def open_interviews(session: Session) -> list[tuple[Interview, Matter]]:
+    """The 约谈问询 open now, with their matters, oldest first."""
+    return [
         (interview, matter)
         for interview, matter in session.execute(
             select(Interview, Matter)
             .join(Matter, Interview.matter_id == Matter.id)
             .where(Interview.state == InterviewState.OPEN)
-            .order_by(Interview.id)
+            .order_by(Interview.opened_at, Interview.id)
         )
     ]
-    return out

@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.roster import Roster
-from handlers.items.states import CLOSED
 from handlers.matters.base import INSTRUCTION
-from handlers.matters.states import InterviewState
+from handlers.stats import lagging
 from handlers.stats.figures import (
     CLOCKS,
     COLORS,
@@ -25,9 +24,8 @@ from handlers.stats.figures import (
     Stats,
     filing_outcome,
     filings_in_window,
-    item_outcomes,
 )
-from storage.models import Interview, Item, Light, Matter
+from storage.models import Item, Light, Matter
 
 
 def canonical(roster: Roster, name: str | None) -> str:
@@ -116,16 +114,13 @@ class OverdueItem:
 
 
 def overdue_items(session: Session, roster: Roster, now: dt.datetime) -> list[OverdueItem]:
-    """Open @件 with a clock past due now (whenever received), oldest deadline first."""
+    """Open @件 with a clock past due now (whenever received), oldest deadline first; each
+    under its first clock past due (the order of CLOCKS)."""
     out = []
-    for item in session.scalars(select(Item).where(Item.state.not_in(list(CLOSED)))):
-        outcomes = item_outcomes(item, now)
-        for clock in CLOCKS:
-            if outcomes[clock] == "open_overdue":
-                due = getattr(item, f"{clock}_due")
-                dept = canonical(roster, item.department)
-                out.append(OverdueItem(item.id, item.town, dept, clock, due))
-                break
+    for item, late in lagging.late_items(session, now):
+        clock = next(c for c in CLOCKS if c in late)
+        due = getattr(item, f"{clock}_due")
+        out.append(OverdueItem(item.id, item.town, canonical(roster, item.department), clock, due))
     return sorted(out, key=lambda o: (o.due, o.number))
 
 
@@ -168,15 +163,11 @@ class OpenInterview:
 
 
 def open_interviews(session: Session, roster: Roster) -> list[OpenInterview]:
-    rows = session.execute(
-        select(Interview, Matter.name, Matter.department)
-        .join(Matter, Interview.matter_id == Matter.id)
-        .where(Interview.state == InterviewState.OPEN)
-        .order_by(Interview.opened_at, Interview.id)
-    ).all()
     return [
-        OpenInterview(i.matter_id, name, canonical(roster, dept), i.tier, i.rule, i.opened_at)
-        for i, name, dept in rows
+        OpenInterview(
+            i.matter_id, m.name, canonical(roster, m.department), i.tier, i.rule, i.opened_at
+        )
+        for i, m in lagging.open_interviews(session)
     ]
 
 
