@@ -218,9 +218,7 @@ async def test_a_file_dingtalk_refuses_tells_the_office_the_command(tmp_path: Pa
             ("group", "cid-office"),
             ("oto", "('u-director',)"),
         ]
-        assert told[0].text.startswith(
-            "【报告文件未送达】「2026年8月督查情况报告.docx」没有发出"
-        )
+        assert told[0].text.startswith("【报告文件未送达】「2026年8月督查情况报告.docx」没有发出")
         assert "python -m bot report quarter --period 2026Q3 --out DIR" in told[0].text
         assert [m.media.file_name for m in files(out) if m.media] == [
             "2026年8月督查情况报告附表.xlsx"
