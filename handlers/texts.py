@@ -2497,3 +2497,17 @@ def score_reopened(year: int, reason: str) -> str:
 
 def score_frozen_note(by: str, at: str) -> str:
     return f"已审定（{by}，{at}），以下为冻结结果。"
+
+
+SCORE_ACTIONS = {
+    "adjust": "调整",
+    "opinion": "修改意见",
+    "send": "送审",
+    "approve": "审定",
+    "return": "退回",
+    "reopen": "重开",
+}
+
+
+def score_reopened_notice(year: int, by: str, reason: str) -> str:
+    return f"【考核评议重开】{by}重开了已审定的{score_title(year)}：{reason}。修改后将再次送审。"
