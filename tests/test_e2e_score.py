@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.sandbox import Sandbox
 from config.roster import Roster
-from storage.models import ScoreEvent, ScoreSheet
+from storage.models import Filing, ScoreEvent, ScoreSheet
 from tests.test_e2e import CAL, FAST_RETRY, start_at
 from tests.test_e2e_matters import LINK
 
@@ -110,6 +110,18 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         # new data: a red December light for the water department, after approval
         await box.person_says("u-admin", "新增事项 区委区政府重点工作 水处 吴内勤 河道整治")
         await box.person_says("u-admin", "亮灯 督2 红 12月")
+        with box.db.sessions() as session, session.begin():  # and a late report
+            due = start_at("2026-11-20 17:00")
+            session.add(
+                Filing(
+                    matter_id=2,
+                    kind="monthly",
+                    period="2026-11",
+                    node=due.date(),
+                    due_at=due,
+                    overdue=True,
+                )
+            )
         out = await box.person_says("u-admin", "考核 2026")
         assert opened(files(out, "oto", "u-admin")) == (text, rows)
         assert "督2" not in replies(out, "u-admin")
@@ -125,6 +137,8 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         assert "考核评议重开" in replies(out, "u-director")
         out = await box.person_says("u-admin", "考核 2026")
         assert "督2 河道整治" in replies(out, "u-admin")
+        text, _ = opened(files(out, "oto", "u-admin"))
+        assert any("滞后：督2 河道整治·2026年11月填报" in t for t in text)
         with box.db.sessions() as session:
             row = session.scalars(select(ScoreSheet)).one()
             assert row.state == "draft" and row.snapshot is None
