@@ -56,6 +56,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     light_commands.todo_lines,
     closure_flow.todo_lines,
     annual_commands.todo_lines,
+    score_commands.todo_lines,
 )
 
 

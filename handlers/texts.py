@@ -2414,6 +2414,10 @@ def score_summary(year: int, state: str, count: int) -> str:
     return f"【{score_title(year)}】{SCORE_STATES[state]}，{count}个处室"
 
 
+def score_taken(at: str) -> str:
+    return f"数据截至{at}。"
+
+
 def score_files_sent(title: str) -> str:
     return f"Word 评分表和 Excel 明细已发到单聊：{title}"
 
@@ -2511,3 +2515,9 @@ SCORE_ACTIONS = {
 
 def score_reopened_notice(year: int, by: str, reason: str) -> str:
     return f"【考核评议重开】{by}重开了已审定的{score_title(year)}：{reason}。修改后将再次送审。"
+
+
+def score_todo(year: int, state: str) -> str:
+    if state == "sent":
+        return f"考核评议·{score_title(year)}待审定（审定或退回）"
+    return f"考核评议·{score_title(year)}已退回，修改后再送审"

@@ -86,8 +86,12 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         assert replies(out, "u-admin") and "冻结" not in replies(out, "u-admin")
         assert [m for m in out if reaches(m, "group", OFFICE)] == []
 
+        out = await box.person_says("u-director", "待办")
+        assert "考核评议·2026年度重点工作考核评议待审定" in replies(out, "u-director")
         out = await box.person_says("u-director", "考核退回 2026 请核实大气处亮灯")
         assert "请核实大气处亮灯" in replies(out, "u-admin")
+        out = await box.person_says("u-admin", "待办")
+        assert "2026年度重点工作考核评议已退回" in replies(out, "u-admin")
         out = await box.person_says("u-admin", "考核调整 大气处 成效情况 1 走航监测成效明显")
         assert "大气环境处「成效情况」+1分" in replies(out, "u-admin")
         await box.person_says("u-admin", "考核送审 2026")

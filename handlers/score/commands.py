@@ -96,6 +96,14 @@ def _event(ctx: Ctx, row: ScoreSheet, action: str, detail: str = "", **extra: An
     )
 
 
+def _decisions(year: int) -> tuple[Action, ...]:
+    """The director's taps: 考核审定 and 考核退回 (asks for the comment)."""
+    return (
+        Action(f"考核审定 {year}", f"考核审定 {year}"),
+        Action(f"考核退回 {year}", f"考核退回 {year}", True),
+    )
+
+
 def _require(row: ScoreSheet, states: tuple[str, ...], action: str) -> None:
     if row.state not in states:
         raise CommandError(texts.score_wrong_state(row.year, row.state, action))
@@ -188,10 +196,7 @@ def send_up(ctx: Ctx, year: int) -> str:
     _event(ctx, row, "sent")
     data = current(ctx, row, year)
     director = ctx.roster.director
-    acts = (
-        Action(f"考核审定 {year}", f"考核审定 {year}"),
-        Action(f"考核退回 {year}", f"考核退回 {year}", True),
-    )
+    acts = _decisions(year)
     text = texts.score_to_director(year, ctx.roster.name(ctx.actor), export.summary(data))
     notify(ctx, [director], text, acts)
     deliver(ctx, data, "oto", director)
@@ -239,3 +244,24 @@ def reopen(ctx: Ctx, year: int, reason: str) -> str:
     text = texts.score_reopened_notice(year, ctx.roster.name(ctx.actor), reason)
     notify(ctx, [ctx.roster.director], text)
     return texts.score_reopened(year, reason)
+
+
+def todo_lines(ctx: Ctx) -> list[tuple[str, tuple[Action, ...]]]:
+    """待办: the director's sheets awaiting approval; the office admins' returned sheets."""
+    if ctx.actor == ctx.roster.director:
+        state = "sent"
+    elif ctx.actor in ctx.roster.office.admins:
+        state = "returned"
+    else:
+        return []
+    rows = ctx.session.scalars(
+        select(ScoreSheet).where(ScoreSheet.state == state).order_by(ScoreSheet.year)
+    ).all()
+    lines: list[tuple[str, tuple[Action, ...]]] = []
+    for row in rows:
+        if state == "sent":
+            acts = _decisions(row.year)
+        else:
+            acts = (Action(f"考核送审 {row.year}", f"考核送审 {row.year}"),)
+        lines.append((texts.score_todo(row.year, state), acts))
+    return lines

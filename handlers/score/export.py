@@ -47,7 +47,10 @@ def _figures(dept: dict[str, Any]) -> list[str]:
 
 def summary(sheet: Sheet) -> str:
     """The chat's markdown: each department's total, then the vetoes."""
-    lines = [texts.score_summary(sheet["year"], sheet["state"], len(sheet["departments"]))]
+    lines = [
+        texts.score_summary(sheet["year"], sheet["state"], len(sheet["departments"])),
+        texts.score_taken(sheet["taken_at"]),
+    ]
     if sheet.get("approved"):
         approved = sheet["approved"]
         lines.append(texts.score_frozen_note(approved["by"], approved["at"]))
@@ -72,6 +75,7 @@ def word(sheet: Sheet) -> bytes:
     title = document.add_heading(sheet["title"], level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     document.add_paragraph(summary(sheet).splitlines()[0])
+    document.add_paragraph(texts.score_taken(sheet["taken_at"]))
     if sheet.get("approved"):
         approved = sheet["approved"]
         document.add_paragraph(texts.score_frozen_note(approved["by"], approved["at"]))
