@@ -173,8 +173,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> int:
-    """Write a year's score sheet (Word and Excel) into --out: the frozen result once
-    approved, else the draft as the data say now."""
+    """Write a year's score sheet (Word and Excel) into --out: the version sent or approved
+    (frozen), else the draft as the data say now."""
     from sqlalchemy import select
 
     from bot.startup import open_database, settings_clock

@@ -533,8 +533,9 @@ class MeetingDecision(Base):
 
 class ScoreSheet(Base):
     """The score sheet of a year: its state (draft → sent → approved | returned), the office's
-    overall opinion, and once approved the frozen result (``snapshot``: every line and its
-    evidence as the director approved it). Its history is ``ScoreEvent`` rows."""
+    overall opinion, and while sent or approved the version the director reads and approves
+    (``snapshot``: every line and its evidence; frozen once approved). Its history is
+    ``ScoreEvent`` rows."""
 
     __tablename__ = "score_sheets"
 

@@ -110,7 +110,8 @@ def _require(row: ScoreSheet, states: tuple[str, ...], action: str) -> None:
 
 
 def current(ctx: Ctx, row: ScoreSheet | None, year: int) -> dict[str, Any]:
-    """The frozen result once approved, else the sheet as the data say now."""
+    """The version sent to the director (while sent) or frozen (once approved), else the
+    sheet as the data say now."""
     if row is not None and row.snapshot is not None:
         return dict(row.snapshot)
     return sheet.build(ctx.session, ctx.roster, ctx.cal, year, ctx.now, row)
@@ -192,9 +193,10 @@ def send_up(ctx: Ctx, year: int) -> str:
     _require(row, EDITABLE, texts.SCORE_ACTIONS["send"])
     if not row.opinion:
         raise CommandError(texts.score_need_opinion(year))
-    row.state = "sent"
-    _event(ctx, row, "sent")
     data = current(ctx, row, year)
+    data["state"] = "sent"
+    row.state, row.snapshot = "sent", data  # the director approves what he reads
+    _event(ctx, row, "sent")
     director = ctx.roster.director
     acts = _decisions(year)
     text = texts.score_to_director(year, ctx.roster.name(ctx.actor), export.summary(data))
@@ -207,7 +209,7 @@ def send_up(ctx: Ctx, year: int) -> str:
 def approve(ctx: Ctx, year: int) -> str:
     row = _find(ctx, year)
     _require(row, ("sent",), texts.SCORE_ACTIONS["approve"])
-    data = sheet.build(ctx.session, ctx.roster, ctx.cal, year, ctx.now, row)
+    data = current(ctx, row, year)
     who, at = ctx.roster.name(ctx.actor), ctx.when(ctx.now)
     data["state"], data["approved"] = "approved", {"by": who, "at": at}
     row.state, row.snapshot = "approved", data
@@ -225,7 +227,7 @@ def approve(ctx: Ctx, year: int) -> str:
 def send_back(ctx: Ctx, year: int, comment: str) -> str:
     row = _find(ctx, year)
     _require(row, ("sent",), texts.SCORE_ACTIONS["return"])
-    row.state = "returned"
+    row.state, row.snapshot = "returned", None
     _event(ctx, row, "returned", comment)
     text = texts.score_returned_office(year, ctx.roster.name(ctx.actor), comment)
     notify(ctx, ctx.roster.office.admins, text)
