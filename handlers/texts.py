@@ -2312,7 +2312,7 @@ SCORE_SECTIONS = (
     "五、评分说明",
 )
 SCORE_NO_OPINION = "（尚未填写）"
-SCORE_DOC_SUFFIX = "考核评议"
+SCORE_DOC_SUFFIX = "明细"
 SCORE_ADJUST_ITEMS = "目标清晰度、及时度、完成情况、成效情况、协同情况"
 
 

@@ -63,7 +63,7 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         drafted = files(out, "oto", "u-admin")
         assert sorted(m.media.file_name for m in drafted) == [
             "2026年度重点工作考核评议.docx",
-            "2026年度重点工作考核评议考核评议明细.xlsx",
+            "2026年度重点工作考核评议明细.xlsx",
         ]
         assert files(out, "group", OFFICE) == []  # the draft goes to the asker only
 

@@ -32,7 +32,7 @@ def test_the_cli_writes_the_draft_then_the_frozen_result(
     written = capsys.readouterr().out.split()
     assert [Path(p).name for p in written] == [
         "2026年度重点工作考核评议.docx",
-        "2026年度重点工作考核评议考核评议明细.xlsx",
+        "2026年度重点工作考核评议明细.xlsx",
     ]
     draft = docx.Document(written[0])
     assert draft.paragraphs[0].text == "2026年度重点工作考核评议"

@@ -125,4 +125,4 @@ def excel(sheet: Sheet) -> bytes:
 def names(sheet: Sheet) -> tuple[str, str]:
     """The Word document's and the workbook's file names."""
     title = sheet["title"]
-    return f"{title}.docx", f"{title}{texts.SCORE_DOC_SUFFIX}明细.xlsx"
+    return f"{title}.docx", f"{title}{texts.SCORE_DOC_SUFFIX}.xlsx"
