@@ -57,6 +57,14 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         await box.person_says("u-admin", "新增事项 区委区政府重点工作 大气处 孙内勤 臭氧污染防治")
         await box.person_says("u-admin", "亮灯 督1 黄 12月")
 
+        refusals = {
+            "考核调整 大气处 成效情况 1 好": "尚无考核评分草稿：请先发「考核 <年份>」。",
+            "考核 2030": "2030年尚未开始，不能考核。",
+            "考核 明年": "「明年」不是年份，请写如 2026。",
+            "考核送审 2026": "2026年度尚无考核评分：请先发「考核 2026」。",
+        }
+        for command, refusal in refusals.items():
+            assert replies(await box.person_says("u-admin", command), "u-admin") == refusal
         out = await box.person_says("u-admin", "考核 2026")
         summary = replies(out, "u-admin")
         assert "2026年度重点工作考核评议" in summary and AIR_VETO in summary
@@ -67,6 +75,11 @@ async def test_draft_return_approve_freeze(roster: Roster, tmp_path: Path) -> No
         ]
         assert files(out, "group", OFFICE) == []  # the draft goes to the asker only
 
+        for command, refusal in {
+            "考核调整 水处 态度 -2 差": "「态度」不是可调整的项目，请写：",
+            "考核调整 水处 协同情况 -20 差": "「-20」不是分数",
+        }.items():
+            assert replies(await box.person_says("u-admin", command), "u-admin").startswith(refusal)
         out = await box.person_says("u-admin", "考核调整 水处 协同情况 -2 跨部门协同不及时")
         assert "水生态环境处「协同情况」-2分，该处室现为18分" in replies(out, "u-admin")
         out = await box.person_says("u-admin", "考核送审 2026")
