@@ -172,6 +172,45 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(settings: Settings, args: argparse.Namespace) -> int:
+    """Write a year's score sheet (Word and Excel) into --out: the version sent or approved
+    (frozen), else the draft as the data say now."""
+    from sqlalchemy import select
+
+    from bot.startup import open_database, settings_clock
+    from handlers.score import export, sheet
+    from storage.migrate import MigrationError
+    from storage.models import ScoreSheet
+
+    roster = load_roster(settings.bot_org_file)
+    cal = load_calendar(settings)
+    now = settings_clock(settings.bot_clock_file)()
+    if not 2000 <= args.year <= now.astimezone(cal.tz).year:
+        raise UsageError(f"year {args.year}: give a year from 2000 to this year")
+    out = Path(args.out)
+    db = open_database(settings.database_url)
+    try:
+        db.migrate()
+        with db.sessions() as session:
+            row = session.scalars(select(ScoreSheet).where(ScoreSheet.year == args.year)).first()
+            if row is not None and row.snapshot is not None:
+                data = dict(row.snapshot)
+            else:
+                data = sheet.build(session, roster, cal, args.year, now, row)
+        out.mkdir(parents=True, exist_ok=True)
+        word_name, book_name = export.names(data)
+        for name, content in ((word_name, export.word(data)), (book_name, export.excel(data))):
+            (out / name).write_bytes(content)
+            print(out / name)
+    except MigrationError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write into {out}: {exc}") from None
+    finally:
+        db.dispose()
+    return 0
+
+
 def _quiet_sdk_logs() -> None:
     for name in ("dingtalk_stream", "dingtalk_stream.client", "darabonba", "apscheduler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -405,6 +444,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--period", help="2026Q3, 2026H1, 2026 (default: the latest)")
     report.add_argument("--out", required=True, metavar="DIR", help="the folder to write into")
     report.set_defaults(func=cmd_report)
+
+    score = commands.add_parser("score", help="write a year's 考核评议 score sheet (Word, Excel)")
+    score.add_argument("year", type=int, help="the year, e.g. 2026")
+    score.add_argument("--out", required=True, metavar="DIR", help="the folder to write into")
+    score.set_defaults(func=cmd_score)
 
     database = commands.add_parser("db", help="the database schema (DATABASE_URL)")
     dbc = database.add_subparsers(dest="db_command", required=True)

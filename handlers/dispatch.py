@@ -25,6 +25,7 @@ from handlers.meetings import commands as meeting_commands
 from handlers.middleware import CHAIN, Call, Outcome, chain
 from handlers.office_reports import commands as report_commands
 from handlers.reviews import commands as review_commands
+from handlers.score import commands as score_commands
 from handlers.stats import commands as stats_commands
 from storage.models import Item, Matter
 
@@ -46,6 +47,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     stats_commands.router,
     report_commands.router,
     meeting_commands.router,
+    score_commands.router,
     general_router,
 )
 TODO_SOURCES = (  # who contributes to 待办, in its order
@@ -54,6 +56,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     light_commands.todo_lines,
     closure_flow.todo_lines,
     annual_commands.todo_lines,
+    score_commands.todo_lines,
 )
 
 

@@ -2297,3 +2297,230 @@ def meeting_view_decision(ref: str, dept: str, owner: str, due: str, state: str)
 
 def meeting_view_decisions(count: int) -> str:
     return f"**议定事项**（{count}项）：" if count else "**议定事项**：无"
+
+
+# --- the year-end 考核评议 (三(七), attachment 5; handlers/score) ---------------------------
+
+SCORE_NO_TASKS = "任务书无任务：0分"
+SCORE_NO_VETO = "无一票否决情形"
+SCORE_STATES = {"draft": "草稿", "sent": "已送审", "approved": "已审定", "returned": "已退回"}
+SCORE_HEADER = ("处室", "目标清晰度(3)", "及时度(5)", "完成度(12)", "总分", "一票否决")
+SCORE_LINE_HEADER = ("处室", "项目", "满分", "数据得分", "调整", "得分", "依据")
+SCORE_FIGURES_HEADER = ("处室", "@件数", "认领按时率", "答复按时率", "先行回复按时率", "填报按时率")
+SCORE_SECTIONS = (
+    "一、评分汇总",
+    "二、逐项评分与依据",
+    "三、@件平台评价考核数据",
+    "四、局办公室总体考评意见",
+    "五、评分说明",
+)
+SCORE_NO_OPINION = "（尚未填写）"
+SCORE_DOC_SUFFIX = "明细"
+SCORE_ADJUST_ITEMS = "目标清晰度、及时度、完成情况、成效情况、协同情况"
+
+
+def score_title(year: int) -> str:
+    return f"{year}年度重点工作考核评议"
+
+
+def score_no_taskbook(setting: str) -> str:
+    if setting == "full":
+        return "本年度尚无工作任务书，未能按任务书核对，按设置暂给满分（局办公室可调整）"
+    return "本年度尚无工作任务书，按设置计0分（局办公室可调整）"
+
+
+def score_plan(tasks: int, complete: int) -> str:
+    return f"任务书{tasks}项任务，{complete}项要素齐全（预期目标、时间节点、具体举措、责任人）"
+
+
+def score_late_count(count: int, deduction: int) -> str:
+    return f"报送滞后{count}次，扣{deduction}分"
+
+
+def score_late_line(ref: str, what: str, due: str) -> str:
+    return f"滞后：{ref}·{what}（时限{due}）"
+
+
+def score_no_year_end_light(ref: str, year: int, reading: str) -> str:
+    which = f"{year}年12月" if reading == "december" else f"{year}年"
+    return f"未判定：{ref}（区委区政府重点工作）无{which}亮灯记录，请局办公室核实"
+
+
+def score_veto_year_end(ref: str, month: str, color: str) -> str:
+    return f"一票否决：{ref}（区委区政府重点工作）年底亮灯为{month}{LIGHT_LABELS[color]}"
+
+
+def score_veto_two_reds(ref: str, months: str) -> str:
+    return f"一票否决：{ref}过程中两次亮红灯（{months}）"
+
+
+def score_veto_behind(task: str, evidence: str) -> str:
+    return f"一票否决：{task}不在区督查平台，与年初计划差距明显（{evidence}）"
+
+
+def score_points(points: float) -> str:
+    return f"{points:g}"
+
+
+def score_adjust_line(item: str, points: float, reason: str, by: str) -> str:
+    sign = "+" if points >= 0 else ""
+    return f"局办公室调整「{item}」{sign}{points:g}分：{reason}（{by}）"
+
+
+def score_notes(
+    year: int,
+    threshold: int,
+    deduction: int,
+    light: str,
+    veto: str,
+    no_taskbook: str,
+    has_taskbook: bool,
+) -> list[str]:
+    light_text = (
+        f"以{year}年12月的亮灯为准（无12月亮灯记录的不判定，列出请局办公室核实）"
+        if light == "december"
+        else f"以{year}年最后一次记录的亮灯为准"
+    )
+    lines = [
+        "目标清晰度（3分）：任务书每项任务均有预期目标、时间节点、具体举措、责任人的得满分，"
+        "否则按要素齐全的任务所占比例计分；局办公室可调整",
+        f"及时度（5分）：本年度报送滞后（超限）的月度填报、批示件签收、反馈和每月跟踪各计一次；"
+        f"第{threshold}次起每次扣{deduction}分，扣完为止（设置 [score] late_threshold、"
+        "deduction_per_late）",
+        f"完成度（12分）：区委区政府重点工作“年底是否亮灯”{light_text}，非绿灯一票否决"
+        "（设置 year_end_light）；★事项本年度亮两次红灯（不论是否连续）一票否决；"
+        "不在区督查平台的重点工作与年初计划差距明显的一票否决",
+        "一票否决："
+        + ("完成度计0分" if veto == "completion" else "该处室总分计0分")
+        + "，局办公室的调整不改变否决（设置 veto）",
+        "局办公室可按完成情况、成效情况、协同情况调整完成度，各项得分不超过满分、不低于0分",
+        "@件平台评价考核数据（按时率）列于评分旁供参考，不计入得分",
+    ]
+    if not has_taskbook:
+        lines.append(
+            "本年度尚无工作任务书：目标清晰度"
+            + ("暂给满分" if no_taskbook == "full" else "计0分")
+            + "，任务书中与计划差距明显的否决无法判定（设置 no_taskbook）"
+        )
+    return lines
+
+
+def score_rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def score_summary_line(name: str, total: float, vetoed: bool) -> str:
+    return f"- **{name}**：{total:g}分" + ("（一票否决）" if vetoed else "")
+
+
+def score_summary(year: int, state: str, count: int) -> str:
+    return f"【{score_title(year)}】{SCORE_STATES[state]}，{count}个处室"
+
+
+def score_taken(at: str) -> str:
+    return f"数据截至{at}。"
+
+
+def score_files_sent(title: str) -> str:
+    return f"Word 评分表和 Excel 明细已发到单聊：{title}"
+
+
+def score_need_draft() -> str:
+    return "尚无考核评分草稿：请先发「考核 <年份>」。"
+
+
+def score_no_sheet(year: int) -> str:
+    return f"{year}年度尚无考核评分：请先发「考核 {year}」。"
+
+
+def score_bad_year(raw: str) -> str:
+    return f"「{raw}」不是年份，请写如 2026。"
+
+
+def score_year_not_begun(year: int) -> str:
+    return f"{year}年尚未开始，不能考核。"
+
+
+def score_bad_item(raw: str) -> str:
+    return f"「{raw}」不是可调整的项目，请写：{SCORE_ADJUST_ITEMS}。"
+
+
+def score_bad_points(raw: str) -> str:
+    return f"「{raw}」不是分数，请写如 -1 或 0.5（绝对值不超过12）。"
+
+
+def score_wrong_state(year: int, state: str, action: str) -> str:
+    return f"{year}年度考核评分{SCORE_STATES[state]}，不能{action}。"
+
+
+def score_adjusted(year: int, dept: str, item: str, points: float, total: float) -> str:
+    sign = "+" if points >= 0 else ""
+    return f"已记录：{year}年度考核 {dept}「{item}」{sign}{points:g}分，该处室现为{total:g}分。"
+
+
+def score_opinion_set(year: int) -> str:
+    return f"已记录{year}年度考核的总体考评意见。"
+
+
+def score_need_opinion(year: int) -> str:
+    return f"请先填写总体考评意见：「考核意见 {year} <意见>」。"
+
+
+def score_sent_reply(year: int, director: str) -> str:
+    return f"已将{score_title(year)}送{director}审定。"
+
+
+def score_to_director(year: int, by: str, summary: str) -> str:
+    return (
+        f"【考核评议送审】{by}报来{score_title(year)}，请审定或退回（Word、Excel 随后发到单聊）。\n"
+        + summary
+    )
+
+
+def score_approved_reply(year: int) -> str:
+    return f"已审定{score_title(year)}：结果已冻结，Word、Excel 已发局办公室群，报送组织人事处。"
+
+
+def score_approved_group(year: int, by: str, at: str) -> str:
+    return (
+        f"【考核评议已审定】{score_title(year)}经{by}于{at}审定，结果已冻结；"
+        "请报送组织人事处（Word、Excel 见下）。"
+    )
+
+
+def score_returned_reply(year: int) -> str:
+    return f"已退回{score_title(year)}，局办公室修改后再送审。"
+
+
+def score_returned_office(year: int, by: str, comment: str) -> str:
+    return (
+        f"【考核评议退回】{by}退回{score_title(year)}：{comment}\n修改后请再发「考核送审 {year}」。"
+    )
+
+
+def score_reopened(year: int, reason: str) -> str:
+    return f"已重开{score_title(year)}（理由：{reason}），冻结结果已存档，可调整后再送审。"
+
+
+def score_frozen_note(by: str, at: str) -> str:
+    return f"已审定（{by}，{at}），以下为冻结结果。"
+
+
+SCORE_ACTIONS = {
+    "adjust": "调整",
+    "opinion": "修改意见",
+    "send": "送审",
+    "approve": "审定",
+    "return": "退回",
+    "reopen": "重开",
+}
+
+
+def score_reopened_notice(year: int, by: str, reason: str) -> str:
+    return f"【考核评议重开】{by}重开了已审定的{score_title(year)}：{reason}。修改后将再次送审。"
+
+
+def score_todo(year: int, state: str) -> str:
+    if state == "sent":
+        return f"考核评议·{score_title(year)}待审定（审定或退回）"
+    return f"考核评议·{score_title(year)}已退回，修改后再送审"

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -525,3 +526,55 @@ class MeetingDecision(Base):
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id"), unique=True)
     at: Mapped[dt.datetime]
     by: Mapped[str] = mapped_column(String(64))
+
+
+# --- the year-end 考核评议 (document 三(七), attachment 5) ---------------------------------
+
+
+class ScoreSheet(Base):
+    """The score sheet of a year: its state (draft → sent → approved | returned), the office's
+    overall opinion, and while sent or approved the version the director reads and approves
+    (``snapshot``: every line and its evidence; frozen once approved). Its history is
+    ``ScoreEvent`` rows."""
+
+    __tablename__ = "score_sheets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(8), default="draft")  # draft|sent|approved|returned
+    opinion: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ScoreEvent(Base):
+    """A step of a score sheet: drafted, opinion, sent, approved, returned (``detail``: the
+    comment), reopened (``detail``: the reason; ``snapshot``: the result it re-opened)."""
+
+    __tablename__ = "score_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheets.id"), index=True)
+    at: Mapped[dt.datetime]
+    by: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ScoreAdjustment(Base):
+    """The office's adjustment of a department's line (config: handlers.score.rules.ADJUSTABLE)."""
+
+    __tablename__ = "score_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheets.id"), index=True)
+    department: Mapped[str] = mapped_column(String(64))  # canonical name
+    item: Mapped[str] = mapped_column(String(8))
+    points: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]
