@@ -19,6 +19,7 @@ from config.filings import FilingRules
 from config.interviews import InterviewRules
 from config.meetings import MeetingRules
 from config.reports import ReportRules
+from config.taskbook import TaskbookRules
 
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
 
@@ -148,6 +149,7 @@ class RosterFile(_Strict):
     reports: ReportRules = ReportRules()
     interviews: InterviewRules = InterviewRules()
     meetings: MeetingRules = MeetingRules()
+    taskbook: TaskbookRules = TaskbookRules()
 
 
 def normalize_name(text: str) -> str:
@@ -190,6 +192,10 @@ class Roster:
     @property
     def meetings(self) -> MeetingRules:
         return self.data.meetings
+
+    @property
+    def taskbook(self) -> TaskbookRules:
+        return self.data.taskbook
 
     @property
     def office(self) -> Office:

@@ -1,0 +1,144 @@
+"""The year's task book (document 三(一) 任务分解制度): milestones as deadlines with reminders on
+working days to the right people, plan against progress, and what the score reads
+(handlers.taskbook.facts); on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from handlers.effects import Outgoing
+from handlers.sweep import sweep
+from handlers.taskbook.book import NewTask, parse_milestones, replace_tasks
+from handlers.taskbook.facts import PlanFacts, plan_facts
+from storage.models import Task, TaskMilestone
+from tests.conftest import TZ, World
+
+OFFICE, AIR, WATER = "cid-office", "cid-air", "cid-water"
+AIR_DEPT, WATER_DEPT = "大气环境处", "水生态环境处"
+
+
+def task(
+    name: str,
+    milestones: str = "11月30日 完成方案；12月31日 完成验收",
+    *,
+    dept: str = AIR_DEPT,
+    owner: str = "u-air-clerk",
+    platform: str = "无",
+    target: str = "达标",
+    measures: str = "监测",
+) -> NewTask:
+    return NewTask(
+        department=dept,
+        name=name,
+        category="局重点工作",
+        platform=platform,
+        target=target,
+        measures=measures,
+        owner=owner,
+        milestones=tuple(parse_milestones(milestones, 2026)),
+    )
+
+
+def put(world: World, dept: str, *tasks: NewTask) -> list[int]:
+    with world.db.transaction() as s:
+        made = replace_tasks(s, world.roster, world.cal, world.now, 2026, dept, list(tasks))
+        return [t.id for t in made]
+
+
+def sweep_at(world: World, *moment: int) -> list[Outgoing]:
+    world.at(*moment)
+    with world.db.transaction() as session:
+        return sweep(session, world.roster, world.cal, world.now)
+
+
+def chats(out: list[Outgoing]) -> set[tuple[str, str]]:
+    return {(m.channel, m.target) for m in out}
+
+
+def test_milestone_reminders_arrive_on_working_days_to_the_owner_and_group(world: World) -> None:
+    # 2026-11-30 is a Monday: 5 working days before is Monday 11-23, 1 is Friday 11-27
+    (number,) = put(world, AIR_DEPT, task("臭氧攻坚", "11月30日 完成方案"))
+    assert sweep_at(world, 2026, 11, 22, 10, 0) == []  # a Sunday: nothing
+    out = sweep_at(world, 2026, 11, 23, 9, 0)
+    assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
+    assert f"任{number}" in out[0].text and "完成方案" in out[0].text
+    assert sweep_at(world, 2026, 11, 23, 15, 0) == []  # once
+    assert sweep_at(world, 2026, 11, 26, 17, 0) == []
+    out = sweep_at(world, 2026, 11, 27, 9, 0)
+    assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
+    assert sweep_at(world, 2026, 11, 28, 10, 0) == []  # Saturday
+    assert sweep_at(world, 2026, 11, 30, 17, 0) == []  # the day itself: no more reminders
+    # passed unmet: the head and the office group, not the clerk
+    out = sweep_at(world, 2026, 12, 1, 9, 0)
+    assert chats(out) == {("oto", "u-air-head"), ("group", OFFICE)}
+    assert all("仍未完成" in m.text for m in out)
+    with world.db.sessions() as s:
+        (m,) = s.scalars(select(TaskMilestone)).all()
+        assert m.overdue
+
+
+def test_an_owner_not_in_the_roster_leaves_the_group_reminded(world: World) -> None:
+    put(world, WATER_DEPT, task("河道整治", "11月30日 方案", dept=WATER_DEPT, owner="老刘"))
+    out = sweep_at(world, 2026, 11, 23, 9, 0)
+    assert chats(out) == {("group", WATER)}
+    assert "老刘" in out[0].text
+
+
+def test_plan_facts_per_department(world: World) -> None:
+    world.at(2026, 11, 2, 9, 0)
+    air = put(
+        world,
+        AIR_DEPT,
+        task("完整的", "11月10日 方案"),  # missed by > 10 working days at the reading
+        task("缺举措", "12月31日 验收", measures=""),
+        task("平台上的", "11月10日 方案", platform="区网上督查室"),  # behind but on a platform
+        task("近期逾期", "11月27日 方案"),  # missed by fewer than 10 working days
+    )
+    water = put(world, WATER_DEPT, task("缺责任人", "12月31日 验收", dept=WATER_DEPT, owner=""))
+    with world.db.transaction() as s:
+        marked = s.get(Task, water[0])
+        assert marked is not None
+        marked.behind_at, marked.behind_note = world.now, "方案未报"
+    now = dt.datetime(2026, 12, 4, 9, 0, tzinfo=TZ)
+    with world.db.sessions() as s:
+        facts = plan_facts(s, world.roster, world.cal, 2026, now)
+        assert plan_facts(s, world.roster, world.cal, 2025, now) == {}
+    assert set(facts) == {AIR_DEPT, WATER_DEPT}
+    got = facts[AIR_DEPT]
+    assert (got.tasks, got.complete) == (4, 3)
+    assert [label for label, _ in got.off_platform_behind] == [f"任{air[0]}"]
+    (evidence,) = [e for _, e in got.off_platform_behind]
+    assert "完整的" in evidence and "11月10日" in evidence and "工作日" in evidence
+    assert facts[WATER_DEPT] == PlanFacts(
+        tasks=1, complete=0, off_platform_behind=[(f"任{water[0]}", evidence_of(facts))]
+    )
+    assert "方案未报" in facts[WATER_DEPT].off_platform_behind[0][1]
+
+
+def evidence_of(facts: dict[str, PlanFacts]) -> str:
+    return facts[WATER_DEPT].off_platform_behind[0][1]
+
+
+def test_a_met_milestone_is_not_behind(world: World) -> None:
+    world.at(2026, 11, 2, 9, 0)
+    (number,) = put(world, AIR_DEPT, task("完整的", "11月10日 方案"))
+    with world.db.transaction() as s:
+        (m,) = s.scalars(select(TaskMilestone).where(TaskMilestone.task_id == number)).all()
+        m.met_at, m.met_by = world.now, "u-air-clerk"
+    with world.db.sessions() as s:
+        now = dt.datetime(2026, 12, 4, 9, 0, tzinfo=TZ)
+        facts = plan_facts(s, world.roster, world.cal, 2026, now)
+    assert facts[AIR_DEPT].off_platform_behind == []
+
+
+def test_milestones_are_read_from_the_cell() -> None:
+    assert parse_milestones("1. 6月30日 方案\n2、12.31 验收", 2026) == [
+        (dt.date(2026, 6, 30), "方案"),
+        (dt.date(2026, 12, 31), "验收"),
+    ]
+    assert parse_milestones("2027-03-31 启动；9月底 中期", 2026) == [
+        (dt.date(2026, 9, 30), "中期"),
+        (dt.date(2027, 3, 31), "启动"),
+    ]
