@@ -2453,3 +2453,42 @@ def task_view(
 
 def task_view_milestone(seq: int, due: str, what: str, state: str, met: str) -> str:
     return f"{seq}. {due} {what or '未写明'}：{MILESTONE_STATES[state]}{met}"
+
+
+TASKBOOK_COLUMNS = (
+    "处室",
+    "编号",
+    "任务名称",
+    "类别",
+    "预期目标",
+    "时间节点",
+    "具体举措",
+    "责任人",
+    "平台",
+)
+TASKBOOK_DOC_EMPTY = "（本年度尚无任务）"
+
+
+def chinese_number(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return (digits[tens] if tens > 1 else "") + "十" + (digits[ones] if ones else "")
+
+
+def taskbook_doc_title(year: int) -> str:
+    return f"{year}年度局重点工作任务书"
+
+
+def taskbook_doc_approved(meeting: str) -> str:
+    return f"经{meeting}审定，以局名义下达。"
+
+
+def taskbook_sheet_title(year: int) -> str:
+    return f"{year}年度任务书"
+
+
+def taskbook_imported(year: int, counts: Sequence[tuple[str, int]]) -> str:
+    parts = "、".join(f"{dept}{n}项" for dept, n in counts)
+    return f"导入完成：{year}年度任务书，{parts}（各处室原有草稿已替换）"

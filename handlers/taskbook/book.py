@@ -104,10 +104,14 @@ def replace_tasks(
         book = TaskBook(year=year, department=department, state="draft", created_at=now)
         session.add(book)
         session.flush()
-    for old in session.scalars(select(Task).where(Task.taskbook_id == book.id)).all():
-        for m in session.scalars(select(TaskMilestone).where(TaskMilestone.task_id == old.id)):
-            cancel(session, m)
-            session.delete(m)
+    olds = session.scalars(select(Task).where(Task.taskbook_id == book.id)).all()
+    for m in session.scalars(
+        select(TaskMilestone).where(TaskMilestone.task_id.in_([t.id for t in olds]))
+    ).all():
+        cancel(session, m)
+        session.delete(m)
+    session.flush()
+    for old in olds:
         session.delete(old)
     session.flush()
     made = []
