@@ -12,7 +12,7 @@ from handlers.effects import Outgoing
 from handlers.sweep import sweep
 from handlers.taskbook.book import NewTask, parse_milestones, replace_tasks
 from handlers.taskbook.facts import PlanFacts, plan_facts
-from storage.models import Task, TaskMilestone
+from storage.models import Task, TaskBook, TaskMilestone
 from tests.conftest import TZ, World
 
 OFFICE, AIR, WATER = "cid-office", "cid-air", "cid-water"
@@ -142,3 +142,90 @@ def test_milestones_are_read_from_the_cell() -> None:
         (dt.date(2026, 9, 30), "中期"),
         (dt.date(2027, 3, 31), "启动"),
     ]
+
+
+# --- in chat ---------------------------------------------------------------------------------
+
+
+def reply(world: World, who: str, text: str) -> str:
+    outcome, _ = world.run(who, text)
+    assert outcome.ok, outcome.reply
+    return outcome.reply
+
+
+def refused(world: World, who: str, text: str) -> str:
+    outcome, _ = world.run(who, text)
+    assert not outcome.ok
+    return outcome.reply
+
+
+def test_the_state_path_with_who_and_when(world: World) -> None:
+    put(world, AIR_DEPT, task("臭氧攻坚"))
+    put(world, WATER_DEPT, task("河道整治", dept=WATER_DEPT, owner="u-water-clerk"))
+    assert "没有已提交" in refused(world, "office_admin", "任务书汇总 2026")
+    refused(world, "air_clerk", "任务书提交 2026")  # the head submits
+    out = world.must("air_head", "任务书提交 2026")
+    assert chats(out) == {("group", OFFICE)}
+    assert "不能再提交" in refused(world, "air_head", "任务书提交 2026")
+    assert "尚未提交：水生态环境处" in reply(world, "office_admin", "任务书汇总 2026")
+    refused(world, "air_head", "任务书审定 2026 局长办公会")  # the office records it
+    world.later(days=1)
+    reply(world, "office_admin", "任务书审定 2026 2026年12月1日局长办公会")
+    out = world.must("office_admin", "任务书下达 2026")
+    assert chats(out) == {("group", AIR)}  # the water book was never submitted
+    with world.db.sessions() as s:
+        air, water = s.scalars(select(TaskBook).order_by(TaskBook.id)).all()
+        assert air.department == AIR_DEPT and air.state == "issued"
+        assert (air.submitted_by, air.compiled_by, air.approved_by, air.issued_by) == (
+            "u-air-head",
+            "u-admin",
+            "u-admin",
+            "u-admin",
+        )
+        assert air.approved_meeting == "2026年12月1日局长办公会"
+        assert air.submitted_at is not None and air.approved_at is not None
+        assert air.approved_at > air.submitted_at
+        assert water.state == "draft"
+
+
+def test_milestone_met_view_and_amendment(world: World) -> None:
+    (number,) = put(world, AIR_DEPT, task("臭氧攻坚"))
+    ref = f"任{number}"
+    refused(world, "water_clerk", f"已完成 {ref}")  # not their department
+    assert "未审定" in refused(world, "office_admin", f"任务调整 {ref} 预期目标 更高 上级要求")
+    text = reply(world, "air_clerk", f"已完成 {ref} 方案已印发")
+    assert "第1个" in text and "还有1个" in text
+    assert "第2个" in reply(world, "air_clerk", f"已完成 {ref} 2")
+    assert "都已完成" in refused(world, "air_clerk", f"已完成 {ref}")
+    view = reply(world, "air_head", f"查看 {ref}")
+    assert "方案已印发" in view and view.count("已完成") >= 2
+    with world.db.sessions() as s:
+        ms = s.scalars(select(TaskMilestone).order_by(TaskMilestone.seq)).all()
+        assert [m.met_by for m in ms] == ["u-air-clerk", "u-air-clerk"]
+    # a met milestone sends nothing more
+    assert sweep_at(world, 2026, 11, 23, 9, 0) == []
+    with world.db.transaction() as s:
+        (found,) = s.scalars(select(TaskBook)).all()
+        found.state = "approved"
+    reply(world, "office_admin", f"任务调整 {ref} 预期目标 PM2.5下降5% 区里下达新指标")
+    assert "区里下达新指标" in reply(world, "air_head", f"查看 {ref}")
+    with world.db.sessions() as s:
+        found_task = s.get(Task, number)
+        assert found_task is not None and found_task.target == "PM2.5下降5%"
+
+
+def test_behind_plan_is_listed_for_the_office(world: World) -> None:
+    world.at(2026, 11, 2, 9, 0)
+    late, fine = put(
+        world, AIR_DEPT, task("臭氧攻坚", "11月10日 方案"), task("其他", "12月31日 验收")
+    )
+    world.at(2026, 11, 24, 9, 0)  # 10 working days after 11-10: not yet "clearly" behind
+    assert f"任{late}" not in reply(world, "office_admin", "待办")
+    assert f"任{late}" in reply(world, "air_clerk", "待办")  # missed: the department sees it
+    world.at(2026, 11, 26, 9, 0)
+    todo = reply(world, "office_admin", "待办")
+    assert f"任{late}｜大气环境处任务明显滞后" in todo and f"任{fine}" not in todo
+    refused(world, "air_head", f"滞后 任{fine} 进度慢")  # the office judges
+    reply(world, "office_admin", f"滞后 任{fine} 验收材料未准备")
+    assert "验收材料未准备" in reply(world, "office_admin", "待办")
+    assert "明显滞后" in reply(world, "air_head", f"查看 任{fine}")
