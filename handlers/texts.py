@@ -2492,3 +2492,11 @@ def taskbook_sheet_title(year: int) -> str:
 def taskbook_imported(year: int, counts: Sequence[tuple[str, int]]) -> str:
     parts = "、".join(f"{dept}{n}项" for dept, n in counts)
     return f"导入完成：{year}年度任务书，{parts}（各处室原有草稿已替换）"
+
+
+def task_linked_already(ref: str, matter: str) -> str:
+    return f"{ref}已关联{matter}。"
+
+
+def task_matter_detail(ref: str, year: int) -> str:
+    return f"{year}年度任务书{ref}"

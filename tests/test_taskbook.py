@@ -12,7 +12,7 @@ from handlers.effects import Outgoing
 from handlers.sweep import sweep
 from handlers.taskbook.book import NewTask, parse_milestones, replace_tasks
 from handlers.taskbook.facts import PlanFacts, plan_facts
-from storage.models import Task, TaskBook, TaskMilestone
+from storage.models import Matter, Task, TaskBook, TaskMilestone
 from tests.conftest import TZ, World
 
 OFFICE, AIR, WATER = "cid-office", "cid-air", "cid-water"
@@ -229,3 +229,22 @@ def test_behind_plan_is_listed_for_the_office(world: World) -> None:
     reply(world, "office_admin", f"滞后 任{fine} 验收材料未准备")
     assert "验收材料未准备" in reply(world, "office_admin", "待办")
     assert "明显滞后" in reply(world, "air_head", f"查看 任{fine}")
+
+
+def test_a_task_becomes_or_links_to_a_matter(world: World) -> None:
+    first, second = put(world, AIR_DEPT, task("臭氧攻坚"), task("扬尘治理", owner="老刘"))
+    assert "已关联" in reply(world, "office_admin", f"任务立项 任{first}")
+    reply(world, "office_admin", f"任务立项 任{second}")
+    with world.db.sessions() as s:
+        one, two = s.scalars(select(Matter).order_by(Matter.id)).all()
+        assert (one.name, one.department, one.owner, one.category) == (
+            "臭氧攻坚",
+            AIR_DEPT,
+            "u-air-clerk",
+            "局重点工作",
+        )
+        assert two.owner == "u-air-head"  # 老刘 is not in the roster: the head owns it
+        got = s.get(Task, first)
+        assert got is not None and got.matter_id == one.id
+    assert "已关联" in refused(world, "office_admin", f"任务关联 任{first} 督{two.id}")
+    assert f"督{one.id}" in reply(world, "air_head", f"查看 任{first}")

@@ -14,7 +14,10 @@ from handlers.args import MatterArg, TextArg, WordArg
 from handlers.commands import Arg, Registry
 from handlers.context import CommandError, Ctx
 from handlers.effects import to_group
+from handlers.filings.rows import ensure_filings
 from handlers.matters.base import DEPT, OFFICE, label
+from handlers.matters.fields import create_matter, to_category, unique_name
+from handlers.matters.states import MatterStatus
 from handlers.taps import Taps
 from handlers.taskbook import book, progress
 from handlers.taskbook.facts import evidence
@@ -192,7 +195,39 @@ def amend(ctx: Ctx, task: Task, field: str, value: str, reason: str) -> str:
 
 @router.command("任务关联", [TaskArg(), MatterArg()], "把任务与督办事项（督N）关联", OFFICE)
 def link(ctx: Ctx, task: Task, matter: Matter) -> str:
+    if task.matter_id is not None and task.matter_id != matter.id:
+        raise CommandError(texts.task_linked_already(task_label(task), f"督{task.matter_id}"))
     task.matter_id = matter.id
+    return texts.task_linked(task_label(task), task.name, label(matter))
+
+
+@router.command("任务立项", [TaskArg()], "把任务登记为督办事项（按类别报送、提醒）", OFFICE)
+def to_matter(ctx: Ctx, task: Task) -> str:
+    if task.matter_id is not None:
+        raise CommandError(texts.task_linked_already(task_label(task), f"督{task.matter_id}"))
+    dept = ctx.roster.department(task.department)
+    if dept is None:
+        raise CommandError(texts.task_not_found(task_label(task)))
+    unique_name(ctx, task.name, None)
+    cat = to_category(task.category)
+    owner = task.owner if task.owner in ctx.roster.people else dept.head
+    matter = create_matter(
+        ctx.session,
+        ctx.now,
+        ctx.actor,
+        texts.task_matter_detail(task_label(task), task.year),
+        name=task.name,
+        category=cat.name,
+        star=cat.star,
+        platform=task.platform,
+        department=dept.name,
+        owner=owner,
+        deputy=dept.deputy,
+        status=MatterStatus.OPEN.value,
+        note=texts.task_matter_detail(task_label(task), task.year),
+    )
+    task.matter_id = matter.id
+    ensure_filings(ctx.session, ctx.roster, ctx.cal, ctx.now, [matter])
     return texts.task_linked(task_label(task), task.name, label(matter))
 
 
