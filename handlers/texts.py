@@ -2500,3 +2500,7 @@ def task_linked_already(ref: str, matter: str) -> str:
 
 def task_matter_detail(ref: str, year: int) -> str:
     return f"{year}年度任务书{ref}"
+
+
+def task_bad_nodes(why: str) -> str:
+    return f"时间节点：{why}。多个节点用「；」隔开，如 9月30日完成方案；12月31日完成验收。"

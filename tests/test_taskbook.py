@@ -248,3 +248,25 @@ def test_a_task_becomes_or_links_to_a_matter(world: World) -> None:
         assert got is not None and got.matter_id == one.id
     assert "已关联" in refused(world, "office_admin", f"任务关联 任{first} 督{two.id}")
     assert f"督{one.id}" in reply(world, "air_head", f"查看 任{first}")
+
+
+def test_an_amended_plan_moves_the_reminders(world: World) -> None:
+    (number,) = put(world, AIR_DEPT, task("臭氧攻坚"))
+    ref = f"任{number}"
+    reply(world, "air_clerk", f"已完成 {ref}")  # the first node, 11-30
+    with world.db.transaction() as s:
+        (found,) = s.scalars(select(TaskBook)).all()
+        found.state = "issued"
+    assert "时间节点" in refused(world, "office_admin", f"任务调整 {ref} 时间节点 年底 理由")
+    text = reply(world, "office_admin", f"任务调整 {ref} 时间节点 12月7日完成验收 提前")
+    assert "12月31日 完成验收" in text and "12月7日 完成验收" in text
+    with world.db.sessions() as s:
+        ms = s.scalars(select(TaskMilestone).order_by(TaskMilestone.seq)).all()
+        assert [(m.seq, m.due, m.met_at is not None) for m in ms] == [
+            (1, dt.date(2026, 11, 30), True),
+            (2, dt.date(2026, 12, 7), False),
+        ]
+    # 5 working days before 12-07 (a Monday) is 11-30
+    out = sweep_at(world, 2026, 11, 30, 9, 0)
+    assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
+    assert "12月7日" in out[0].text

@@ -185,3 +185,43 @@ def cancel(session: Session, m: TaskMilestone) -> None:
         .execution_options(synchronize_session=False)
     )
     m.deadline_id = None
+
+
+def nodes_text(nodes: list[TaskMilestone]) -> str:
+    return "；".join(f"{m.due.month}月{m.due.day}日 {m.what}".strip() for m in nodes)
+
+
+def replace_open_milestones(
+    session: Session,
+    roster: Roster,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    task: Task,
+    new: list[tuple[dt.date, str]],
+) -> tuple[str, str]:
+    """The task's unmet milestones replaced by ``new`` (the met ones stay on the record);
+    returns (the unmet ones before, the new ones) as text."""
+    ms = list(
+        session.scalars(
+            select(TaskMilestone)
+            .where(TaskMilestone.task_id == task.id)
+            .order_by(TaskMilestone.seq)
+        )
+    )
+    met = [m for m in ms if m.met_at is not None]
+    unmet = [m for m in ms if m.met_at is None]
+    old = nodes_text(unmet)
+    for m in unmet:
+        cancel(session, m)
+        session.delete(m)
+    session.flush()
+    seq = max((m.seq for m in met), default=0)
+    made = []
+    for day, what in new:
+        seq += 1
+        m = TaskMilestone(task_id=task.id, seq=seq, due=day, due_at=_due_at(cal, day), what=what)
+        session.add(m)
+        session.flush()
+        plan(session, roster, cal, now, m)
+        made.append(m)
+    return old, nodes_text(made)

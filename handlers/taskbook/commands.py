@@ -159,13 +159,20 @@ def issue(ctx: Ctx, year: int) -> str:
     return texts.taskbook_issued(year, [b.department for b in books])
 
 
-FIELDS = {"任务名称": "name", "预期目标": "target", "具体举措": "measures", "责任人": "owner"}
+NODES = "时间节点"  # its unmet milestones replaced, e.g. 9月30日完成方案；12月31日完成验收
+FIELDS = {
+    "任务名称": "name",
+    "预期目标": "target",
+    "具体举措": "measures",
+    "责任人": "owner",
+    NODES: NODES,
+}
 
 
 @router.command(
     "任务调整",
     [TaskArg(), WordArg("field", "字段"), WordArg("value", "新值"), TextArg("reason", "理由")],
-    "审定后调整任务（任务名称、预期目标、具体举措、责任人），记录理由",
+    "审定后调整任务（任务名称、预期目标、具体举措、责任人、时间节点），记录理由",
     OFFICE,
 )
 def amend(ctx: Ctx, task: Task, field: str, value: str, reason: str) -> str:
@@ -175,10 +182,19 @@ def amend(ctx: Ctx, task: Task, field: str, value: str, reason: str) -> str:
     found = ctx.session.get(TaskBook, task.taskbook_id)
     if found is None or found.state not in ("approved", "issued"):
         raise CommandError(texts.task_amend_before_approval(task_label(task)))
-    old = str(getattr(task, attr))
-    if attr == "owner":
-        value = next((p for p in ctx.roster.people if ctx.roster.name(p) == value), value)
-    setattr(task, attr, value)
+    if attr == NODES:
+        try:
+            nodes = book.parse_milestones(value, task.year)
+        except book.BadMilestones as exc:
+            raise CommandError(texts.task_bad_nodes(str(exc))) from None
+        old, value = book.replace_open_milestones(
+            ctx.session, ctx.roster, ctx.cal, ctx.now, task, nodes
+        )
+    else:
+        old = str(getattr(task, attr))
+        if attr == "owner":
+            value = next((p for p in ctx.roster.people if ctx.roster.name(p) == value), value)
+        setattr(task, attr, value)
     ctx.session.add(
         TaskAmendment(
             task_id=task.id,
