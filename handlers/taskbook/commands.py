@@ -254,13 +254,14 @@ def mark_behind(ctx: Ctx, task: Task, note: str) -> str:
 
 
 def todo_lines(ctx: Ctx) -> list[tuple[str, Taps]]:
-    """A department's milestones due within a week or missed; for office admins, the tasks
-    clearly behind their plan."""
+    """A department's milestones due within a week or missed (its next open one per task); for
+    office admins, the tasks clearly behind their plan; this year's task books and later."""
     roles = ctx.roles
     depts = roles.clerk_of | roles.head_of
     lines: list[tuple[str, Taps]] = []
     soon = ctx.now + dt.timedelta(days=7)
-    tasks = ctx.session.scalars(select(Task).order_by(Task.id)).all()
+    this_year = ctx.now.astimezone(ctx.cal.tz).year  # last year's books are the score's
+    tasks = ctx.session.scalars(select(Task).where(Task.year >= this_year).order_by(Task.id)).all()
     for task in tasks:
         if task.department not in depts:
             continue
