@@ -5,14 +5,16 @@ working days to the right people, plan against progress, and what the score read
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import docx
 from sqlalchemy import select
 
 from handlers.effects import Outgoing
 from handlers.sweep import sweep
 from handlers.taskbook.book import NewTask, parse_milestones, replace_tasks
 from handlers.taskbook.facts import PlanFacts, plan_facts
-from storage.models import Matter, Task, TaskBook, TaskMilestone
+from storage.models import Document, Matter, Task, TaskBook, TaskMilestone
 from tests.conftest import TZ, World
 
 OFFICE, AIR, WATER = "cid-office", "cid-air", "cid-water"
@@ -172,7 +174,13 @@ def test_the_state_path_with_who_and_when(world: World) -> None:
     world.later(days=1)
     reply(world, "office_admin", "任务书审定 2026 2026年12月1日局长办公会")
     out = world.must("office_admin", "任务书下达 2026")
-    assert chats(out) == {("group", AIR)}  # the water book was never submitted
+    # the department issued (the water book was never submitted); the Word file to the office
+    assert chats(out) == {("group", AIR), ("group", OFFICE)}
+    (file,) = [m for m in out if m.kind == "file"]
+    assert file.target == OFFICE and file.text == "2026年度局重点工作任务书.docx"
+    with world.db.sessions() as s:
+        (kept,) = s.scalars(select(Document)).all()
+        assert docx.Document(io.BytesIO(kept.content)).tables
     with world.db.sessions() as s:
         air, water = s.scalars(select(TaskBook).order_by(TaskBook.id)).all()
         assert air.department == AIR_DEPT and air.state == "issued"

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from handlers import taps, texts
+from handlers import documents, taps, texts
 from handlers.args import MatterArg, TextArg, WordArg
 from handlers.commands import Arg, Registry
 from handlers.context import CommandError, Ctx
@@ -19,7 +19,7 @@ from handlers.matters.base import DEPT, OFFICE, label
 from handlers.matters.fields import create_matter, to_category, unique_name
 from handlers.matters.states import MatterStatus
 from handlers.taps import Taps
-from handlers.taskbook import book, progress
+from handlers.taskbook import book, export, progress
 from handlers.taskbook.facts import evidence
 from handlers.taskbook.progress import TASK_PREFIX, task_label
 from storage.models import Matter, Task, TaskAmendment, TaskBook
@@ -156,6 +156,11 @@ def issue(ctx: Ctx, year: int) -> str:
         dept = ctx.roster.department(b.department)
         if dept is not None:
             ctx.send(to_group(dept.group, texts.taskbook_issued_dept(year, b.department)))
+    # the bureau's task book as issued, to the office group (kept on the record)
+    content = export.word(ctx.session, ctx.roster, year)
+    name = f"{texts.taskbook_doc_title(year)}.docx"
+    kept = documents.keep(ctx, name, content, subject=f"任务书{year}")
+    documents.send(ctx, "group", ctx.roster.office.group, kept)
     return texts.taskbook_issued(year, [b.department for b in books])
 
 
