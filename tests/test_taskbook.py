@@ -106,7 +106,11 @@ def test_plan_facts_per_department(world: World) -> None:
     now = dt.datetime(2026, 12, 4, 9, 0, tzinfo=TZ)
     with world.db.sessions() as s:
         facts = plan_facts(s, world.roster, world.cal, 2026, now)
-        assert plan_facts(s, world.roster, world.cal, 2025, now) == {}
+        empty = PlanFacts(tasks=0, complete=0, off_platform_behind=[])
+        assert plan_facts(s, world.roster, world.cal, 2025, now) == {
+            AIR_DEPT: empty,
+            WATER_DEPT: empty,
+        }
     assert set(facts) == {AIR_DEPT, WATER_DEPT}
     got = facts[AIR_DEPT]
     assert (got.tasks, got.complete) == (4, 3)

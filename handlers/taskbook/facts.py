@@ -27,9 +27,10 @@ class PlanFacts:
 def plan_facts(
     session: Session, roster: Roster, cal: WorkCalendar, year: int, now: dt.datetime
 ) -> dict[str, PlanFacts]:
-    """Per department (canonical name) with tasks in ``year``'s task book."""
+    """Per department (canonical name): every roster department (none: tasks 0) and any other
+    with tasks in ``year``'s task book."""
     tasks = session.scalars(select(Task).where(Task.year == year).order_by(Task.id)).all()
-    by_dept: dict[str, list[Task]] = {}
+    by_dept: dict[str, list[Task]] = {d.name: [] for d in roster.data.departments}
     for task in tasks:
         by_dept.setdefault(task.department, []).append(task)
     out = {}
