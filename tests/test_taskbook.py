@@ -282,3 +282,14 @@ def test_an_amended_plan_moves_the_reminders(world: World) -> None:
     out = sweep_at(world, 2026, 11, 30, 9, 0)
     assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
     assert "12月7日" in out[0].text
+
+
+def test_a_plan_imported_late_reminds_once_and_escalates_nothing_past(world: World) -> None:
+    world.at(2026, 11, 26, 10, 0)  # Thursday: 11-10 is long past, 11-27 is tomorrow
+    put(world, AIR_DEPT, task("臭氧攻坚", "11月10日 方案；11月27日 中期"))
+    out = sweep_at(world, 2026, 11, 26, 10, 1)
+    assert chats(out) == {("oto", "u-air-clerk"), ("group", AIR)}
+    assert all("第2个" in m.text for m in out)  # the past node is not escalated at once
+    assert sweep_at(world, 2026, 11, 27, 9, 30) == []  # the 1-day reminder was this one
+    out = sweep_at(world, 2026, 11, 30, 9, 0)
+    assert chats(out) == {("oto", "u-air-head"), ("group", OFFICE)}

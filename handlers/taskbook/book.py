@@ -159,16 +159,19 @@ def moments(cal: WorkCalendar, roster: Roster, m: TaskMilestone) -> list[dt.date
 def plan(
     session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime, m: TaskMilestone
 ) -> None:
-    """The milestone's next step from ``now`` on (a pending one replaced); none once met."""
+    """The milestone's next step from ``now`` on (a pending one replaced); none once met, nor
+    for a day already past (a plan imported late is not escalated at once: 查看 and 待办 show
+    it missed). When only the escalation is ahead, one reminder now."""
     cancel(session, m)
-    if m.met_at is not None:
+    if m.met_at is not None or m.due_at <= now:
         return
     steps = moments(cal, roster, m)
     step = next((i for i, at in enumerate(steps) if at >= now), len(steps) - 1)
-    if steps[step] < now and m.overdue:
-        return  # escalated already
+    fire_at = steps[step]
+    if step == len(steps) - 1 and step > 0:
+        step, fire_at = step - 1, now
     row = Deadline(
-        clock=CLOCK, kind="step", step=step, due_at=m.due_at, fire_at=steps[step], state="pending"
+        clock=CLOCK, kind="step", step=step, due_at=m.due_at, fire_at=fire_at, state="pending"
     )
     session.add(row)
     session.flush()
