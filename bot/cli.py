@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from bot import taskbook_cli
 from config.calendar_file import add_year, format_entry
 from config.hours import CalendarError, format_hours
 from config.notice import NoticeError, parse_notice
@@ -481,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     fil_import.add_argument("file", help="FILE.xlsx (its first sheet)")
     fil_import.add_argument("--period", metavar="YYYY-MM", help="default: this month")
     fil_import.set_defaults(func=cmd_filings_import)
+    taskbook_cli.add_parser(commands)
     return parser
 
 

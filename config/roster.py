@@ -20,6 +20,7 @@ from config.interviews import InterviewRules
 from config.meetings import MeetingRules
 from config.reports import ReportRules
 from config.score import ScoreRules
+from config.taskbook import TaskbookRules
 
 DEFAULT_PLACEHOLDER = "该政策咨询/问题已收到，经研判需集体讨论，我局将尽快在线下回复贵街道（镇）。"
 
@@ -150,6 +151,7 @@ class RosterFile(_Strict):
     interviews: InterviewRules = InterviewRules()
     meetings: MeetingRules = MeetingRules()
     score: ScoreRules = ScoreRules()
+    taskbook: TaskbookRules = TaskbookRules()
 
 
 def normalize_name(text: str) -> str:
@@ -196,6 +198,10 @@ class Roster:
     @property
     def score(self) -> ScoreRules:
         return self.data.score
+
+    @property
+    def taskbook(self) -> TaskbookRules:
+        return self.data.taskbook
 
     @property
     def office(self) -> Office:

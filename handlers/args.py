@@ -38,7 +38,7 @@ from handlers.matters.fields import (
     to_person,
     unique_name,
 )
-from storage.models import Item, Matter
+from storage.models import Item, Matter, Task
 
 V = TypeVar("V")
 
@@ -170,18 +170,30 @@ class MatterArg(Arg[Matter]):
         return "督1"
 
 
-class ViewArg(Arg[Item | Matter]):
-    """What 查看 shows: 督3 a 督办事项, 3 or #3 an @件."""
+class TaskRef(str):
+    """A task of the year's task book as written: 任3."""
+
+
+class ViewArg(Arg[Item | Matter | Task]):
+    """What 查看 shows: 督3 a 督办事项, 任3 a task of the task book, 3 or #3 an @件."""
 
     def __init__(self, name: str = "target", label: str = "编号") -> None:
         super().__init__(name, label)
 
-    def take(self, rest: Rest) -> int | MatterRef:
+    def take(self, rest: Rest) -> int | MatterRef | TaskRef:
+        if rest.text.startswith("任"):
+            return TaskRef(rest.word())
         if rest.text.startswith("督"):
             return MatterArg().take(rest)
         return ItemArg().take(rest)
 
-    def resolve(self, ctx: Ctx, raw: Any, got: Resolved) -> Item | Matter:
+    def resolve(self, ctx: Ctx, raw: Any, got: Resolved) -> Item | Matter | Task:
+        if isinstance(raw, TaskRef):
+            number = raw.removeprefix("任").strip()
+            task = ctx.session.get(Task, int(number)) if number.isdigit() else None
+            if task is None:
+                raise CommandError(texts.task_not_found(raw))
+            return task
         if isinstance(raw, MatterRef):
             return find_matter(ctx, raw.ref)
         return item_for(ctx, raw, got.command)

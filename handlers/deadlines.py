@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from config.roster import Roster
 
-Subject = Literal["item", "matter", "office", "meeting"]
+Subject = Literal["item", "matter", "office", "meeting", "task"]
 Group = Literal["office", "department", ""]
 
 
@@ -196,6 +196,23 @@ CLOCKS: dict[str, Clock] = {
             remind_group="office",
             remind_title="AGENDA_TITLE",
             remind_line="agenda_line",
+        ),
+        # --- the year's task book ---
+        Clock(
+            # a task's 时间节点 (三(一) 任务分解制度): its 责任人 (a roster person) and the
+            # department's group are reminded; the head and the office hear when it passed
+            "milestone",
+            "task",
+            actors=(),
+            owner_acts=True,
+            met_by=("已完成",),
+            reminders="taskbook.remind_workdays_before",
+            ladder="taskbook.escalate",
+            remind_group="department",
+            remind_title="MILESTONE_REMINDER",
+            remind_line="milestone_reminder_line",
+            escalate_title="MILESTONE_ESCALATION",
+            escalate_line="milestone_overdue_line",
         ),
     )
 }

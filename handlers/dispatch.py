@@ -27,7 +27,9 @@ from handlers.office_reports import commands as report_commands
 from handlers.reviews import commands as review_commands
 from handlers.score import commands as score_commands
 from handlers.stats import commands as stats_commands
-from storage.models import Item, Matter
+from handlers.taskbook import commands as taskbook_commands
+from handlers.taskbook import view as taskbook_view
+from storage.models import Item, Matter, Task
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     report_commands.router,
     meeting_commands.router,
     score_commands.router,
+    taskbook_commands.router,
     general_router,
 )
 TODO_SOURCES = (  # who contributes to 待办, in its order
@@ -57,6 +60,7 @@ TODO_SOURCES = (  # who contributes to 待办, in its order
     closure_flow.todo_lines,
     annual_commands.todo_lines,
     score_commands.todo_lines,
+    taskbook_commands.todo_lines,
 )
 
 
@@ -78,9 +82,11 @@ def todo(ctx: Ctx) -> str:
     return Markdown("待办：\n" + "\n".join(line for line, _ in lines), "", actions)
 
 
-@general_router.command("查看", [ViewArg()], "查看@件或督办事项（督3）的详情和记录")
-def show(ctx: Ctx, target: Item | Matter) -> str:
-    """The argument's form chooses the view: 督3 a 督办事项, 3 or #3 an @件."""
+@general_router.command("查看", [ViewArg()], "查看@件、督办事项（督3）或任务（任3）的详情和记录")
+def show(ctx: Ctx, target: Item | Matter | Task) -> str:
+    """The argument's form chooses the view: 督3 a 督办事项, 任3 a task, 3 or #3 an @件."""
+    if isinstance(target, Task):
+        return taskbook_view.show_task(ctx, target)
     if isinstance(target, Matter):
         return matter_view.show_matter(ctx, target)
     return item_views.show_item(ctx, Command(REGISTRY.specs["查看"], {"target": target.id}))

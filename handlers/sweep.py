@@ -25,6 +25,7 @@ from handlers.lights.reminder import missing_lights_reminder, reminder_moment
 from handlers.meetings.agenda import fire_agenda
 from handlers.meetings.schedule import ensure_meetings
 from handlers.office_reports.schedule import draft_moment, send_drafts
+from handlers.taskbook.sweep import fire_milestone
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Deadline, Item
@@ -53,6 +54,9 @@ def sweep(session: Session, roster: Roster, cal: WorkCalendar, now: dt.datetime)
             continue
         if decl is not None and decl.subject == "matter":
             notices += fire_row(session, roster, cal, now, decl, row, digest)
+            continue
+        if decl is not None and decl.subject == "task":
+            fire_milestone(session, roster, cal, now, decl, row, digest)
             continue
         if decl is not None and decl.subject == "office":
             fire_declaration(session, roster, cal, now, decl, row, digest)

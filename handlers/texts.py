@@ -2524,3 +2524,213 @@ def score_todo(year: int, state: str) -> str:
     if state == "sent":
         return f"考核评议·{score_title(year)}待审定（审定或退回）"
     return f"考核评议·{score_title(year)}已退回，修改后再送审"
+
+
+# --- the year's task book (三(一) 任务分解制度) ---
+
+
+def taskbook_marked_behind(name: str, note: str) -> str:
+    return f"「{name}」经局办公室认定滞后" + (f"：{note}" if note else "")
+
+
+def taskbook_missed_behind(name: str, seq: int, due: dt.date, what: str, workdays: int) -> str:
+    return (
+        f"「{name}」第{seq}个时间节点（{due.month}月{due.day}日 {what}）"
+        f"未完成，已逾期{workdays}个工作日"
+    )
+
+
+MILESTONE_REMINDER = "任务书时间节点提醒"
+MILESTONE_ESCALATION = "任务书时间节点逾期"
+
+
+def milestone_reminder_line(ref: str, name: str, seq: int, what: str, due: str, who: str) -> str:
+    return (
+        f"{ref}「{name}」第{seq}个时间节点：{what or '（未写明）'}，{due}前完成（责任人{who}）。"
+        f"完成后发送「已完成 {ref} 说明」"
+    )
+
+
+def milestone_overdue_line(ref: str, name: str, seq: int, what: str, due: str, who: str) -> str:
+    return f"{ref}「{name}」第{seq}个时间节点（{what or '未写明'}）已过{due}仍未完成（责任人{who}）"
+
+
+TASKBOOK_STATES = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "compiled": "已汇总",
+    "approved": "已审定",
+    "issued": "已下达",
+}
+MILESTONE_STATES = {"met": "已完成", "due": "未到期", "missed": "已逾期"}
+
+
+def task_not_found(word: str) -> str:
+    return f"没有找到任务「{word}」。任务编号形如 任3（发送「待办」或「查看 任3」）。"
+
+
+def task_not_yours(ref: str, dept: str) -> str:
+    return f"{ref}是{dept}的任务，您不是该处室的内勤或负责人。"
+
+
+def taskbook_bad_year(word: str) -> str:
+    return f"「{word}」不是年份，请写如 2026。"
+
+
+def milestone_no_such(ref: str, seq: int, count: int) -> str:
+    return f"{ref}没有第{seq}个时间节点（共{count}个）。"
+
+
+def milestone_met_already(ref: str, seq: int) -> str:
+    return f"{ref}第{seq}个时间节点已记录完成。"
+
+
+def milestone_all_met(ref: str) -> str:
+    return f"{ref}的时间节点都已完成。"
+
+
+def milestone_met(ref: str, name: str, seq: int, what: str, late: bool, left: int) -> str:
+    text = f"已记录：{ref}「{name}」第{seq}个时间节点（{what or '未写明'}）已完成"
+    text += "（超过时间节点）" if late else ""
+    return text + (f"，还有{left}个节点。" if left else "，全部节点已完成。")
+
+
+def taskbook_none(year: int, dept: str) -> str:
+    return f"{dept}还没有{year}年度工作任务书（由局办公室导入）。"
+
+
+def taskbook_wrong_state(year: int, dept: str, state: str) -> str:
+    return f"{dept}{year}年度工作任务书{TASKBOOK_STATES[state]}，不能再提交。"
+
+
+def taskbook_submitted(year: int, depts: Sequence[str]) -> str:
+    return f"已提交：{'、'.join(depts)}{year}年度工作任务书，等待局办公室汇总。"
+
+
+def taskbook_submitted_office(year: int, depts: Sequence[str]) -> str:
+    return (
+        f"【任务书】{'、'.join(depts)}已提交{year}年度工作任务书，汇总后发送「任务书汇总 {year}」。"
+    )
+
+
+def taskbook_nothing_in(year: int, state: str) -> str:
+    return f"没有{TASKBOOK_STATES[state]}的{year}年度任务书。"
+
+
+def taskbook_compiled(year: int, depts: Sequence[str], waiting: Sequence[str]) -> str:
+    text = f"已汇总{year}年度任务书：{'、'.join(depts)}。"
+    if waiting:
+        text += f"尚未提交：{'、'.join(waiting)}。"
+    return text + f"局长办公会审定后发送「任务书审定 {year} 会议/日期」。"
+
+
+def taskbook_approved(year: int, meeting: str, depts: Sequence[str]) -> str:
+    return (
+        f"已记录：{year}年度局重点工作任务书经{meeting}审定（{'、'.join(depts)}）。"
+        f"下达后发送「任务书下达 {year}」。"
+    )
+
+
+def taskbook_issued(year: int, depts: Sequence[str]) -> str:
+    return f"已以局名义下达{year}年度局重点工作任务书（{'、'.join(depts)}），已通知各处室。"
+
+
+def taskbook_issued_dept(year: int, dept: str) -> str:
+    return (
+        f"【任务书下达】{year}年度局重点工作任务书已以局名义下达，"
+        f"{dept}请按时间节点推进，完成后发送「已完成 任N 说明」。"
+    )
+
+
+def task_bad_field(word: str, known: Sequence[str]) -> str:
+    return f"「{word}」不是可调整的字段，可选：{'、'.join(known)}。"
+
+
+def task_amend_before_approval(ref: str) -> str:
+    return f"{ref}所在任务书尚未审定，审定前请修改后重新导入。"
+
+
+def task_amended(ref: str, field: str, old: str, new: str, reason: str) -> str:
+    return f"已调整：{ref}「{field}」由「{old}」改为「{new}」，理由：{reason}。"
+
+
+def task_linked(ref: str, name: str, matter: str) -> str:
+    return f"已关联：{ref}「{name}」↔ {matter}。"
+
+
+def task_marked_behind(ref: str, name: str) -> str:
+    return f"已认定：{ref}「{name}」明显滞后于计划，列入局办公室待办。"
+
+
+def todo_milestone(ref: str, name: str, seq: int, what: str, due: str, missed: bool) -> str:
+    mark = "已逾期" if missed else "将到期"
+    return f"{ref}「{name}」第{seq}个时间节点（{what or '未写明'}）{due}{mark}"
+
+
+def todo_task_behind(ref: str, dept: str, why: str) -> str:
+    return f"{ref}｜{dept}任务明显滞后：{why}"
+
+
+def task_view(
+    ref: str, name: str, dept: str, state: str, target: str, measures: str, owner: str, extra: str
+) -> str:
+    return (
+        f"**{ref}｜{name}**\n处室：{dept}（任务书{TASKBOOK_STATES[state]}）\n"
+        f"预期目标：{target or '未填写'}\n具体举措：{measures or '未填写'}\n"
+        f"责任人：{owner or '未填写'}{extra}\n时间节点："
+    )
+
+
+def task_view_milestone(seq: int, due: str, what: str, state: str, met: str) -> str:
+    return f"{seq}. {due} {what or '未写明'}：{MILESTONE_STATES[state]}{met}"
+
+
+TASKBOOK_COLUMNS = (
+    "处室",
+    "编号",
+    "任务名称",
+    "类别",
+    "预期目标",
+    "时间节点",
+    "具体举措",
+    "责任人",
+    "平台",
+)
+TASKBOOK_DOC_EMPTY = "（本年度尚无任务）"
+
+
+def chinese_number(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return (digits[tens] if tens > 1 else "") + "十" + (digits[ones] if ones else "")
+
+
+def taskbook_doc_title(year: int) -> str:
+    return f"{year}年度局重点工作任务书"
+
+
+def taskbook_doc_approved(meeting: str) -> str:
+    return f"经{meeting}审定，以局名义下达。"
+
+
+def taskbook_sheet_title(year: int) -> str:
+    return f"{year}年度任务书"
+
+
+def taskbook_imported(year: int, counts: Sequence[tuple[str, int]]) -> str:
+    parts = "、".join(f"{dept}{n}项" for dept, n in counts)
+    return f"导入完成：{year}年度任务书，{parts}（各处室原有草稿已替换）"
+
+
+def task_linked_already(ref: str, matter: str) -> str:
+    return f"{ref}已关联{matter}。"
+
+
+def task_matter_detail(ref: str, year: int) -> str:
+    return f"{year}年度任务书{ref}"
+
+
+def task_bad_nodes(why: str) -> str:
+    return f"时间节点：{why}。多个节点用「；」隔开，如 9月30日完成方案；12月31日完成验收。"

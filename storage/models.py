@@ -578,3 +578,89 @@ class ScoreAdjustment(Base):
     reason: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime]
+
+
+# --- the year's task book (document 三(一), 任务分解制度) -------------------------------------
+
+
+class TaskBook(Base):
+    """One department's 年度工作任务书 of one year and its life: draft → submitted →
+    compiled (by the office) → approved (局长办公会) → issued; each step who and when."""
+
+    __tablename__ = "taskbooks"
+    __table_args__ = (UniqueConstraint("year", "department", name="uq_taskbooks_year_dept"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    department: Mapped[str] = mapped_column(String(64))  # canonical name
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    submitted_at: Mapped[dt.datetime | None]
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    compiled_at: Mapped[dt.datetime | None]
+    compiled_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_meeting: Mapped[str | None] = mapped_column(String(200))  # 局长办公会 / its date
+    issued_at: Mapped[dt.datetime | None]
+    issued_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+
+
+class Task(Base):
+    """A task of a task book (任<id>): 预期目标, 具体举措, 责任人, its category and platform,
+    optionally the 督办事项 it is followed as; its 时间节点 are ``TaskMilestone`` rows."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taskbook_id: Mapped[int] = mapped_column(ForeignKey("taskbooks.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(Text, default="")  # 预期目标
+    measures: Mapped[str] = mapped_column(Text, default="")  # 具体举措
+    owner: Mapped[str] = mapped_column(String(64), default="")  # 责任人: userId or a name
+    category: Mapped[str] = mapped_column(String(32))  # config.categories
+    platform: Mapped[str] = mapped_column(String(16))  # config.categories.PLATFORMS
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matters.id"))
+    # marked 滞后 by the office
+    behind_note: Mapped[str | None] = mapped_column(Text)
+    behind_by: Mapped[str | None] = mapped_column(String(64))
+    behind_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class TaskMilestone(Base):
+    """A task's 时间节点: what is due by a day; met (who, when, a note) or not. Its reminders
+    and escalation are ``Deadline`` rows of the clock ``milestone``, one pending at a time
+    (``deadline_id``)."""
+
+    __tablename__ = "task_milestones"
+    __table_args__ = (UniqueConstraint("task_id", "seq", name="uq_task_milestones_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in date order
+    due: Mapped[dt.date] = mapped_column(Date)
+    due_at: Mapped[dt.datetime]  # the end of the due day's working hours
+    what: Mapped[str] = mapped_column(Text, default="")
+    met_at: Mapped[dt.datetime | None]
+    met_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class TaskAmendment(Base):
+    """A change of a task after its task book was approved: what changed, why, who, when."""
+
+    __tablename__ = "task_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    old: Mapped[str] = mapped_column(Text, default="")
+    new: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]

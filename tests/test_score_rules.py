@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from config.score import ScoreRules
-from handlers.score.plan_hook import PlanFacts
+from handlers.score.plan import PlanFacts
 from handlers.score.rules import (
     CLARITY,
     COMPLETION,

@@ -14,7 +14,7 @@ from typing import Any
 
 from config.score import ScoreRules
 from handlers import texts
-from handlers.score.plan_hook import PlanFacts
+from handlers.score.plan import PlanFacts
 
 CLARITY, TIMELY, COMPLETION = "目标清晰度", "及时度", "完成度"
 FULL = {CLARITY: 3, TIMELY: 5, COMPLETION: 12}

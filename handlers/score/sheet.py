@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from config.roster import Roster
 from handlers import texts
 from handlers.matters.base import label
-from handlers.score import plan_hook, rules
+from handlers.score import plan, rules
 from handlers.stats.figures import (
     DepartmentStats,
     department_stats,
@@ -130,7 +130,7 @@ def build(
     """The score sheet of ``year`` as of ``now``, JSON-able."""
     start, end = year_window(cal, year)
     stats = department_stats(session, roster, start, end, now, tz=cal.tz)
-    plans = plan_hook.plan_facts_of(session, roster, cal, year, now)
+    plans = plan.plan_facts_of(session, roster, cal, year, now)
     late = late_reports(session, roster, cal, year, now)
     lit = matter_lights(session, roster, year)
     adjusted = adjustments(session, roster, sheet)

@@ -1,0 +1,82 @@
+"""Plan against progress: each milestone met, due or missed; a task clearly behind its plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.roster import Roster
+from handlers.workcal import WorkCalendar
+from storage.models import Task, TaskMilestone
+
+TASK_PREFIX = "任"
+
+
+def task_label(task: Task) -> str:
+    return f"{TASK_PREFIX}{task.id}"
+
+
+def milestones(session: Session, task_id: int) -> list[TaskMilestone]:
+    return list(
+        session.scalars(
+            select(TaskMilestone)
+            .where(TaskMilestone.task_id == task_id)
+            .order_by(TaskMilestone.seq)
+        )
+    )
+
+
+def state_of(milestone: TaskMilestone, now: dt.datetime) -> str:
+    """met | missed (its day passed unmet) | due."""
+    if milestone.met_at is not None:
+        return "met"
+    return "missed" if now > milestone.due_at else "due"
+
+
+def workdays_late(cal: WorkCalendar, milestone: TaskMilestone, now: dt.datetime) -> int:
+    """Whole working days from the end of the milestone's day to ``now`` (0: not late)."""
+    if milestone.met_at is not None or now <= milestone.due_at:
+        return 0
+    day = milestone.due + dt.timedelta(days=1)
+    today = now.astimezone(cal.tz).date()
+    count = 0
+    while day < today:
+        if cal.is_working_day(day):
+            count += 1
+        day += dt.timedelta(days=1)
+    return count
+
+
+@dataclass(frozen=True)
+class Behind:
+    task: Task
+    milestone: TaskMilestone | None  # the missed milestone; None: marked 滞后 by the office
+    workdays: int
+
+
+def behind(
+    session: Session, roster: Roster, cal: WorkCalendar, task: Task, now: dt.datetime
+) -> Behind | None:
+    """Why the task is clearly behind its plan: marked 滞后 by the office, or its earliest
+    milestone missed by more than ``[taskbook] behind_workdays`` working days; None: it is not."""
+    limit = roster.taskbook.behind_workdays
+    for m in milestones(session, task.id):
+        late = workdays_late(cal, m, now)
+        if late > limit:
+            return Behind(task, m, late)
+    if task.behind_at is not None:
+        return Behind(task, None, 0)
+    return None
+
+
+def complete(session: Session, task: Task) -> bool:
+    """预期目标, ≥1 时间节点, 具体举措 and 责任人 all given."""
+    return bool(
+        task.target.strip()
+        and task.measures.strip()
+        and task.owner.strip()
+        and milestones(session, task.id)
+    )
