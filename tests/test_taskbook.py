@@ -11,6 +11,8 @@ import docx
 from sqlalchemy import select
 
 from handlers.effects import Outgoing
+from handlers.score import rules as score_rules
+from handlers.score import sheet
 from handlers.sweep import sweep
 from handlers.taskbook.book import NewTask, parse_milestones, replace_tasks
 from handlers.taskbook.facts import PlanFacts, plan_facts
@@ -293,3 +295,30 @@ def test_a_plan_imported_late_reminds_once_and_escalates_nothing_past(world: Wor
     assert sweep_at(world, 2026, 11, 27, 9, 30) == []  # the 1-day reminder was this one
     out = sweep_at(world, 2026, 11, 30, 9, 0)
     assert chats(out) == {("oto", "u-air-head"), ("group", OFFICE)}
+
+
+def test_the_year_end_score_reads_the_task_book(world: World) -> None:
+    """Attachment 5: "形成工作任务项目化、项目清单化、清单计划化的不扣分" and "其它不在区督查平台的
+    重点工作,与年初计划对表,完成情况与年初计划差距明显的工作一票否决": the score of a department
+    with a task book is judged from it (a task without 具体举措 costs 目标清晰度; a task off the
+    platforms missed by more than behind_workdays vetoes 完成度); one without a task book gets
+    the [score] no_taskbook reading."""
+    world.at(2026, 11, 2, 9, 0)
+    (behind, _) = put(
+        world,
+        AIR_DEPT,
+        task("臭氧走航", "11月10日 方案"),  # off the platforms, missed by > 10 working days
+        task("缺举措", "12月31日 验收", measures=""),
+    )
+    now = dt.datetime(2026, 12, 4, 9, 0, tzinfo=TZ)
+    with world.db.sessions() as s:
+        built = sheet.build(s, world.roster, world.cal, 2026, now)
+    by_name = {d["name"]: d for d in built["departments"]}
+    air = {line["item"]: line for line in by_name[AIR_DEPT]["lines"]}
+    assert air[score_rules.CLARITY]["base"] == 1.5  # 1 of 2 tasks complete
+    assert air[score_rules.COMPLETION]["points"] == 0
+    assert any(f"任{behind}" in v and "臭氧走航" in v for v in by_name[AIR_DEPT]["vetoes"])
+    water = {line["item"]: line for line in by_name[WATER_DEPT]["lines"]}
+    assert water[score_rules.CLARITY]["base"] == 3  # no task book: full marks, noted
+    assert "尚无工作任务书" in water[score_rules.CLARITY]["evidence"][0]
+    assert not by_name[WATER_DEPT]["vetoes"]
