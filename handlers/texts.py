@@ -1570,6 +1570,7 @@ REPORT_SECTIONS = {
     "overview": "总体情况",
     "items": "街镇直通车@件办理情况",
     "filings": "督办事项及月度填报情况",
+    "tasks": "任务书执行情况",
     "instructions": "领导批示件办理情况",
     "lights": "亮灯及约谈问询情况",
     "reviews": "复核情况",
@@ -1590,6 +1591,7 @@ REPORT_ATTENTION_KINDS = {
     "light": "黄红灯事项",
     "interview": "在办约谈问询",
     "overdue": "填报超限",
+    "task": "任务明显滞后",
 }
 
 
@@ -2085,6 +2087,7 @@ LAGGING_KINDS = {
     "items": "超期@件",
     "instructions": "批示件逾期未反馈",
     "interviews": "待约谈问询",
+    "tasks": "任务明显滞后",
 }
 AGENDA_POINTS = (
     "各处室通报滞后事项的原因、问题与瓶颈，提出对策建议",
@@ -2734,3 +2737,43 @@ def task_matter_detail(ref: str, year: int) -> str:
 
 def task_bad_nodes(why: str) -> str:
     return f"时间节点：{why}。多个节点用「；」隔开，如 9月30日完成方案；12月31日完成验收。"
+
+
+# The reports' 任务书执行情况 and the agenda's tasks behind plan (issue 13 item 2)
+REPORT_TASKS_HEAD = (
+    "处室",
+    "任务数",
+    "按期完成节点",
+    "逾期完成节点",
+    "逾期未完成节点",
+    "未到期节点",
+)
+REPORT_XLSX_TASKS = "任务书"
+REPORT_XLSX_BEHIND_HEAD = ("任务", "处室", "任务名称", "滞后情况")
+REPORT_TASKS_BEHIND = "明显滞后的任务："
+
+
+def report_tasks_none(year: int) -> str:
+    return f"{year}年度工作任务书尚未录入，本期无任务书执行情况。"
+
+
+def report_tasks_para(
+    year: int, tasks: int, on_time: int, late: int, missed: int, due: int, behind: int
+) -> str:
+    return (
+        f"{year}年度任务书共{tasks}项任务。本期到期的时间节点中，按期完成{on_time}个，"
+        f"逾期完成{late}个，逾期未完成{missed}个，尚未到期{due}个；"
+        f"目前明显滞后的任务{behind}项。"
+    )
+
+
+def report_attention_task(ref: str, department: str, evidence: str) -> str:
+    return f"{ref}（{department}）{evidence}"
+
+
+def report_short_task(ref: str, department: str) -> str:
+    return f"{ref} {department}"
+
+
+def lag_task(ref: str, evidence: str) -> str:
+    return f"{ref}：{evidence}"

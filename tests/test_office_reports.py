@@ -21,7 +21,17 @@ from handlers.office_reports.make import cli_command, make
 from handlers.stats.figures import department_stats
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.models import Filing, Interview, Item, Light, Matter, Review
+from storage.models import (
+    Filing,
+    Interview,
+    Item,
+    Light,
+    Matter,
+    Review,
+    Task,
+    TaskBook,
+    TaskMilestone,
+)
 from tests.conftest import EXAMPLE_ROSTER, TZ
 
 AIR, WATER = "大气环境处", "水生态环境处"
@@ -285,10 +295,11 @@ def test_the_word_document(quarter: Any) -> None:
         "一、总体情况",
         "二、街镇直通车@件办理情况",
         "三、督办事项及月度填报情况",
-        "四、领导批示件办理情况",
-        "五、亮灯及约谈问询情况",
-        "六、复核情况",
-        "七、需要领导关注的事项",
+        "四、任务书执行情况",
+        "五、领导批示件办理情况",
+        "六、亮灯及约谈问询情况",
+        "七、复核情况",
+        "八、需要领导关注的事项",
     ]
     assert "本期无复核记录。" in lines  # and no table of them
     items, filings, instructions, lights = (
@@ -330,7 +341,7 @@ def test_the_reviews_section_counts_each_kind_per_department(
     with db.sessions() as session:
         made = make(session, roster, cal, periods.half(2026, 1), NOW)
     document = docx.Document(io.BytesIO(made.word))
-    assert "六、复核情况" in [p.text for p in document.paragraphs]
+    assert "七、复核情况" in [p.text for p in document.paragraphs]
     assert [[c.text for c in r.cells] for r in document.tables[-1].rows] == [
         ["处室", "实地核查", "回头看", "再督查", "合计"],
         [AIR, "2", "1", "0", "3"],
@@ -339,7 +350,7 @@ def test_the_reviews_section_counts_each_kind_per_department(
 
 def test_the_workbook_and_its_charts(quarter: Any) -> None:
     book = load_workbook(io.BytesIO(quarter.workbook))
-    assert book.sheetnames == ["汇总", "@件按周", "亮灯按月", "填报", "需关注"]
+    assert book.sheetnames == ["汇总", "@件按周", "亮灯按月", "填报", "任务书", "需关注"]
     summary = book["汇总"]
     assert [c.value for c in summary[2]][:3] == [AIR, 2, 1.0]
 
@@ -466,3 +477,112 @@ def test_no_draft_for_a_report_already_marked_sent(
         )
     with db.transaction() as session:
         assert schedule.send_drafts(session, roster, cal, at(8, 3)) == []
+
+
+# --- the task book (任务书执行情况) ---
+
+
+def due_at(month: int, day: int) -> dt.datetime:
+    return dt.datetime(2026, month, day, 17, 30, tzinfo=TZ)
+
+
+def task_book(session: Session) -> None:
+    """大气: 走航监测 met on time, met late, not yet due; VOCs治理 missed on 1 June (behind).
+    水: 河道整治 missed on 31 July, one working day before NOW (not behind yet)."""
+    books = {
+        d: TaskBook(year=2026, department=d, state="issued", created_at=at(1, 5))
+        for d in (AIR, WATER)
+    }
+    session.add_all(books.values())
+    session.flush()
+
+    def task(dept: str, name: str, *plan: tuple[dt.datetime, dt.datetime | None]) -> None:
+        row = Task(
+            taskbook_id=books[dept].id, year=2026, department=dept, name=name, target="目标",
+            measures="举措", owner="孙内勤", category="局重点工作", platform="无",
+            created_at=at(1, 5),
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        session.add_all(
+            TaskMilestone(
+                task_id=row.id, seq=n, due=due.date(), due_at=due, what=f"节点{n}", met_at=met
+            )
+            for n, (due, met) in enumerate(plan, 1)
+        )
+
+    task(
+        AIR,
+        "走航监测",
+        (due_at(3, 31), due_at(3, 30)),
+        (due_at(6, 30), due_at(7, 2)),
+        (due_at(9, 30), None),
+    )
+    task(AIR, "VOCs治理", (due_at(6, 1), None))
+    task(WATER, "河道整治", (due_at(7, 31), None))
+    session.flush()
+
+
+@pytest.fixture
+def year_report(db: Database, roster: Roster, cal: WorkCalendar) -> Any:
+    with db.transaction() as session:
+        task_book(session)
+    period = periods.parse(roster.data.reports, "2026")
+    assert period is not None
+    with db.sessions() as session:
+        return make(session, roster, cal, period, NOW)
+
+
+def test_the_task_book_figures_count_each_milestone_by_its_record(year_report: Any) -> None:
+    figures = year_report.report.tasks
+    got = {d.name: (d.tasks, d.milestones) for d in figures.departments}
+    assert got == {
+        AIR: (2, {"on_time": 1, "late": 1, "missed": 1, "due": 1}),
+        WATER: (1, {"on_time": 0, "late": 0, "missed": 1, "due": 0}),
+    }
+    (behind,) = figures.behind  # 河道整治 is one working day late: not clearly behind
+    assert (behind.label, behind.department, behind.name) == ("任2", AIR, "VOCs治理")
+    assert "第1个时间节点（6月1日 节点1）未完成，已逾期" in behind.evidence
+
+
+def test_the_word_document_has_the_task_book_section(year_report: Any) -> None:
+    document = docx.Document(io.BytesIO(year_report.word))
+    lines = [p.text for p in document.paragraphs]
+    headings = [
+        p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"
+    ]
+    assert headings[3] == "四、任务书执行情况" and headings[-1] == "八、需要领导关注的事项"
+    assert (
+        "2026年度任务书共3项任务。本期到期的时间节点中，按期完成1个，逾期完成1个，"
+        "逾期未完成2个，尚未到期1个；目前明显滞后的任务1项。" in lines
+    )
+    (table,) = [t for t in document.tables if t.rows[0].cells[1].text == "任务数"]
+    rows = [[c.text for c in row.cells] for row in table.rows]
+    assert rows[1] == [AIR, "2", "1", "1", "1", "1"]
+    assert rows[2] == [WATER, "1", "0", "0", "1", "0"]
+    assert rows[3] == ["合计", "3", "1", "1", "2", "1"]
+    assert any(line.startswith("1. 任2（大气环境处）「VOCs治理」") for line in lines)
+    attention = [line for line in lines if "任务明显滞后：" in line]
+    assert len(attention) == 1 and "任2（大气环境处）「VOCs治理」" in attention[0]
+    assert "河道整治" not in "\n".join(lines)
+
+
+def test_the_workbook_and_the_phone_show_the_task_book(year_report: Any) -> None:
+    book = load_workbook(io.BytesIO(year_report.workbook))
+    assert "任务书" in book.sheetnames
+    rows = [[c.value for c in row] for row in book["任务书"].iter_rows()]
+    assert rows[0][:2] == ["处室", "任务数"]
+    assert rows[1] == [AIR, 2, 1, 1, 1, 1] and rows[2] == [WATER, 1, 0, 0, 1, 0]
+    assert rows[4][:3] == ["任务", "处室", "任务名称"]
+    assert rows[5][:3] == ["任2", AIR, "VOCs治理"]
+    needs = [[c.value for c in row] for row in book["需关注"].iter_rows(min_row=2)]
+    assert [r[:3] for r in needs] == [["任务明显滞后", "任2", AIR]]
+    assert "- 任务明显滞后：任2 大气环境处" in year_report.summary
+
+
+def test_no_task_book_is_one_sentence(quarter: Any) -> None:
+    document = docx.Document(io.BytesIO(quarter.word))
+    lines = [p.text for p in document.paragraphs]
+    assert "2026年度工作任务书尚未录入，本期无任务书执行情况。" in lines
+    assert not any(t.rows[0].cells[1].text == "任务数" for t in document.tables)
+    assert "任务明显滞后" not in quarter.summary

@@ -18,6 +18,8 @@ from handlers.effects import Outgoing, to_group
 from handlers.matters.base import label, row_label
 from handlers.meetings import records, schedule
 from handlers.stats.lagging import Lagging, lagging
+from handlers.taskbook import progress
+from handlers.taskbook.facts import evidence
 from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.models import Deadline, Item, Meeting
@@ -59,7 +61,7 @@ def build(ctx: Ctx, meeting: Meeting) -> Agenda:
     session, roster = ctx.session, ctx.roster
     before = schedule.previous_meeting_period(roster.meetings, meeting.period)
     since = schedule.held_at(session, ctx.cal, roster.meetings, before)
-    lag = lagging(session, since, ctx.now)
+    lag = lagging(session, since, ctx.now, roster, ctx.cal)
     by_dept: dict[str, list[Entry]] = {}
 
     def add(dept: str | None, kind: str, text: str) -> None:
@@ -91,6 +93,9 @@ def build(ctx: Ctx, meeting: Meeting) -> Agenda:
         tier = texts.LADDER_TIER_NAMES[interview.tier]
         who = roster.name(interview.interviewer), roster.name(interview.interviewee)
         add(matter.department, "interviews", texts.lag_interview(label(matter), tier, *who))
+    for found in lag.tasks:
+        text = texts.lag_task(progress.task_label(found.task), evidence(found, ctx.cal))
+        add(found.task.department, "tasks", text)
     order = [texts.STATS_OFFICE, *(d.name for d in roster.data.departments)]
     order += sorted(k for k in by_dept if k not in order)
     departments = [(name, by_dept[name]) for name in order if name in by_dept]

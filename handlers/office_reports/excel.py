@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from handlers import texts
 from handlers.office_reports import prose
 from handlers.office_reports.model import Report
+from handlers.office_reports.tasks import STATES
 from handlers.stats.figures import COLORS, DEPARTMENT_CLOCKS
 
 PERCENT = "0.0%"
@@ -126,6 +127,22 @@ def build(report: Report) -> bytes:
     )
     stacked.set_categories(Reference(filings, min_col=1, min_row=2, max_row=len(filed) + 1))
     _place(filings, stacked, texts.REPORT_CHART_FILINGS, 3)
+
+    tasks = book.create_sheet(texts.REPORT_XLSX_TASKS)
+    figures = report.tasks
+    if not figures.any:
+        tasks.append([texts.report_tasks_none(figures.year)])
+    else:
+        _sheet(
+            tasks,
+            texts.REPORT_TASKS_HEAD,
+            [[d.name, d.tasks, *(d.milestones[s] for s in STATES)] for d in figures.departments],
+        )
+        if figures.behind:
+            tasks.append([])
+            tasks.append(list(texts.REPORT_XLSX_BEHIND_HEAD))
+            for b in figures.behind:
+                tasks.append([b.label, b.department, b.name, b.evidence])
 
     attention = book.create_sheet(texts.REPORT_XLSX_ATTENTION)
     _sheet(

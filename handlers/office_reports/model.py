@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from config.roster import Roster
 from handlers import texts
 from handlers.office_reports.periods import Period, previous
+from handlers.office_reports.tasks import TaskFigures, task_figures
 from handlers.stats import series
 from handlers.stats.figures import (
     DEPARTMENT_CLOCKS,
@@ -72,6 +73,7 @@ class Report:
     interviews: list[series.OpenInterview]
     # (department, 实地核查, 回头看, 再督查, total) of the departments with reviews
     reviews: list[tuple[str, int, int, int, int]]
+    tasks: TaskFigures
     record: OfficeReport | None
 
     @property
@@ -128,5 +130,6 @@ def build(
         flagged=series.flagged_matters(session, roster, period.months()),
         interviews=series.open_interviews(session, roster),
         reviews=reviews,
+        tasks=task_figures(session, roster, cal, period.start.year, start, end, now),
         record=session.get(OfficeReport, period.label),
     )

@@ -62,7 +62,7 @@ def overview(report: Report) -> list[str]:
 
 @dataclass(frozen=True)
 class Attention:
-    kind: str  # item | light | interview | overdue
+    kind: str  # item | light | interview | overdue | task
     subject: str  # #12, 督3, a department
     department: str
     text: str
@@ -71,7 +71,7 @@ class Attention:
 
 def attention(report: Report) -> list[Attention]:
     """What needs the leaders' attention: overdue @件, matters on yellow/red, open interviews,
-    超限 by department."""
+    超限 by department, tasks clearly behind plan."""
     out = [
         Attention(
             "item",
@@ -107,6 +107,16 @@ def attention(report: Report) -> list[Attention]:
     out += [
         Attention("overdue", name, name, *[texts.report_attention_overdue(name, count)] * 2)
         for name, count in series.overdue_filings_by_department(report.stats)
+    ]
+    out += [
+        Attention(
+            "task",
+            b.label,
+            b.department,
+            texts.report_attention_task(b.label, b.department, b.evidence),
+            texts.report_short_task(b.label, b.department),
+        )
+        for b in report.tasks.behind
     ]
     return out
 

@@ -23,6 +23,7 @@ from handlers.office_reports.model import (
     light_total,
     open_overdue,
 )
+from handlers.office_reports.tasks import STATES
 from handlers.stats.figures import COLORS, FilingStats
 
 BODY_FONT, HEADING_FONT, TITLE_FONT = "仿宋_GB2312", "黑体", "方正小标宋简体"
@@ -66,6 +67,44 @@ def _pct(rate: float | None) -> str:
 
 def _filing_row(name: str, f: FilingStats) -> list[object]:
     return [name, f.on_time + f.overdue + f.open, f.on_time, f.overdue, f.open, _pct(f.rate)]
+
+
+def _tasks(doc: Document, report: Report) -> None:
+    """任务书执行情况: a sentence, a row per department, the tasks behind plan."""
+    figures = report.tasks
+    if not figures.any:
+        _para(doc, texts.report_tasks_none(figures.year))
+        return
+    _para(
+        doc,
+        texts.report_tasks_para(
+            figures.year,
+            sum(d.tasks for d in figures.departments),
+            figures.total("on_time"),
+            figures.total("late"),
+            figures.total("missed"),
+            figures.total("due"),
+            len(figures.behind),
+        ),
+    )
+    rows: list[list[object]] = [
+        [d.name, d.tasks, *(d.milestones[s] for s in STATES)] for d in figures.departments
+    ]
+    rows.append(
+        [
+            texts.REPORT_TOTAL,
+            sum(d.tasks for d in figures.departments),
+            *(figures.total(s) for s in STATES),
+        ]
+    )
+    _table(doc, texts.REPORT_TASKS_HEAD, rows)
+    if figures.behind:
+        _para(doc, texts.REPORT_TASKS_BEHIND)
+        for index, b in enumerate(figures.behind[:ATTENTION_LIMIT], 1):
+            _para(doc, f"{index}. {texts.report_attention_task(b.label, b.department, b.evidence)}")
+        if len(figures.behind) > ATTENTION_LIMIT:
+            label = texts.REPORT_ATTENTION_KINDS["task"]
+            _para(doc, texts.report_attention_more(label, len(figures.behind) - ATTENTION_LIMIT))
 
 
 def build(report: Report) -> bytes:
@@ -131,6 +170,10 @@ def build(report: Report) -> bytes:
         texts.REPORT_FILINGS_HEAD,
         [_filing_row(d.name, d.filings) for d in filed] + [_filing_row(texts.REPORT_TOTAL, total)],
     )
+
+    number += 1
+    _heading(doc, number, "tasks")
+    _tasks(doc, report)
 
     number += 1
     _heading(doc, number, "instructions")

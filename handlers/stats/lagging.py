@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.roster import Roster
 from handlers.items.states import CLOSED
 from handlers.matters.base import INSTRUCTION
 from handlers.matters.states import InterviewState, MatterStatus
 from handlers.stats.figures import filing_outcome, filings_in_window, item_outcomes
+from handlers.taskbook.progress import Behind, behind_tasks
+from handlers.workcal import WorkCalendar
 from storage.models import Filing, Interview, Item, Light, Matter
 
 LAGGING_COLORS = ("yellow", "red")
@@ -31,7 +34,8 @@ class Lagging:
       [start, now) that are 超限 (``filing_outcome`` "overdue");
     - ``items``: open @件 with a clock open past its due time (``item_outcomes``), and which;
     - ``instructions``: open 领导批示件 past their feedback date without feedback;
-    - ``interviews``: 约谈问询 open now.
+    - ``interviews``: 约谈问询 open now;
+    - ``tasks``: tasks of this year's task book clearly behind plan (the task book's rule).
     """
 
     lights: list[tuple[Matter, Light]] = field(default_factory=list)
@@ -39,12 +43,20 @@ class Lagging:
     items: list[tuple[Item, list[str]]] = field(default_factory=list)
     instructions: list[Matter] = field(default_factory=list)
     interviews: list[tuple[Interview, Matter]] = field(default_factory=list)
+    tasks: list[Behind] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return sum(
             len(part)
-            for part in (self.lights, self.filings, self.items, self.instructions, self.interviews)
+            for part in (
+                self.lights,
+                self.filings,
+                self.items,
+                self.instructions,
+                self.interviews,
+                self.tasks,
+            )
         )
 
 
@@ -62,8 +74,15 @@ def latest_lights(session: Session) -> list[tuple[Matter, Light]]:
     return list(latest.values())
 
 
-def lagging(session: Session, start: dt.datetime, now: dt.datetime) -> Lagging:
-    """What lags behind at ``now``; 超限 filings due since ``start`` (see :class:`Lagging`)."""
+def lagging(
+    session: Session,
+    start: dt.datetime,
+    now: dt.datetime,
+    roster: Roster | None = None,
+    cal: WorkCalendar | None = None,
+) -> Lagging:
+    """What lags behind at ``now``; 超限 filings due since ``start``; with the roster and the
+    calendar, the tasks behind plan too (see :class:`Lagging`)."""
     for moment in (start, now):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError("start and now must be aware datetimes")
@@ -89,6 +108,9 @@ def lagging(session: Session, start: dt.datetime, now: dt.datetime) -> Lagging:
         )
     )
     out.interviews = open_interviews(session)
+    if roster is not None and cal is not None:
+        year = now.astimezone(cal.tz).year
+        out.tasks = behind_tasks(session, roster, cal, year, now)
     return out
 
 

@@ -36,6 +36,13 @@ def state_of(milestone: TaskMilestone, now: dt.datetime) -> str:
     return "missed" if now > milestone.due_at else "due"
 
 
+def period_state(milestone: TaskMilestone, now: dt.datetime) -> str:
+    """on_time | late (met after its day) | missed | due: a milestone as a report counts it."""
+    if milestone.met_at is not None:
+        return "on_time" if milestone.met_at <= milestone.due_at else "late"
+    return state_of(milestone, now)
+
+
 def workdays_late(cal: WorkCalendar, milestone: TaskMilestone, now: dt.datetime) -> int:
     """Whole working days from the end of the milestone's day to ``now`` (0: not late)."""
     if milestone.met_at is not None or now <= milestone.due_at:
@@ -62,8 +69,20 @@ def behind(
 ) -> Behind | None:
     """Why the task is clearly behind its plan: marked 滞后 by the office, or its earliest
     milestone missed by more than ``[taskbook] behind_workdays`` working days; None: it is not."""
+    return behind_of(roster, cal, task, milestones(session, task.id), now)
+
+
+def behind_of(
+    roster: Roster,
+    cal: WorkCalendar,
+    task: Task,
+    plan: list[TaskMilestone],
+    now: dt.datetime,
+) -> Behind | None:
+    """:func:`behind` over the task's milestones already loaded (``plan``, by seq): the one
+    rule, for callers that read many tasks at once."""
     limit = roster.taskbook.behind_workdays
-    for m in milestones(session, task.id):
+    for m in plan:
         late = workdays_late(cal, m, now)
         if late > limit:
             return Behind(task, m, late)
@@ -80,3 +99,30 @@ def complete(session: Session, task: Task) -> bool:
         and task.owner.strip()
         and milestones(session, task.id)
     )
+
+
+def year_plans(session: Session, year: int) -> list[tuple[Task, list[TaskMilestone]]]:
+    """Every task of ``year``'s task books with its milestones (by seq), in two queries."""
+    tasks = session.scalars(select(Task).where(Task.year == year).order_by(Task.id)).all()
+    plan: dict[int, list[TaskMilestone]] = {t.id: [] for t in tasks}
+    rows = session.scalars(
+        select(TaskMilestone)
+        .join(Task, Task.id == TaskMilestone.task_id)
+        .where(Task.year == year)
+        .order_by(TaskMilestone.task_id, TaskMilestone.seq)
+    )
+    for m in rows:
+        plan[m.task_id].append(m)
+    return [(t, plan[t.id]) for t in tasks]
+
+
+def behind_tasks(
+    session: Session, roster: Roster, cal: WorkCalendar, year: int, now: dt.datetime
+) -> list[Behind]:
+    """The tasks of ``year`` clearly behind their plan at ``now`` (:func:`behind_of`)."""
+    out = []
+    for task, plan in year_plans(session, year):
+        found = behind_of(roster, cal, task, plan, now)
+        if found is not None:
+            out.append(found)
+    return out
