@@ -21,7 +21,17 @@ from handlers.meetings.commands import parse_day
 from handlers.sweep import daily, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.models import Deadline, Document, Filing, Matter, Meeting, MeetingDecision
+from storage.models import (
+    Deadline,
+    Document,
+    Filing,
+    Matter,
+    Meeting,
+    MeetingDecision,
+    Task,
+    TaskBook,
+    TaskMilestone,
+)
 from tests.conftest import EXAMPLE_ROSTER as EXAMPLE
 from tests.conftest import World
 
@@ -328,3 +338,57 @@ def test_the_agenda_lead_is_a_setting(db: Database, cal: WorkCalendar) -> None:
     assert sweep_at(world, 2026, 10, 9, 17, 0) == []
     out = sweep_at(world, 2026, 10, 10, 9, 0)  # Saturday 10 October 2026 is a working day
     assert chats(out) == {("group", OFFICE)}
+
+
+def test_the_agenda_lists_a_task_behind_plan_and_not_one_on_schedule(world: World) -> None:
+    world.at(2026, 11, 16, 9, 30)
+    tz = world.cal.tz
+
+    def due(month: int, day: int) -> dt.datetime:
+        return dt.datetime(2026, month, day, 17, 30, tzinfo=tz)
+
+    with world.db.transaction() as s:
+        books = {
+            d: TaskBook(year=2026, department=d, state="issued", created_at=world.now)
+            for d in ("大气环境处", "水生态环境处")
+        }
+        s.add_all(books.values())
+        s.flush()
+        numbers = []
+        for dept, name, plan in (
+            ("大气环境处", "VOCs治理", [(due(11, 2), None)]),  # missed, > 10 working days
+            ("水生态环境处", "河道整治", [(due(11, 2), due(11, 2)), (due(12, 30), None)]),
+        ):
+            task = Task(
+                taskbook_id=books[dept].id, year=2026, department=dept, name=name,
+                category="局重点工作", platform="无", created_at=world.now,
+            )  # fmt: skip
+            s.add(task)
+            s.flush()
+            numbers.append(task.id)
+            s.add_all(
+                TaskMilestone(task_id=task.id, seq=n, due=d.date(), due_at=d, met_at=met)
+                for n, (d, met) in enumerate(plan, 1)
+            )
+    behind, on_schedule = numbers
+
+    daily_at(world, 2026, 12, 22, 0, 5)
+    out = agenda_of(sweep_at(world, 2026, 12, 22, 9, 0))
+    summary, _ = out
+    lines = summary.text.split("\n")
+    assert "- **大气环境处**：任务明显滞后1" in lines
+    assert not any("水生态环境处" in line for line in lines)
+    document = agenda_document(world)
+    rows = [
+        [c.text for c in row.cells]
+        for table in document.tables
+        if table.rows[0].cells[0].text == "类型"
+        for row in table.rows[1:]
+    ]
+    assert [r[:2] for r in rows if r[0] == "任务明显滞后"] == [["任务明显滞后", f"任{behind}"]]
+    (evidence,) = [r[2] for r in rows if r[0] == "任务明显滞后"]
+    assert (
+        evidence.startswith("「VOCs治理」第1个时间节点（11月2日") and "未完成，已逾期" in evidence
+    )
+    assert lines[0].endswith("滞后事项1项")
+    assert not any(f"任{on_schedule}" in r[1] for r in rows)
