@@ -1,7 +1,7 @@
 """A year's report at size: 5,000 @件 in the year (and as many the year before, for the
 comparisons) and 300 registry matters (with their monthly filings,
 lights and some interviews), the year report made whole (figures, previous year, Word,
-workbook, summary) on SQLite and, when it answers, PostgreSQL.
+workbook, summary), with a task book of 200 tasks, on SQLite and, when it answers, PostgreSQL.
 
     python bench/report_bench.py [--items 5000] [--matters 300] [--runs 3] [--sqlite-only]
 
@@ -31,12 +31,13 @@ from config.roster import Roster, load_roster
 from handlers.office_reports import excel, model, periods, prose, word
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.models import Filing, Interview, Item, Light, Matter
+from storage.models import Filing, Interview, Item, Light, Matter, Task, TaskBook, TaskMilestone
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
 YEAR = 2026
 NOW = dt.datetime(YEAR + 1, 1, 5, 10, 0, tzinfo=TZ)  # the year report's draft day
+TASKS = 200  # the year's task book
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA = f"bench_report_{os.getpid()}"
 TARGET_S = 5.0
@@ -136,12 +137,50 @@ def fill(db: Database, roster: Roster, items: int, matters: int) -> None:
                     "note": "",
                 }
             )
+    book_rows = [
+        {"id": n + 1, "year": YEAR, "department": d, "state": "issued", "created_at": NOW - 400 * D}
+        for n, d in enumerate(departments)
+    ]
+    task_rows, milestone_rows = [], []
+    for t in range(1, TASKS + 1):  # the year's task book: TASKS tasks, a milestone a quarter
+        task_rows.append(
+            {
+                "id": t,
+                "taskbook_id": (t - 1) % len(departments) + 1,
+                "year": YEAR,
+                "department": departments[(t - 1) % len(departments)],
+                "name": f"任务{t}",
+                "target": "目标",
+                "measures": "举措",
+                "owner": "u-air-clerk",
+                "category": CATEGORIES[t % len(CATEGORIES)],
+                "platform": "无",
+                "created_at": NOW - 400 * D,
+            }
+        )
+        for q in range(1, 5):
+            due = dt.datetime(YEAR, 3 * q, 28, 17, 30, tzinfo=TZ)
+            met = rand.random()
+            milestone_rows.append(
+                {
+                    "task_id": t,
+                    "seq": q,
+                    "due": due.date(),
+                    "due_at": due,
+                    "what": f"节点{q}",
+                    "met_at": None if met < 0.1 else due + (2 * D if met < 0.2 else -D),
+                    "overdue": False,
+                }
+            )
     with db.engine.begin() as connection:
         connection.execute(insert(table(Item)), item_rows)
         connection.execute(insert(table(Matter)), matter_rows)
         connection.execute(insert(table(Filing)), filing_rows)
         connection.execute(insert(table(Light)), light_rows)
         connection.execute(insert(table(Interview)), interview_rows)
+        connection.execute(insert(table(TaskBook)), book_rows)
+        connection.execute(insert(table(Task)), task_rows)
+        connection.execute(insert(table(TaskMilestone)), milestone_rows)
 
 
 def postgres() -> str | None:

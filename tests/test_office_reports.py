@@ -11,6 +11,7 @@ from typing import Any
 import docx
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bot.cli import main
@@ -18,6 +19,7 @@ from config.reports import ReportRules
 from config.roster import Roster, RosterError, build_roster
 from handlers.office_reports import model, periods, prose
 from handlers.office_reports.make import cli_command, make
+from handlers.office_reports.tasks import task_figures
 from handlers.stats.figures import department_stats
 from handlers.workcal import WorkCalendar
 from storage.db import Database
@@ -586,3 +588,23 @@ def test_no_task_book_is_one_sentence(quarter: Any) -> None:
     assert "2026年度工作任务书尚未录入，本期无任务书执行情况。" in lines
     assert not any(t.rows[0].cells[1].text == "任务数" for t in document.tables)
     assert "任务明显滞后" not in quarter.summary
+
+
+def test_the_task_figures_take_two_queries_whatever_the_tasks(
+    db: Database, roster: Roster, cal: WorkCalendar
+) -> None:
+    with db.transaction() as session:
+        task_book(session)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.sessions() as session:
+            figures = task_figures(session, roster, cal, 2026, at(1, 1), at(12, 31), NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sum(d.tasks for d in figures.departments) == 3
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
