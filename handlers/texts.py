@@ -2753,12 +2753,12 @@ REPORT_XLSX_BEHIND_HEAD = ("任务", "处室", "任务名称", "滞后情况")
 REPORT_TASKS_BEHIND = "明显滞后的任务："
 
 
-def report_tasks_none(year: int) -> str:
+def report_tasks_none(year: str) -> str:
     return f"{year}年度工作任务书尚未录入，本期无任务书执行情况。"
 
 
 def report_tasks_para(
-    year: int, tasks: int, on_time: int, late: int, missed: int, due: int, behind: int
+    year: str, tasks: int, on_time: int, late: int, missed: int, due: int, behind: int
 ) -> str:
     return (
         f"{year}年度任务书共{tasks}项任务。本期到期的时间节点中，按期完成{on_time}个，"

@@ -603,8 +603,35 @@ def test_the_task_figures_take_two_queries_whatever_the_tasks(
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         with db.sessions() as session:
-            figures = task_figures(session, roster, cal, 2026, at(1, 1), at(12, 31), NOW)
+            figures = task_figures(session, roster, cal, [2026], at(1, 1), at(12, 31), NOW)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert sum(d.tasks for d in figures.departments) == 3
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_a_quarter_across_new_year_reads_both_task_books(
+    db: Database, roster: Roster, cal: WorkCalendar
+) -> None:
+    with db.transaction() as session:
+        task_book(session)  # 2026: 走航监测's 30 September is before November
+        book = TaskBook(year=2027, department=WATER, state="issued", created_at=at(12, 20))
+        session.add(book)
+        session.flush()
+        task = Task(
+            taskbook_id=book.id, year=2027, department=WATER, name="节水", category="局重点工作",
+            platform="无", created_at=at(12, 20),
+        )  # fmt: skip
+        session.add(task)
+        session.flush()
+        due = dt.datetime(2027, 1, 15, 17, 30, tzinfo=TZ)
+        session.add(TaskMilestone(task_id=task.id, seq=1, due=due.date(), due_at=due, met_at=due))
+    period = periods.parse(roster.data.reports, "2027Q1")
+    assert period is not None and period.start.year == 2026 and period.last.year == 2027
+    with db.sessions() as session:
+        made = make(session, roster, cal, period, dt.datetime(2027, 2, 3, 10, tzinfo=TZ))
+    figures = made.report.tasks
+    assert figures.label == "2026、2027"
+    water = {d.name: d for d in figures.departments}[WATER]
+    assert (water.tasks, water.milestones["on_time"]) == (2, 1)
+    assert [b.name for b in figures.behind] == ["走航监测", "VOCs治理", "河道整治"]  # by February

@@ -131,7 +131,7 @@ def build(report: Report) -> bytes:
     tasks = book.create_sheet(texts.REPORT_XLSX_TASKS)
     figures = report.tasks
     if not figures.any:
-        tasks.append([texts.report_tasks_none(figures.year)])
+        tasks.append([texts.report_tasks_none(figures.label)])
     else:
         _sheet(
             tasks,

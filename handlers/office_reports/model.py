@@ -111,6 +111,7 @@ def build(
     before = previous(roster.data.reports, period)
     b_start, b_end = before.window(tz)
     stats = department_stats(session, roster, start, end, now, tz=tz)
+    years = list(range(period.start.year, period.last.year + 1))  # the task books read
     reviews = []
     for d in stats.departments:
         field, lookback, recheck = (d.reviews[k] for k in REVIEW_KINDS)
@@ -130,6 +131,6 @@ def build(
         flagged=series.flagged_matters(session, roster, period.months()),
         interviews=series.open_interviews(session, roster),
         reviews=reviews,
-        tasks=task_figures(session, roster, cal, period.start.year, start, end, now),
+        tasks=task_figures(session, roster, cal, years, start, end, now),
         record=session.get(OfficeReport, period.label),
     )

@@ -1,6 +1,7 @@
 """The report's 任务书执行情况: per department, the milestones due in the period (met on time,
 met late, missed, not yet due) and the tasks clearly behind plan now, by the task book's own
-rule (handlers.taskbook.progress); two queries for the whole year."""
+rule (handlers.taskbook.progress); two queries a year (a period across New Year reads the task
+books of both years)."""
 
 from __future__ import annotations
 
@@ -34,13 +35,18 @@ class BehindTask:
 
 @dataclass
 class TaskFigures:
-    year: int
+    years: list[int]  # the years of the task books read: the period's
     departments: list[DeptTasks]  # departments with tasks, the roster's order first
     behind: list[BehindTask]
 
     @property
     def any(self) -> bool:
         return bool(self.departments)
+
+    @property
+    def label(self) -> str:
+        """2026, or 2025、2026 for a period across New Year."""
+        return "、".join(str(y) for y in self.years)
 
     def total(self, state: str) -> int:
         return sum(d.milestones[state] for d in self.departments)
@@ -50,7 +56,7 @@ def task_figures(
     session: Session,
     roster: Roster,
     cal: WorkCalendar,
-    year: int,
+    years: list[int],
     start: dt.datetime,
     end: dt.datetime,
     now: dt.datetime,
@@ -58,7 +64,8 @@ def task_figures(
     """Milestones due in [start, end) as of ``now``; tasks behind plan at ``now``."""
     by_dept: dict[str, DeptTasks] = {}
     behind = []
-    for task, plan in progress.year_plans(session, year):
+    plans = [p for year in years for p in progress.year_plans(session, year)]
+    for task, plan in plans:
         dept = by_dept.setdefault(task.department, DeptTasks(task.department))
         dept.tasks += 1
         for m in plan:
@@ -73,4 +80,4 @@ def task_figures(
             )
     order = [d.name for d in roster.data.departments]
     order += sorted(k for k in by_dept if k not in order)
-    return TaskFigures(year, [by_dept[n] for n in order if n in by_dept], behind)
+    return TaskFigures(years, [by_dept[n] for n in order if n in by_dept], behind)

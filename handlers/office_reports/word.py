@@ -73,12 +73,12 @@ def _tasks(doc: Document, report: Report) -> None:
     """任务书执行情况: a sentence, a row per department, the tasks behind plan."""
     figures = report.tasks
     if not figures.any:
-        _para(doc, texts.report_tasks_none(figures.year))
+        _para(doc, texts.report_tasks_none(figures.label))
         return
     _para(
         doc,
         texts.report_tasks_para(
-            figures.year,
+            figures.label,
             sum(d.tasks for d in figures.departments),
             figures.total("on_time"),
             figures.total("late"),
