@@ -2763,7 +2763,7 @@ def report_tasks_para(
     return (
         f"{year}年度任务书共{tasks}项任务。本期到期的时间节点中，按期完成{on_time}个，"
         f"逾期完成{late}个，逾期未完成{missed}个，尚未到期{due}个；"
-        f"目前明显滞后的任务{behind}项。"
+        f"目前明显滞后的任务{behind}项。各处室情况见下表。"
     )
 
 

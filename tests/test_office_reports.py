@@ -556,7 +556,7 @@ def test_the_word_document_has_the_task_book_section(year_report: Any) -> None:
     assert headings[3] == "四、任务书执行情况" and headings[-1] == "八、需要领导关注的事项"
     assert (
         "2026年度任务书共3项任务。本期到期的时间节点中，按期完成1个，逾期完成1个，"
-        "逾期未完成2个，尚未到期1个；目前明显滞后的任务1项。" in lines
+        "逾期未完成2个，尚未到期1个；目前明显滞后的任务1项。各处室情况见下表。" in lines
     )
     (table,) = [t for t in document.tables if t.rows[0].cells[1].text == "任务数"]
     rows = [[c.text for c in row.cells] for row in table.rows]

@@ -143,6 +143,7 @@ def build(report: Report) -> bytes:
             tasks.append(list(texts.REPORT_XLSX_BEHIND_HEAD))
             for b in figures.behind:
                 tasks.append([b.label, b.department, b.name, b.evidence])
+            tasks.column_dimensions["D"].width = 60
 
     attention = book.create_sheet(texts.REPORT_XLSX_ATTENTION)
     _sheet(
