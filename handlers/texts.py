@@ -2596,7 +2596,8 @@ def milestone_met(ref: str, name: str, seq: int, what: str, late: bool, left: in
 
 
 def taskbook_none(year: int, dept: str) -> str:
-    return f"{dept}还没有{year}年度工作任务书（由局办公室导入）。"
+    how = "由局办公室导入，或发送「新增任务 任务名称 时间节点」"
+    return f"{dept}还没有{year}年度工作任务书（{how}）。"
 
 
 def taskbook_wrong_state(year: int, dept: str, state: str) -> str:
@@ -2647,7 +2648,7 @@ def task_bad_field(word: str, known: Sequence[str]) -> str:
 
 
 def task_amend_before_approval(ref: str) -> str:
-    return f"{ref}所在任务书尚未审定，审定前请修改后重新导入。"
+    return f"{ref}所在任务书尚未审定，审定前请用「任务修改」或修改后重新导入。"
 
 
 def task_amended(ref: str, field: str, old: str, new: str, reason: str) -> str:
