@@ -23,13 +23,21 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
-from config.roster import Roster, normalize_name
+from config.roster import Roster
 from handlers.matters.fields import BadValue, to_category, to_platform
-from handlers.taskbook.book import BadMilestones, NewTask, book_of, parse_milestones, replace_tasks
+from handlers.taskbook.book import (
+    DEFAULT_CATEGORY,
+    BadMilestones,
+    NewTask,
+    book_of,
+    owner_id,
+    parse_milestones,
+    replace_tasks,
+    too_early,
+)
 from handlers.workcal import WorkCalendar
 
 HEADER_SCAN_ROWS = 10
-DEFAULT_CATEGORY = "局重点工作"
 FIELDS = {
     "处室": "dept",
     "部门": "dept",
@@ -77,13 +85,6 @@ def _text(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.date().isoformat()
     return str(value).strip()
-
-
-def _owner(roster: Roster, word: str) -> str:
-    if word in roster.people:
-        return word
-    ids = [p.id for p in roster.people.values() if normalize_name(p.name) == normalize_name(word)]
-    return ids[0] if len(ids) == 1 else word
 
 
 def read_tasks(path: Path, roster: Roster, year: int) -> dict[str, list[NewTask]]:
@@ -189,9 +190,8 @@ def _sheet(
                 milestones = parse_milestones(cell("milestones"), year)
             except BadMilestones as exc:
                 problem("时间节点", str(exc))
-            for day, _ in milestones:
-                if day.year < year:
-                    problem("时间节点", f"{day.isoformat()}早于{year}年")
+            for what in too_early(milestones, year):
+                problem("时间节点", what)
         if dept is None or not name or category is None or platform is None:
             continue
         out.setdefault(dept.name, []).append(
@@ -202,7 +202,7 @@ def _sheet(
                 platform=platform,
                 target=cell("target"),
                 measures=cell("measures"),
-                owner=_owner(roster, cell("owner")),
+                owner=owner_id(roster, cell("owner")),
                 milestones=tuple(milestones),
             )
         )

@@ -27,6 +27,7 @@ from handlers.office_reports import commands as report_commands
 from handlers.reviews import commands as review_commands
 from handlers.score import commands as score_commands
 from handlers.stats import commands as stats_commands
+from handlers.taskbook import chat as taskbook_chat
 from handlers.taskbook import commands as taskbook_commands
 from handlers.taskbook import view as taskbook_view
 from storage.models import Item, Matter, Task
@@ -50,6 +51,7 @@ ROUTERS = (  # one per feature family, in the order 帮助 lists them
     report_commands.router,
     meeting_commands.router,
     score_commands.router,
+    taskbook_chat.router,
     taskbook_commands.router,
     general_router,
 )

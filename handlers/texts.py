@@ -2599,7 +2599,8 @@ def milestone_met(ref: str, name: str, seq: int, what: str, late: bool, left: in
 
 
 def taskbook_none(year: int, dept: str) -> str:
-    return f"{dept}还没有{year}年度工作任务书（由局办公室导入）。"
+    how = "由局办公室导入，或发送「新增任务 任务名称 时间节点」"
+    return f"{dept}还没有{year}年度工作任务书（{how}）。"
 
 
 def taskbook_wrong_state(year: int, dept: str, state: str) -> str:
@@ -2650,7 +2651,7 @@ def task_bad_field(word: str, known: Sequence[str]) -> str:
 
 
 def task_amend_before_approval(ref: str) -> str:
-    return f"{ref}所在任务书尚未审定，审定前请修改后重新导入。"
+    return f"{ref}所在任务书尚未审定，审定前请用「任务修改」或修改后重新导入。"
 
 
 def task_amended(ref: str, field: str, old: str, new: str, reason: str) -> str:
@@ -2777,3 +2778,60 @@ def report_short_task(ref: str, department: str) -> str:
 
 def lag_task(ref: str, evidence: str) -> str:
     return f"{ref}：{evidence}"
+
+
+# --- the task book in chat (新增任务, 任务修改, 删除任务) ---------------------------------------
+
+TASK_CHAT_FIELDS_HINT = "预期目标、具体举措、责任人、类别、平台、时间节点、任务名称"
+
+
+def task_chat_name_dept(known: Sequence[str]) -> str:
+    dept = known[0] if known else "大气处"
+    return f"请先写处室，如「新增任务 {dept} 任务名称 6月30日 完成方案」。"
+
+
+def task_chat_not_member(dept: str) -> str:
+    return f"您不是{dept}的内勤或负责人，不能修改该处室的任务书。"
+
+
+def task_chat_no_nodes() -> str:
+    return "请写任务名称和时间节点，如「新增任务 臭氧攻坚 6月30日 完成方案；12月31日 完成验收」。"
+
+
+def task_chat_not_draft(year: int, dept: str, state: str) -> str:
+    return (
+        f"{dept}{year}年度工作任务书{TASKBOOK_STATES[state]}，不能再新增、修改或删除任务"
+        f"（审定后由局办公室「任务调整」并写明理由）。"
+    )
+
+
+def task_chat_missing(missing: Sequence[str]) -> str:
+    return f"尚缺：{'、'.join(missing)}。" if missing else "要素齐全。"
+
+
+def task_chat_added(
+    ref: str, name: str, dept: str, year: int, nodes: str, missing: Sequence[str]
+) -> str:
+    text = f"已加入{dept}{year}年度工作任务书（草稿）：{ref}「{name}」，时间节点：{nodes}。"
+    text += task_chat_missing(missing)
+    if missing:
+        text += f"补充请发送「任务修改 {ref} {missing[0]} 内容」。"
+    return text
+
+
+def task_chat_bad_field(word: str) -> str:
+    return f"「{word}」不是任务的字段，可选：{TASK_CHAT_FIELDS_HINT}。"
+
+
+def task_chat_empty(field: str) -> str:
+    return f"「{field}」不能为空。"
+
+
+def task_chat_changed(ref: str, field: str, old: str, new: str, missing: Sequence[str]) -> str:
+    return f"已修改：{ref}「{field}」由「{old or '未填写'}」改为「{new}」。" + task_chat_missing(
+        missing
+    )
+
+
+def task_chat_deleted(ref: str, name: str, dept: str, year: int) -> str:
+    return f"已从{dept}{year}年度工作任务书（草稿）删除：{ref}「{name}」。"

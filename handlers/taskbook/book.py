@@ -6,18 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from config.roster import Roster
+from config.roster import Roster, normalize_name
 from handlers import deadlines
 from handlers.filings.schedule import end_of_day, start_of_day, workday_before
 from handlers.workcal import WorkCalendar
 from storage.models import Deadline, Task, TaskBook, TaskMilestone
 
 CLOCK = "milestone"
+DEFAULT_CATEGORY = "局重点工作"
 STATES = ("draft", "submitted", "compiled", "approved", "issued")
 
 _SPLIT = re.compile(r"[；;\n]+")
@@ -82,6 +84,19 @@ def _day(part: str, year: int) -> tuple[dt.date | None, str]:
     return None, part
 
 
+def too_early(nodes: Sequence[tuple[dt.date, str]], year: int) -> list[str]:
+    """The problem of each node before the task book's year (Chinese, for the user)."""
+    return [f"{day.isoformat()}早于{year}年" for day, _ in nodes if day.year < year]
+
+
+def owner_id(roster: Roster, word: str) -> str:
+    """A 责任人 in the roster as their userId (by id or a unique name), anyone else by name."""
+    if word in roster.people:
+        return word
+    ids = [p.id for p in roster.people.values() if normalize_name(p.name) == normalize_name(word)]
+    return ids[0] if len(ids) == 1 else word
+
+
 def book_of(session: Session, year: int, department: str) -> TaskBook | None:
     return session.scalars(
         select(TaskBook).where(TaskBook.year == year, TaskBook.department == department)
@@ -99,11 +114,7 @@ def replace_tasks(
 ) -> list[Task]:
     """The department's draft task book of ``year`` holds ``new`` (its former tasks gone, their
     reminders cancelled); the caller checked the book is a draft."""
-    book = book_of(session, year, department)
-    if book is None:
-        book = TaskBook(year=year, department=department, state="draft", created_at=now)
-        session.add(book)
-        session.flush()
+    book = draft_book(session, year, department, now)
     olds = session.scalars(select(Task).where(Task.taskbook_id == book.id)).all()
     for m in session.scalars(
         select(TaskMilestone).where(TaskMilestone.task_id.in_([t.id for t in olds]))
@@ -114,31 +125,74 @@ def replace_tasks(
     for old in olds:
         session.delete(old)
     session.flush()
-    made = []
-    for spec in new:
-        task = Task(
-            taskbook_id=book.id,
-            year=year,
-            department=department,
-            name=spec.name,
-            target=spec.target,
-            measures=spec.measures,
-            owner=spec.owner,
-            category=spec.category,
-            platform=spec.platform,
-            created_at=now,
-        )
-        session.add(task)
+    return [add_task(session, roster, cal, now, book, spec) for spec in new]
+
+
+def draft_book(session: Session, year: int, department: str, now: dt.datetime) -> TaskBook:
+    """The department's task book of ``year``, a new draft when it has none."""
+    book = book_of(session, year, department)
+    if book is None:
+        book = TaskBook(year=year, department=department, state="draft", created_at=now)
+        session.add(book)
         session.flush()
-        for seq, (day, what) in enumerate(spec.milestones, 1):
-            m = TaskMilestone(
-                task_id=task.id, seq=seq, due=day, due_at=_due_at(cal, day), what=what
-            )
-            session.add(m)
-            session.flush()
-            plan(session, roster, cal, now, m)
-        made.append(task)
+    return book
+
+
+def add_task(
+    session: Session,
+    roster: Roster,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    book: TaskBook,
+    spec: NewTask,
+) -> Task:
+    """One task in ``book`` with its milestones and their reminders (the import and chat)."""
+    task = Task(
+        taskbook_id=book.id,
+        year=book.year,
+        department=book.department,
+        name=spec.name,
+        target=spec.target,
+        measures=spec.measures,
+        owner=spec.owner,
+        category=spec.category,
+        platform=spec.platform,
+        created_at=now,
+    )
+    session.add(task)
+    session.flush()
+    add_milestones(session, roster, cal, now, task, spec.milestones, 0)
+    return task
+
+
+def add_milestones(
+    session: Session,
+    roster: Roster,
+    cal: WorkCalendar,
+    now: dt.datetime,
+    task: Task,
+    nodes: Sequence[tuple[dt.date, str]],
+    seq: int,
+) -> list[TaskMilestone]:
+    """``nodes`` as the task's milestones numbered after ``seq``, each with its reminders."""
+    made = []
+    for n, (day, what) in enumerate(nodes, seq + 1):
+        m = TaskMilestone(task_id=task.id, seq=n, due=day, due_at=_due_at(cal, day), what=what)
+        session.add(m)
+        session.flush()
+        plan(session, roster, cal, now, m)
+        made.append(m)
     return made
+
+
+def remove_task(session: Session, task: Task) -> None:
+    """A draft's task gone, its reminders cancelled."""
+    for m in session.scalars(select(TaskMilestone).where(TaskMilestone.task_id == task.id)):
+        cancel(session, m)
+        session.delete(m)
+    session.flush()
+    session.delete(task)
+    session.flush()
 
 
 def _due_at(cal: WorkCalendar, day: dt.date) -> dt.datetime:
@@ -219,12 +273,5 @@ def replace_open_milestones(
         session.delete(m)
     session.flush()
     seq = max((m.seq for m in met), default=0)
-    made = []
-    for day, what in new:
-        seq += 1
-        m = TaskMilestone(task_id=task.id, seq=seq, due=day, due_at=_due_at(cal, day), what=what)
-        session.add(m)
-        session.flush()
-        plan(session, roster, cal, now, m)
-        made.append(m)
+    made = add_milestones(session, roster, cal, now, task, new, seq)
     return old, nodes_text(made)

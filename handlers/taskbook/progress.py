@@ -91,14 +91,20 @@ def behind_of(
     return None
 
 
+def missing(session: Session, task: Task) -> list[str]:
+    """What a complete task lacks, of 预期目标, 时间节点, 具体举措 and 责任人 (their names)."""
+    given = {
+        "预期目标": task.target.strip(),
+        "时间节点": milestones(session, task.id),
+        "具体举措": task.measures.strip(),
+        "责任人": task.owner.strip(),
+    }
+    return [field for field, value in given.items() if not value]
+
+
 def complete(session: Session, task: Task) -> bool:
     """预期目标, ≥1 时间节点, 具体举措 and 责任人 all given."""
-    return bool(
-        task.target.strip()
-        and task.measures.strip()
-        and task.owner.strip()
-        and milestones(session, task.id)
-    )
+    return not missing(session, task)
 
 
 def year_plans(session: Session, year: int) -> list[tuple[Task, list[TaskMilestone]]]:

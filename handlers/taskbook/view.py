@@ -37,6 +37,8 @@ def show_task(ctx: Ctx, task: Task) -> str:
         lines.append(
             texts.task_view_milestone(m.seq, f"{m.due.month}月{m.due.day}日", m.what, status, met)
         )
+    if state == "draft":
+        lines.append(texts.task_chat_missing(progress.missing(ctx.session, task)))
     behind = progress.behind(ctx.session, ctx.roster, ctx.cal, task, ctx.now)
     if behind is not None:
         lines.append(f"明显滞后：{evidence(behind, ctx.cal)}")
