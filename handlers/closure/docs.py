@@ -11,6 +11,7 @@ from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from handlers import texts
+from handlers.word_tables import grid
 
 
 def _new(title: str, subtitle: str = "") -> DocxDocument:
@@ -82,10 +83,5 @@ def special_report(
         for line in text.split("\n"):
             doc.add_paragraph(line)
     doc.add_heading(texts.SPECIAL_SECTIONS[3], level=2)
-    table = doc.add_table(rows=1, cols=2)
-    table.style = "Table Grid"
-    table.rows[0].cells[0].text, table.rows[0].cells[1].text = texts.SPECIAL_STEP_HEADER
-    for step, done in steps:
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text = step, done
+    grid(doc, texts.SPECIAL_STEP_HEADER, steps)
     return _bytes(doc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -12,16 +11,7 @@ from handlers import texts
 from handlers.context import Ctx
 from handlers.matters.base import label
 from handlers.meetings.agenda import Agenda
-
-
-def _table(document: docx.document.Document, header: Sequence[str], rows: list[list[str]]) -> None:
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
-    for values in rows:
-        for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
+from handlers.word_tables import grid
 
 
 def render(ctx: Ctx, agenda: Agenda) -> bytes:
@@ -49,7 +39,7 @@ def render(ctx: Ctx, agenda: Agenda) -> bytes:
         for dept, entries in agenda.departments:
             counts = [sum(e.kind == k for e in entries) for k in kinds]
             rows.append([dept, *map(str, counts), str(sum(counts))])
-        _table(document, texts.DOC_COUNT_HEADER, rows)
+        grid(document, texts.DOC_COUNT_HEADER, rows)
     else:
         document.add_paragraph(texts.DOC_NOTHING)
 
@@ -62,7 +52,7 @@ def render(ctx: Ctx, agenda: Agenda) -> bytes:
         for entry in entries:
             ref, _, what = entry.text.partition("：")
             rows.append([texts.LAGGING_KINDS[entry.kind], ref, what])
-        _table(document, texts.DOC_DETAIL_HEADER, rows)
+        grid(document, texts.DOC_DETAIL_HEADER, rows)
 
     document.add_heading(decisions, level=1)
     if not agenda.previous:
@@ -78,7 +68,7 @@ def render(ctx: Ctx, agenda: Agenda) -> bytes:
             ]
             for view in agenda.previous
         ]
-        _table(document, texts.DOC_DECISION_HEADER, rows)
+        grid(document, texts.DOC_DECISION_HEADER, rows)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -12,6 +12,7 @@ import openpyxl
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from handlers import texts
+from handlers.word_tables import grid
 
 Sheet = dict[str, Any]
 
@@ -60,16 +61,6 @@ def summary(sheet: Sheet) -> str:
     return "\n".join(lines)
 
 
-def _table(document: Any, header: Sequence[str], rows: list[list[str]]) -> None:
-    table = document.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
-    for values in rows:
-        for cell, text in zip(table.add_row().cells, values, strict=True):
-            cell.text = text
-
-
 def word(sheet: Sheet) -> bytes:
     document = docx.Document()
     title = document.add_heading(sheet["title"], level=0)
@@ -82,13 +73,13 @@ def word(sheet: Sheet) -> bytes:
     totals, details, figures, opinion, notes = texts.SCORE_SECTIONS
     departments = sheet["departments"]
     document.add_heading(totals, level=1)
-    _table(document, texts.SCORE_HEADER, [_totals(d) for d in departments])
+    grid(document, texts.SCORE_HEADER, [_totals(d) for d in departments])
     document.add_heading(details, level=1)
     for dept in departments:
         document.add_heading(dept["name"], level=2)
-        _table(document, texts.SCORE_LINE_HEADER[1:], [row[1:] for row in _lines(dept)])
+        grid(document, texts.SCORE_LINE_HEADER[1:], [row[1:] for row in _lines(dept)])
     document.add_heading(figures, level=1)
-    _table(document, texts.SCORE_FIGURES_HEADER, [_figures(d) for d in departments])
+    grid(document, texts.SCORE_FIGURES_HEADER, [_figures(d) for d in departments])
     document.add_heading(opinion, level=1)
     document.add_paragraph(sheet["opinion"] or texts.SCORE_NO_OPINION)
     document.add_heading(notes, level=1)

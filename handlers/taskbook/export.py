@@ -16,6 +16,7 @@ from config.roster import Roster
 from handlers import texts
 from handlers.taskbook import progress
 from handlers.taskbook.sweep import owner_of
+from handlers.word_tables import grid
 from storage.models import Task, TaskBook
 
 
@@ -64,13 +65,7 @@ def word(session: Session, roster: Roster, year: int) -> bytes:
     header = texts.TASKBOOK_COLUMNS[1:]  # 处室 is the heading
     for number, (dept, rows) in enumerate(groups, 1):
         document.add_heading(f"{texts.chinese_number(number)}、{dept}", level=1)
-        table = document.add_table(rows=1, cols=len(header))
-        table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, header, strict=True):
-            cell.text = text
-        for values in rows:
-            for cell, text in zip(table.add_row().cells, values, strict=True):
-                cell.text = text
+        grid(document, header, rows)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
