@@ -2568,6 +2568,10 @@ TASKBOOK_STATES = {
 MILESTONE_STATES = {"met": "已完成", "due": "未到期", "missed": "已逾期"}
 
 
+def task_of_matter_none(ref: str) -> str:
+    return f"{ref}没有关联任务书的任务（局办公室可用「任务关联 任3 {ref}」关联）。"
+
+
 def task_not_found(word: str) -> str:
     return f"没有找到任务「{word}」。任务编号形如 任3（发送「待办」或「查看 任3」）。"
 

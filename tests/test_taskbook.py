@@ -262,6 +262,15 @@ def test_a_task_becomes_or_links_to_a_matter(world: World) -> None:
         assert got is not None and got.matter_id == one.id
     assert "已关联" in refused(world, "office_admin", f"任务关联 任{first} 督{two.id}")
     assert f"督{one.id}" in reply(world, "air_head", f"查看 任{first}")
+    # 已完成 <任务/事项>: the 督办事项 a task is followed as stands for the task
+    reply(world, "air_clerk", f"已完成 督{one.id} 方案已印发")
+    with world.db.sessions() as s:
+        met = s.scalars(
+            select(TaskMilestone).where(TaskMilestone.task_id == first, TaskMilestone.seq == 1)
+        ).one()
+        assert met.met_by == "u-air-clerk" and met.note == "方案已印发"
+    reply(world, "office_admin", "新增事项 局重点工作 大气处 孙内勤 未关联的事项")
+    assert "没有关联任务书的任务" in refused(world, "air_clerk", "已完成 督3")
 
 
 def test_an_amended_plan_moves_the_reminders(world: World) -> None:

@@ -27,18 +27,34 @@ from storage.models import Matter, Task, TaskAmendment, TaskBook
 router = Registry()
 
 _TASK = re.compile(rf"{TASK_PREFIX}\s*(\d+)")
+_MATTER = re.compile(r"督\s*(\d+)")
 
 
 class TaskArg(Arg[Task]):
     """A task of the task book: 任3. ``department``: one of the actor's departments."""
 
-    def __init__(self, department: bool = False, name: str = "task", label: str = "任务") -> None:
+    def __init__(
+        self,
+        department: bool = False,
+        name: str = "task",
+        label: str = "任务",
+        matter: bool = False,
+    ) -> None:
+        """``matter``: a 督N linked to a task stands for that task."""
         super().__init__(name, label)
-        self.department = department
+        self.department, self.matter = department, matter
 
     def resolve(self, ctx: Ctx, raw: Any, got: Any) -> Task:
-        match = _TASK.fullmatch(unicodedata.normalize("NFKC", str(raw)).strip())
+        word = unicodedata.normalize("NFKC", str(raw)).strip()
+        match = _TASK.fullmatch(word)
         task = ctx.session.get(Task, int(match[1])) if match else None
+        linked = _MATTER.fullmatch(word) if self.matter else None
+        if linked:  # a 督办事项 a task is followed as (任务关联, 任务立项): that task
+            task = ctx.session.scalars(
+                select(Task).where(Task.matter_id == int(linked[1])).order_by(Task.id)
+            ).first()
+            if task is None:
+                raise CommandError(texts.task_of_matter_none(word))
         if task is None:
             raise CommandError(texts.task_not_found(str(raw)))
         if self.department:
@@ -77,8 +93,8 @@ def _books(ctx: Ctx, year: int, states: tuple[str, ...]) -> list[TaskBook]:
 
 @router.command(
     "已完成",
-    [TaskArg(department=True), TextArg("note", "节点序号/说明", optional=True)],
-    "任务书的下一个时间节点已完成（或写明节点序号）",
+    [TaskArg(department=True, matter=True), TextArg("note", "节点序号/说明", optional=True)],
+    "任务书的下一个时间节点已完成（或写明节点序号）；可写任务编号或其关联的督办事项",
     DEPT,
 )
 def milestone_met(ctx: Ctx, task: Task, note: str) -> str:
