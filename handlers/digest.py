@@ -25,6 +25,12 @@ def late_grace_passed(planned: dt.datetime, now: dt.datetime) -> bool:
     return now - planned > LATE_GRACE
 
 
+def late_note(cal: WorkCalendar, planned: dt.datetime, now: dt.datetime) -> str:
+    """What a reminder sent ``now`` for ``planned`` adds when it is late (the bot was down):
+    the time it was planned for; "" when on time."""
+    return texts.late_suffix(texts.when(planned, cal.tz)) if late_grace_passed(planned, now) else ""
+
+
 class Digest:
     """Lines per chat; each chat gets one message per sweep."""
 

@@ -16,7 +16,7 @@ from config.roster import ROLE_NAMES, Roster
 from handlers import clocks, deadlines, taps, texts
 from handlers.annual.declare import fire_declaration, plan_declaration
 from handlers.calendar_warning import calendar_warning, warning_moment
-from handlers.digest import Digest, deliverable, late_grace_passed
+from handlers.digest import Digest, deliverable, late_note
 from handlers.effects import Outgoing
 from handlers.filings.compiled import compile_due
 from handlers.filings.rows import ensure_filings
@@ -151,8 +151,7 @@ def _fire(
     item from that one."""
     tz = cal.tz
     due = texts.when(timer.due_at, tz, item.provisional)
-    late = late_grace_passed(timer.fire_at, now)
-    suffix = texts.late_suffix(texts.when(timer.fire_at, tz)) if late else ""
+    suffix = late_note(cal, timer.fire_at, now)
     reviewer = (item.review_level or "dept_head") if item.state == "review" else None
     actors = deadlines.actors(roster, decl, item.department, reviewer)
     label = texts.CLOCK_LABELS[decl.name]

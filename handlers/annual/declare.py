@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from config.hours import CalendarError
 from config.roster import Roster
 from handlers import deadlines, texts
-from handlers.digest import Digest, deliverable, late_grace_passed
+from handlers.digest import Digest, deliverable, late_note
 from handlers.filings.schedule import end_of_day, start_of_day
 from handlers.matters.states import MatterStatus
 from handlers.workcal import WorkCalendar
@@ -101,11 +101,7 @@ def fire_declaration(
         return
     year = due.due_at.astimezone(cal.tz).year + 1
     by = texts.when(due.due_at, cal.tz)
-    suffix = (
-        texts.late_suffix(texts.when(due.fire_at, cal.tz))
-        if late_grace_passed(due.fire_at, now)
-        else ""
-    )
+    suffix = late_note(cal, due.fire_at, now)
     title = deadlines.title(decl.remind_title)
     depts = departments_with_projects(session, roster, cal, now)
     line = deadlines.text(decl.remind_line)

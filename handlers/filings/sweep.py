@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from config.roster import Roster
 from handlers import deadlines, taps, texts
-from handlers.digest import Digest, deliverable, late_grace_passed
+from handlers.digest import Digest, deliverable, late_note
 from handlers.effects import Outgoing
 from handlers.filings import approval
 from handlers.filings.rows import moments_of
@@ -55,9 +55,7 @@ def fire_row(
     if step + 1 < len(moments):
         repo.add_row_steps(session, [(row.id, due.clock, step + 1, row.due_at, moments[step + 1])])
     planned = moments[step]
-    suffix = (
-        texts.late_suffix(texts.when(planned, cal.tz)) if late_grace_passed(planned, now) else ""
-    )
+    suffix = late_note(cal, planned, now)
     what = row_label(row)
     due_text = texts.when(row.due_at, cal.tz, row.provisional)
     actors = deadlines.actors(roster, decl, matter.department)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from config.roster import Roster
 from handlers import deadlines, taps, texts
-from handlers.digest import Digest, deliverable, late_grace_passed
+from handlers.digest import Digest, deliverable, late_note
 from handlers.taskbook.book import moments
 from handlers.taskbook.progress import task_label
 from handlers.workcal import WorkCalendar
@@ -61,9 +61,7 @@ def fire_milestone(
         session.flush()
         m.deadline_id = row.id
     planned = steps[step]
-    suffix = (
-        texts.late_suffix(texts.when(planned, cal.tz)) if late_grace_passed(planned, now) else ""
-    )
+    suffix = late_note(cal, planned, now)
     ref = task_label(task)
     people, who = owner_of(roster, task)
     due_text = texts.when(m.due_at, cal.tz)
