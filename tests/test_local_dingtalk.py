@@ -361,3 +361,23 @@ async def test_one_to_one_message_and_reply(server: FakeDingTalk) -> None:
     message = await server.wait_for_sent(lambda m: m.channel == "session")
     assert server.sent_to_user("u9") == [message]
     assert message.text == "无"
+
+
+async def test_spread_gives_each_open_connection_its_turn(server: FakeDingTalk) -> None:
+    server.gateway.spread = True
+    try:
+        async with await open_stream(server) as first, await open_stream(server) as second:
+            await server.wait_connected(total=2)
+            for text in ("一", "二", "三", "四"):
+                await server.push_bot_message(text)
+            got = [
+                [
+                    json.loads((await receive_frame(ws))["data"])["text"]["content"].strip()
+                    for _ in "12"
+                ]
+                for ws in (first, second)
+            ]
+    finally:
+        server.gateway.spread = False
+    assert sorted(got[0] + got[1]) == sorted(["一", "二", "三", "四"])
+    assert len(got[0]) == len(got[1]) == 2

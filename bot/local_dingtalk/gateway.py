@@ -1,5 +1,7 @@
 """The stream gateway: ``connections/open`` hands out a ticket, the websocket takes it, frames
-go to the newest connection and the client's ACKs are kept (DINGTALK.md §1)."""
+go to the newest connection (or, with ``spread``, to each open connection in turn, as DingTalk
+shares an app's messages among its connections: several bot instances) and the client's ACKs
+are kept (DINGTALK.md §1)."""
 
 from __future__ import annotations
 
@@ -65,6 +67,8 @@ class Gateway:
         self.acks: dict[str, list[Json]] = {}
         self.ack_times: dict[str, float] = {}  # messageId -> perf_counter() of its first ACK
         self._ack_floor: dict[str, int] = {}  # ACKs before the latest push don't count
+        self.spread = False  # frames to each open connection in turn, not the newest
+        self._turn = itertools.count()
 
     def new_message_id(self) -> str:
         serial = next(self._frame_seq)
@@ -146,11 +150,16 @@ class Gateway:
         message_id: str,
         timeout: float,
     ) -> None:
-        """Send a frame on the newest connection, waiting up to ``timeout`` for one."""
+        """Send a frame on the newest connection (with ``spread``, the next in turn), waiting
+        up to ``timeout`` for one."""
 
         def newest() -> Conn | None:
             with self._rec.lock:
-                return self.conns[-1] if self.conns else None
+                if not self.conns:
+                    return None
+                if self.spread:
+                    return self.conns[next(self._turn) % len(self.conns)]
+                return self.conns[-1]
 
         conn = await self._rec.wait(newest, timeout, "stream connection to push to")
         frame = {

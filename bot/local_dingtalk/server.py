@@ -67,7 +67,10 @@ class LocalDingTalk:
         clock: Clock = _real_clock,
         corp_id: str = "dinglocalcorp",
         known_user_ids: Iterable[str] | None = None,
+        spread: bool = False,
     ) -> None:
+        """``spread``: each frame to the next open stream connection in turn (DingTalk shares
+        an app's messages among its connections), not the newest: several bot instances."""
         self.client_id = client_id
         self.client_secret = client_secret
         # For an internal app the robotCode equals the AppKey.
@@ -77,6 +80,7 @@ class LocalDingTalk:
         self._clock = clock
         self.recorder = Recorder()
         self.gateway = Gateway(self)
+        self.gateway.spread = spread
         self.openapi = OpenApi(self, known_user_ids)
         self.webhooks = Webhooks(self)
         self.cards = Cards(self)
