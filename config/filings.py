@@ -336,22 +336,12 @@ class FilingRules(BaseModel):
     @field_validator("remind_workdays_before")
     @classmethod
     def _reminders(cls, value: list[int]) -> list[int]:
-        for days in value:
-            if days < 0:
-                raise ValueError(f"{days}: working days before the due day, 0 or more")
-            if value.count(days) > 1:
-                raise ValueError(f"{days} is listed twice")
-        return sorted(value, reverse=True)
+        return reminder_days(value)
 
     @field_validator("escalate")
     @classmethod
     def _escalate(cls, value: list[str]) -> list[str]:
-        for role in value:
-            if role not in ESCALATE_ROLES:
-                raise ValueError(f"{role!r}: roles are {', '.join(ESCALATE_ROLES)}")
-            if value.count(role) > 1:
-                raise ValueError(f"{role!r} is listed twice")
-        return value
+        return escalation_roles(value)
 
     @field_validator("instruction_sign_workdays", mode="before")
     @classmethod
@@ -377,3 +367,24 @@ class FilingRules(BaseModel):
             if limit <= 0:
                 raise ValueError(f"{name!r}: the limit must be more than 0 characters")
         return {name.strip(): limit for name, limit in value.items()}
+
+
+def reminder_days(value: list[int]) -> list[int]:
+    """A ``remind_workdays_before`` list (filings, task-book milestones): each day once, 0 or
+    more, sorted descending."""
+    for days in value:
+        if days < 0:
+            raise ValueError(f"{days}: working days before the due day, 0 or more")
+        if value.count(days) > 1:
+            raise ValueError(f"{days} is listed twice")
+    return sorted(value, reverse=True)
+
+
+def escalation_roles(value: list[str]) -> list[str]:
+    """An ``escalate`` list (filings, task-book milestones): known roles, each once."""
+    for role in value:
+        if role not in ESCALATE_ROLES:
+            raise ValueError(f"{role!r}: roles are {', '.join(ESCALATE_ROLES)}")
+        if value.count(role) > 1:
+            raise ValueError(f"{role!r} is listed twice")
+    return value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, StrictInt, field_validator
 
-from config.filings import ESCALATE_ROLES
+from config.filings import escalation_roles, reminder_days
 
 
 class TaskbookRules(BaseModel):
@@ -31,14 +31,9 @@ class TaskbookRules(BaseModel):
     @field_validator("remind_workdays_before")
     @classmethod
     def _remind(cls, value: list[int]) -> list[int]:
-        if any(v < 0 for v in value):
-            raise ValueError("remind_workdays_before: working days, 0 or more")
-        return sorted(set(value), reverse=True)
+        return reminder_days(value)
 
     @field_validator("escalate")
     @classmethod
     def _escalate(cls, value: list[str]) -> list[str]:
-        for role in value:
-            if role not in ESCALATE_ROLES:
-                raise ValueError(f"{role!r}: roles are {', '.join(ESCALATE_ROLES)}")
-        return value
+        return escalation_roles(value)

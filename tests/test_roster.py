@@ -239,6 +239,25 @@ WRONG = [  # (id, edit, the key named, what its line says)
         "1 to 15",
     ),
     ("interviews-unknown", _set("interviews.auto", True), "interviews.auto", "Extra inputs"),
+    # [taskbook] reads its reminder days and roles as [filings] does: each once
+    (
+        "taskbook-remind-twice",
+        _set("taskbook.remind_workdays_before", [5, 1, 5]),
+        "taskbook.remind_workdays_before",
+        "5 is listed twice",
+    ),
+    (
+        "taskbook-escalate-twice",
+        _set("taskbook.escalate", ["office", "office"]),
+        "taskbook.escalate",
+        "'office' is listed twice",
+    ),
+    (
+        "taskbook-escalate-role",
+        _set("taskbook.escalate", ["boss"]),
+        "taskbook.escalate",
+        "'boss'",
+    ),
     # regression: an empty placeholder was accepted, and 疑难 would send the town nothing
     (
         "placeholder-empty",
