@@ -53,7 +53,7 @@ from handlers.sweep import daily, next_due, office_moment, office_notices, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.leader import Leadership
+from storage.leader import Leadership, take_inbox_turn
 from storage.models import InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
@@ -265,10 +265,15 @@ class App:
 
     async def _watch_lease(self) -> None:
         """Follower: try to take the lease; leader: check it still holds it; every
-        ``leader_poll`` seconds."""
+        ``leader_poll`` seconds, until the app stops (never cancelled inside a call: a call
+        left running in its thread could take the lease after stop released it)."""
         assert self.leadership is not None
         while True:
-            await asyncio.sleep(self.leader_poll)
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.leader_poll)
+                return
+            except TimeoutError:
+                pass
             try:
                 if self._leads:
                     if not await asyncio.to_thread(self.leadership.still_held):
@@ -282,9 +287,9 @@ class App:
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in self._tasks:
-            if task.get_name() == "lease":
-                task.cancel()
+        await asyncio.gather(
+            *(t for t in self._tasks if t.get_name() == "lease"), return_exceptions=True
+        )
         await self._follow()
         for task in self._tasks:
             task.cancel()
@@ -420,6 +425,7 @@ class App:
         calm = self.gate.wait_calm()  # else a flood: a whole batch before asking again
         now = self.clock()
         with self.gate.hold(), self.db.transaction() as session:
+            take_inbox_turn(session.connection())  # several instances: one batch at a time
             if careful:
                 unprocessed = session.scalars(
                     select(InboxMessage)
