@@ -605,7 +605,7 @@ class App:
 
     def _plan(self, wake: dt.datetime | None) -> None:
         """Have the scheduler wake the sweeper at ``wake`` (a moment of ``clock``)."""
-        self.next_wake = wake
+        self.next_wake = wake if self._leads else None  # a sweep that outlived the lease
         if self._scheduler is None or not self.timed:
             return
         if wake is None:
