@@ -170,13 +170,20 @@ def take_inbox_turn(connection: Connection) -> None:
 def migration_lock(url: str) -> Iterator[None]:
     """PostgreSQL: hold a session advisory lock while migrating, so that instances starting
     together migrate one after the other (the later ones find the schema current)."""
-    with psycopg.connect(
-        conninfo(url),
-        autocommit=True,
-        application_name=f"dubanbot migrate {os.getpid()}",
-        connect_timeout=CONNECT_TIMEOUT,
-    ) as conn:
+    try:
+        conn = psycopg.connect(
+            conninfo(url),
+            autocommit=True,
+            application_name=f"dubanbot migrate {os.getpid()}",
+            connect_timeout=CONNECT_TIMEOUT,
+        )
         conn.execute("SELECT pg_advisory_lock(hashtext('dubanbot migrate ' || current_schema()))")
+    except psycopg.Error as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise SettingsError(
+            f"DATABASE_URL {shown}: cannot take the migration lock: {_first_line(exc)}"
+        ) from None
+    with conn:
         yield  # the lock goes with the session
 
 

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -28,9 +29,17 @@ from bot.incoming import IncomingMessage
 from bot.router import handle
 from bot.sender import Sender
 from config.roster import Roster
+from config.settings import SettingsError
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.leader import DatabaseLocked, Leadership, conninfo, leader_pid, lock_sqlite
+from storage.leader import (
+    DatabaseLocked,
+    Leadership,
+    conninfo,
+    leader_pid,
+    lock_sqlite,
+    migration_lock,
+)
 from storage.models import Attachment, Base, Deadline, GroupSend, OutboxMessage
 from storage.outbox import enqueue, reserve_group_send
 
@@ -126,6 +135,26 @@ def test_a_database_that_cannot_be_reached_is_no_lease() -> None:
     lease = Leadership("postgresql://nobody@127.0.0.1:9/none")
     assert not lease.acquire() and not lease.still_held()
     lease.release()
+
+
+@pytest.mark.postgres
+def test_instances_starting_together_migrate_one_at_a_time(postgres_url: str) -> None:
+    said: list[str] = []
+
+    def second() -> None:
+        with migration_lock(postgres_url):
+            said.append("second migrates")
+
+    with migration_lock(postgres_url):
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(timeout=0.3)
+        said.append("first done")
+    waiting.join(timeout=10)
+    assert said == ["first done", "second migrates"]
+    unreachable = migration_lock("postgresql://nobody@127.0.0.1:9/none")
+    with pytest.raises(SettingsError, match=r"^DATABASE_URL postgresql://nobody@127\.0\.0\.1:9"):
+        unreachable.__enter__()
 
 
 def test_sqlite_file_lock_refuses_a_second_holder(tmp_path: Path) -> None:
