@@ -13,7 +13,8 @@ Several instances on PostgreSQL: every one ingests, processes the inbox, fetches
 (``storage.leader.Leadership``) runs the scheduler, hence the sweeper. A follower tries to
 take the lease every ``leader_poll`` seconds and, once it does, sweeps at once (whatever fell
 due meanwhile); the leader checks at the same pace that it still holds it, and stops its
-scheduler the moment it does not.
+scheduler the moment it does not, else reads the next due moment again (a follower's batch
+or tap may have made an earlier one: the leader hears of it within a poll).
 """
 
 from __future__ import annotations
@@ -279,6 +280,8 @@ class App:
                     if not await asyncio.to_thread(self.leadership.still_held):
                         logger.info("leader: lost the lease")
                         await self._follow()
+                    else:  # deadlines other instances made: heard of within a poll
+                        self._replan_soon()
                 elif await asyncio.to_thread(self.leadership.acquire):
                     logger.info("leader: this instance leads")
                     await self._lead()

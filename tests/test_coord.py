@@ -258,6 +258,7 @@ async def test_only_the_leader_sweeps_and_a_follower_takes_over_at_once(
     assert leader.leading and leader._scheduler is not None
     assert not follower.leading and follower._scheduler is None
     assert leader_pid(postgres_url) == 201
+    assert leader.next_wake is None  # nothing pending yet
 
     # a follower ingests and processes: the batch plans nothing (no scheduler to plan on)
     await follower.ingest(
@@ -275,6 +276,7 @@ async def test_only_the_leader_sweeps_and_a_follower_takes_over_at_once(
     assert follower.next_wake is None and follower._scheduler is None
     assert follower._replanning is None
     assert pending_nags(pg) > 0
+    await wait_for(lambda: leader.next_wake is not None)  # the leader heard of it: a poll
 
     # the clock passes every reminder; the leader goes: the follower leads and sweeps at once
     world.now = T0 + dt.timedelta(days=3)
