@@ -58,7 +58,9 @@ class ContextFilter(logging.Filter):
 
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:https?|wss?)://[^\s'\"<>]*/robot/sendBySession\?[^\s'\"<>]*"), BLOT),
-    (re.compile(r"(sendBySession\?session=)[^\s&'\"<>]+"), r"\1" + BLOT),
+    # a URL cut short (SQLAlchemy's "... (80 characters truncated) ..."): its query still
+    (re.compile(r"([?&]session=)[^\s&'\"<>]+"), r"\1" + BLOT),
+    (re.compile(r"(sessionWebhook['\"]?\s*[:=]\s*['\"]?)[^\s'\",}<>]+"), r"\1" + BLOT),
     (re.compile(r"(access_token=)[^\s&'\"<>]+", re.I), r"\1" + BLOT),
     (re.compile(r"(ticket=)[^\s&'\"<>]+", re.I), r"\1" + BLOT),
     (
