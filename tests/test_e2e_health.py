@@ -4,6 +4,7 @@ the local DingTalk), and the stream watchdog bringing back a connection that wen
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -94,6 +95,8 @@ async def test_healthz_and_metrics(box: Sandbox, http: httpx.AsyncClient) -> Non
     assert 0 <= body["last_frame_age_seconds"] < SILENCE
     assert body["outbox_depth"] == 0 and body["outbox_oldest_age_seconds"] is None
 
+    assert isinstance(box.dingtalk, FakeDingTalk)
+    box.dingtalk.fail_next("/v1.0/robot/groupMessages/send", 503)  # retried
     out = await box.town_says("川沙新镇", "请问工地扬尘管控有什么新要求？")
     assert [m.text for m in out if m.target == TOWN_CID] == [texts.town_received(1)]
     response = await http.get("/metrics")
@@ -107,7 +110,13 @@ async def test_healthz_and_metrics(box: Sandbox, http: httpx.AsyncClient) -> Non
     assert got[("dubanbot_database_up", ())] == 1
     assert got[("dubanbot_stream_connected", ())] == 1
     assert got[("dubanbot_sweep_duration_seconds_count", ())] >= 1  # the start's sweep
-    assert ("dubanbot_reminder_lateness_seconds_count", ()) in got
+    assert got[("dubanbot_send_failures_total", (("kind", "transient"),))] == 1
+    assert got[("dubanbot_reminder_lateness_seconds_count", ())] == 0
+
+    await box.advance(dt.timedelta(hours=3))  # the triage reminder and escalation fire
+    got = samples((await http.get("/metrics")).text)
+    assert got[("dubanbot_reminder_lateness_seconds_count", ())] >= 1
+    assert got[("dubanbot_sweep_duration_seconds_count", ())] >= 2
 
 
 async def test_silent_stream_fails_health_and_the_watchdog_reconnects(
