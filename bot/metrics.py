@@ -8,8 +8,8 @@ at scrape time (:class:`_DatabaseCollector`), with queries the indexes answer.
 
 Names (all prefixed ``dubanbot_``):
 
-- ``messages_in_total{kind}``: messages stored in the inbox, by msgtype (text, picture, file,
-  richText, audio, video, other) and ``card`` for a card button tap.
+- ``messages_in_total{kind}``: messages received (a redelivery counts again), by msgtype
+  (text, picture, file, richText, audio, video, other) and ``card`` for a card button tap.
 - ``messages_out_total{kind,channel}``: messages DingTalk accepted; kind text, picture, file or
   card; channel session, group, oto or card (a card's update).
 - ``send_failures_total{kind}``: failed send attempts: ``transient`` (retried), ``permanent``
