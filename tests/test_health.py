@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.health import HealthServer
-from bot.metrics import Metrics
+from bot.metrics import Metrics, outbox_state
 from config.settings import SettingsError, load_settings
 from storage import repo
 from storage.db import Database
@@ -116,3 +116,15 @@ def test_bot_http_setting() -> None:
             load_settings(bot_http=wrong)
     with pytest.raises(SettingsError, match="BOT_STREAM_SILENCE_SECONDS"):
         load_settings(bot_stream_silence_seconds=0)
+
+
+def test_gauges_read_while_a_writer_holds_the_lock(db: Database) -> None:
+    """SQLite: the reads take no write lock (a long sweep does not make /healthz fail)."""
+    add_outbox(db, NOW - dt.timedelta(seconds=5))
+    began = time.monotonic()
+    with db.transaction() as session:  # BEGIN IMMEDIATE on SQLite: the write lock
+        enqueue_rows(session, [outbox_row(channel="group", target="c", text="y", now=NOW)])
+        session.flush()
+        state = outbox_state(db, NOW)
+    assert time.monotonic() - began < 2
+    assert state.depth == 1  # the writer's row is not committed yet
