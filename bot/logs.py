@@ -75,6 +75,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# every shape above holds one of these (lower case)
+_TRIGGERS = ("session=", "sessionwebhook", "token", "ticket", "secret")
+
+
 class RedactingFilter(logging.Filter):
     """Rewrites each record's message (and traceback) with the secrets blotted out."""
 
@@ -96,8 +100,10 @@ class RedactingFilter(logging.Filter):
             self._sources.append(lambda: source)
 
     def redact(self, text: str) -> str:
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        if any(word in lowered for word in _TRIGGERS):  # most lines: none, no regex run
+            for pattern, replacement in _SHAPES:
+                text = pattern.sub(replacement, text)
         current = set(self._secrets)
         for ref in list(self._sources):
             source = ref()
