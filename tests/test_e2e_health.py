@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +25,7 @@ from bot.sandbox import Sandbox
 from config.roster import Roster, load_roster
 from handlers import texts
 from tests.fake_dingtalk import FakeDingTalk
+from tests.test_durability import ROOT
 from tests.test_e2e import CAL, EXAMPLE, FAST_RETRY, TOWN_CID, start_at
 
 SILENCE = 2.0  # BOT_STREAM_SILENCE_SECONDS of the watchdog test (the other: the default)
@@ -155,3 +161,66 @@ async def check_watchdog(box: Sandbox, http: httpx.AsyncClient) -> None:
     assert box.app is not None
     assert box.app.metrics.value("dubanbot_messages_in_total", kind="text") == 1
     assert len(dingtalk.connection_log) >= 2
+
+
+async def test_bot_run_serves_health_and_logs_no_secret(tmp_path: Path) -> None:
+    """``python -m bot run`` with BOT_HTTP and every line at DEBUG: /healthz, /metrics, a
+    town's @件 answered, and the log holds no secret, token or session webhook."""
+    # real time (no BOT_CLOCK_FILE): the sender judges the session webhook's expiry by it
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "run-health-secret-0123"
+    async with FakeDingTalk("dingrunhealth", secret) as dingtalk:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            DINGTALK_CLIENT_ID="dingrunhealth",
+            DINGTALK_CLIENT_SECRET=secret,
+            DINGTALK_OPENAPI_ENDPOINT=dingtalk.endpoint,
+            DINGTALK_OAPI_ENDPOINT=dingtalk.endpoint,
+            DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
+            BOT_ORG_FILE=str(EXAMPLE),
+            BOT_CALENDAR_FILE=str(tmp_path / "calendar.txt"),
+            BOT_LOG_LEVEL="DEBUG",
+            BOT_HTTP=f"127.0.0.1:{port}",
+        )
+        log_path = tmp_path / "bot.log"
+        with log_path.open("ab") as log:
+            bot = subprocess.Popen(  # noqa: ASYNC220 (as tests/test_durability.py)
+                [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
+            )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+                async def healthy() -> bool:
+                    try:
+                        return (await http.get("/healthz")).status_code == 200
+                    except httpx.HTTPError:
+                        return False
+
+                await until(healthy, 60, "/healthz 200 from python -m bot run", step=0.2)
+                await dingtalk.push_bot_message(
+                    "请问工地扬尘管控有什么新要求？",
+                    sender_staff_id="town-chuansha-01",
+                    conversation_id=TOWN_CID,
+                )
+                await dingtalk.wait_for_sent(lambda m: m.target == TOWN_CID, timeout=30)
+                await dingtalk.wait_for_sent(lambda m: m.target == "cid-office", timeout=30)
+                got = samples((await http.get("/metrics")).text)
+            assert got[("dubanbot_messages_in_total", (("kind", "text"),))] == 1
+            assert got[("dubanbot_stream_connected", ())] == 1
+            tokens = set(dingtalk.openapi.tokens)
+            sessions = {
+                r.query["session"]
+                for r in dingtalk.requests_log
+                if r.path == "/robot/sendBySession"
+            }
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            assert bot.wait(timeout=30) == 0
+    text = log_path.read_text(encoding="utf-8")
+    assert "inbox: stored a text message msg=" in text and "<redacted>" in text
+    assert tokens and sessions
+    for leak in (secret, *tokens, *sessions, *(c.ticket for c in dingtalk.open_calls)):
+        assert leak not in text
