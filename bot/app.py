@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.backup import DailyBackup
 from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
@@ -122,6 +123,7 @@ class App:
         files_dir: Path | None = None,
         fetcher_options: dict[str, Any] | None = None,
         card_template_id: str = "",
+        backup: DailyBackup | None = None,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
         None: they are recorded but not fetched nor forwarded. ``timed``: the scheduler wakes
@@ -129,6 +131,7 @@ class App:
         moved by hand (the sandbox, tests), whose owner calls :meth:`sweep_now`.
         ``sweep_every``: the safety sweep, for changes made by another instance."""
         self.roster, self.cal, self.db = roster, cal, db
+        self._world_lock = threading.Lock()  # roster and cal change together (reload)
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
         # SQLite: one writer at a time, the inbox first (see storage.gate)
@@ -178,8 +181,25 @@ class App:
         self._wake_fetcher = asyncio.Event()
         self._files_came = False  # a processed message carried pictures or files
         self._scheduler: AsyncIOScheduler | None = None
+        self.backup = backup  # the daily backup job (BOT_BACKUP_DIR), None: off
 
     # -- lifecycle --
+
+    def world(self) -> tuple[Roster, WorkCalendar]:
+        """The roster and calendar for one transaction (a reload swaps both between)."""
+        with self._world_lock:
+            return self.roster, self.cal
+
+    async def reload(self, roster: Roster, cal: WorkCalendar) -> None:
+        """Use ``roster`` and ``cal`` from the next transaction on (SIGHUP; bot.main.reload
+        checked them). Every part reads them through :meth:`world`; the day's work is done
+        again with them at the next sweep."""
+        with self._world_lock:
+            self.roster, self.cal = roster, cal
+            if self.fetcher is not None:
+                self.fetcher.use(roster, cal)
+            self._day = None
+        self.wake()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -212,22 +232,38 @@ class App:
                 misfire_grace_time=None,
                 replace_existing=True,
             )
+        if self.backup is not None:  # BOT_BACKUP_AT, local time
+            self._scheduler.add_job(
+                self.backup.job,
+                self.backup.trigger(self.cal.tz),
+                id="backup",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                replace_existing=True,
+            )
         self._scheduler.start()
         self._wake_processor.set()  # whatever the inbox kept from before a crash
         await self._sweep_job()  # whatever fell due while the bot was down; plans the next
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop: what is in hand (a batch of the inbox, a sweep, a message being sent) is
+        finished within ``grace`` seconds and committed; outbox rows the sender had taken
+        but not tried are given back, due at once for the next start. Then what is left
+        is cancelled."""
         self._stop.set()
+        self._wake_processor.set()  # the processor sees the stop once its batch is done
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         others = [*self._kicked, *([self._replanning] if self._replanning else [])]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        running = [*others, *self._tasks]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                logger.warning("stop: %s still running after %.0f s; cancelled", task, grace)
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
         self._tasks = []
         if self._writer is not None:
             self._inbox.put(None)
@@ -318,6 +354,8 @@ class App:
         count = 0
         while True:
             await self._wake_processor.wait()
+            if self._stop.is_set():
+                return
             if count < BATCH // 4:
                 # Messages trickle in: a moment for a few more, as one transaction for
                 # several costs little more than one for one.
@@ -355,6 +393,7 @@ class App:
     def _process_batch(self, limit: int, *, careful: bool) -> int:
         calm = self.gate.wait_calm()  # else a flood: a whole batch before asking again
         now = self.clock()
+        roster, cal = self.world()
         with self.gate.hold(), self.db.transaction() as session:
             if careful:
                 unprocessed = session.scalars(
@@ -364,7 +403,7 @@ class App:
                     .limit(limit)
                 ).all()
                 for one in unprocessed:
-                    self._process_one(session, one, now)
+                    self._process_one(session, one, now, roster, cal)
                 return len(unprocessed)
             rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
             # No handler reads pending outbox rows (重发 reads failed ones only): the batch's
@@ -373,7 +412,7 @@ class App:
             done: list[int] = []
             for row in rows:
                 msg = IncomingMessage.from_payload(row.payload)
-                out = handle(session, self.roster, self.cal, now, msg)
+                out = handle(session, roster, cal, now, msg)
                 outbox += outbox_rows(out, self.sender_clock())
                 self._files_came = self._files_came or bool(msg.attachments)
                 done.append(row.id)
@@ -387,11 +426,18 @@ class App:
                 session.connection().execute(MARK_PROCESSED, {"ids": done, "now": now})
             return len(done)
 
-    def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:
+    def _process_one(
+        self,
+        session: Session,
+        row: InboxMessage,
+        now: dt.datetime,
+        roster: Roster,
+        cal: WorkCalendar,
+    ) -> None:
         savepoint = session.begin_nested()
         try:
             msg = IncomingMessage.from_payload(row.payload)
-            out = handle(session, self.roster, self.cal, now, msg)
+            out = handle(session, roster, cal, now, msg)
             write_outbox(session, out, self.sender_clock())
             self._files_came = self._files_came or bool(msg.attachments)
             row.processed_at = now
@@ -431,6 +477,7 @@ class App:
     def _tap(self, message_id: str, data: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
         key = f"card:{message_id}"
+        roster, cal = self.world()
         with self.gate.hold(), self.db.transaction() as session:
             seen = session.scalar(select(InboxMessage).where(InboxMessage.msg_id == key))
             if seen is not None:
@@ -440,7 +487,7 @@ class App:
             row.processed_at = now
             session.add(row)
             session.flush()
-            answer, out = act_on_tap(session, self.roster, self.cal, now, key, data)
+            answer, out = act_on_tap(session, roster, cal, now, key, data)
             write_outbox(session, out, self.sender_clock())
             row.payload = {"card": data, "answer": answer}
         return answer
@@ -470,6 +517,8 @@ class App:
     def _replan_soon(self) -> None:
         """Replan without holding up the caller (the processor: a sweep may be running);
         requests that come meanwhile make one more replan, after."""
+        if self._stop.is_set():
+            return
         self._replan_wanted = True
         if self._replanning is None or self._replanning.done():
             self._replanning = asyncio.create_task(self._replans(), name="replan")
@@ -502,27 +551,31 @@ class App:
         warning planned) is done by the first sweep of each local day of ``clock``: the
         midnight job in production, the first step of a new day in the sandbox."""
         now = self.clock()
-        day = now.astimezone(self.cal.tz).date()
+        roster, cal = self.world()
+        day = now.astimezone(cal.tz).date()
         self.gate.wait_calm()
         with self.gate.hold(), self.db.transaction() as session:
             warning_at = self._warning_at
             if day != self._day:
-                daily(session, self.roster, self.cal, now)
-                warning_at = office_moment(session, self.roster, self.cal, now)
-            out = sweep(session, self.roster, self.cal, now)
+                daily(session, roster, cal, now)
+                warning_at = office_moment(session, roster, cal, now)
+            out = sweep(session, roster, cal, now)
             if warning_at is not None and now >= warning_at:
-                out += office_notices(session, self.roster, self.cal, now)
-                warning_at = office_moment(session, self.roster, self.cal, now)
+                out += office_notices(session, roster, cal, now)
+                warning_at = office_moment(session, roster, cal, now)
             count = write_outbox(session, out, self.sender_clock())
-            wake = next_due(session, self.cal, now)
-        # kept once committed: a failed sweep does the day's work again
-        self._day, self._warning_at, self._swept_at = day, warning_at, now
+            wake = next_due(session, cal, now)
+        # kept once committed: a failed sweep does the day's work again, and so does the
+        # next sweep after a reload
+        self._warning_at, self._swept_at = warning_at, now
+        if roster is self.roster:
+            self._day = day
         return count, self._earliest(wake)
 
     def _read_plan(self) -> dt.datetime | None:
         swept_at = self._swept_at or self.clock()
         with self.gate.hold(), self.db.sessions() as session:
-            return self._earliest(next_due(session, self.cal, swept_at))
+            return self._earliest(next_due(session, self.world()[1], swept_at))
 
     def _earliest(self, wake: dt.datetime | None) -> dt.datetime | None:
         moments = (wake, self._warning_at)
@@ -551,7 +604,8 @@ class App:
     def record_outcome(self, session: Session, outcome: Outcome) -> None:
         """The sender's hook: what DingTalk did with a message an item tracks goes on the item,
         and its notices into the outbox, in the transaction that marks the message."""
-        ctx = Ctx(session, self.roster, self.cal, self.clock())
+        roster, cal = self.world()
+        ctx = Ctx(session, roster, cal, self.clock())
         if outcome.item_id is None:  # a tracked file (a report's): see its purpose
             report_delivery.file_outcome(
                 ctx, outcome.media_path, outcome.purpose, outcome.actor, outcome.error

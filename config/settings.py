@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     bot_sweep_seconds: float = Field(default=60.0, gt=0)
     bot_log_level: str = "INFO"
     bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
+    bot_pid_file: Path = Path("data/bot.pid")  # written at start, removed at exit (bot reload)
+    bot_backup_dir: str = ""  # the daily backup's folder; empty: no daily backup
+    bot_backup_keep: int = Field(default=14, ge=1)  # days a daily backup is kept
+    bot_backup_at: str = "02:30"  # local time of the daily backup, HH:MM
 
     @field_validator("dingtalk_openapi_endpoint")
     @classmethod
@@ -69,6 +74,15 @@ class Settings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
         return value.upper()
+
+    @field_validator("bot_backup_at")
+    @classmethod
+    def _backup_at(cls, value: str) -> str:
+        try:
+            dt.datetime.strptime(value.strip(), "%H:%M")  # noqa: DTZ007
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day as HH:MM, e.g. 02:30") from None
+        return value.strip()
 
     @cached_property
     def tz(self) -> ZoneInfo:
