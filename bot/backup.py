@@ -135,21 +135,34 @@ def _libpq(parsed: URL) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
-def _run_pg(tool: str, args: list[str], parsed: URL) -> None:
-    path = shutil.which(tool)
+def _tool(name: str) -> str:
+    path = shutil.which(name)
     if path is None:
         raise BackupError(
-            f"{tool} is not on PATH: install the PostgreSQL client of the server's major "
+            f"{name} is not on PATH: install the PostgreSQL client of the server's major "
             f"version (e.g. apt-get install postgresql-client), or run it by hand ({README})"
         )
+    return path
+
+
+def _run_pg(tool: str, args: list[str], parsed: URL, stdin: str | None = None) -> str:
+    """Run a PostgreSQL client on the database; its output. The password goes in the
+    environment, never on the command line nor in a message."""
+    path = _tool(tool)
     dsn, env = _libpq(parsed)
     done = subprocess.run(
-        [path, *args, f"--dbname={dsn}"], env=env, capture_output=True, text=True, check=False
+        [path, *args, f"--dbname={dsn}"],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         secret = str(parsed.password) if parsed.password else None
         reason = one_line(done.stderr or f"exit status {done.returncode}", secret)
         raise BackupError(f"{tool} for DATABASE_URL {_shown(parsed)} failed: {reason}")
+    return done.stdout
 
 
 def _pg_dump(parsed: URL, target: Path) -> None:
@@ -208,7 +221,7 @@ def sqlite_revision(path: Path) -> str | None:
         raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
     if header != SQLITE_HEADER:
         raise BackupError(f"{path} is not an SQLite database")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
@@ -231,34 +244,42 @@ def restore(url: str, file: Path, pid_file: Path) -> Restored:
         )
     if backend == "sqlite":
         return _restore_sqlite(parsed, file)
-    return _restore_pg(parsed, file)
+    return _restore_pg(parsed, file, _utc_now())
 
 
 def _restore_sqlite(parsed: URL, file: Path) -> Restored:
-    revision = sqlite_revision(file)
-    current = check_revision(revision, str(file))
-    assert revision is not None
+    """Copy the backup beside the database (the backup API reads a WAL file too), check
+    the copy's revision, keep the database as it was, then rename the copy over it."""
+    sqlite_revision(file)  # an SQLite file at all, before copying anything
     target = Path(parsed.database or "")
     if target.resolve() == file.resolve():
         raise BackupError(f"{file} is the database itself")
-    with _sqlite_unused(target):
-        part = target.with_name(target.name + ".restore-part")
-        kept: Path | None = None
-        try:
-            _copy_sqlite(file, part)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                kept = target.with_name(target.name + ".before-restore")
-                _copy_sqlite(target, kept)
-                _checkpoint(target)
-            os.replace(part, target)
-        except (sqlite3.Error, OSError) as exc:
-            with contextlib.suppress(OSError):
-                part.unlink()
-            raise BackupError(f"restoring {file} into {target}: {exc}") from None
-        for extra in ("-wal", "-shm"):  # the old file's: emptied by the checkpoint
-            with contextlib.suppress(FileNotFoundError):
-                target.with_name(target.name + extra).unlink()
+    part = target.with_name(target.name + ".restore-part")
+    kept: Path | None = None
+    try:
+        with _sqlite_unused(target):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _copy_sqlite(file, part)
+            except (sqlite3.Error, OSError) as exc:
+                raise BackupError(f"cannot copy {file}: {exc}") from None
+            revision = sqlite_revision(part)
+            current = check_revision(revision, str(file))
+            assert revision is not None
+            try:
+                if target.exists():
+                    kept = target.with_name(target.name + ".before-restore")
+                    _copy_sqlite(target, kept)
+                    _checkpoint(target)
+                os.replace(part, target)
+            except (sqlite3.Error, OSError) as exc:
+                raise BackupError(f"restoring {file} into {target}: {exc}") from None
+            for extra in ("-wal", "-shm"):  # the old file's: emptied by the checkpoint
+                with contextlib.suppress(FileNotFoundError):
+                    target.with_name(target.name + extra).unlink()
+    finally:
+        with contextlib.suppress(OSError):
+            part.unlink()
     migrated = None if current else _migrate(parsed.render_as_string(hide_password=False))
     return Restored(str(target), revision, migrated, kept)
 
@@ -312,20 +333,23 @@ def _migrate(url: str) -> str:
         db.dispose()
 
 
-def dump_revision(parsed: URL, file: Path) -> str | None:
-    """The alembic revision inside a ``pg_dump -Fc`` file (pg_restore prints the table)."""
-    path = shutil.which("pg_restore")
-    if path is None:
-        raise BackupError(f"pg_restore is not on PATH ({README})")
+def _restore_script(file: Path, args: list[str]) -> str:
+    """``pg_restore`` of ``file`` as an SQL script (no database needed)."""
     done = subprocess.run(
-        [path, "--data-only", "--table=alembic_version", "--file=-", str(file)],
+        [_tool("pg_restore"), *args, "--file=-", str(file)],
         capture_output=True,
         text=True,
         check=False,
     )
     if done.returncode != 0:
         raise BackupError(f"{file} is not a pg_dump -Fc file: {one_line(done.stderr)}")
-    lines = iter(done.stdout.splitlines())
+    return done.stdout
+
+
+def dump_revision(file: Path) -> str | None:
+    """The alembic revision inside a ``pg_dump -Fc`` file."""
+    script = _restore_script(file, ["--data-only", "--table=alembic_version"])
+    lines = iter(script.splitlines())
     for line in lines:
         if line.startswith("COPY ") and "alembic_version" in line:
             value = next(lines, "\\.").strip()
@@ -333,26 +357,30 @@ def dump_revision(parsed: URL, file: Path) -> str | None:
     return None
 
 
-def _restore_pg(parsed: URL, file: Path) -> Restored:
-    """Check the dump's revision, then pg_restore --clean into the database (every table
-    of the bot is dropped and made again from the dump, in one transaction)."""
-    revision = dump_revision(parsed, file)
+def _restore_pg(parsed: URL, file: Path, now: dt.datetime) -> Restored:
+    """Check the dump's revision, dump the database as it is beside the backup, then, in
+    one transaction (psql), drop every table of the bot and make them again from the dump;
+    an older dump is migrated after."""
+    from storage.models import Base
+
+    revision = dump_revision(file)
     current = check_revision(revision, str(file))
     assert revision is not None
+    script = _restore_script(file, ["--clean", "--if-exists", "--no-owner", "--no-privileges"])
+    kept = file.parent / f"before-restore-{now.astimezone(dt.UTC).strftime(STAMP)}.dump"
+    _refuse_existing(kept)
+    _tool("psql")
+    _pg_dump(parsed, kept)
+    tables = [*Base.metadata.tables, "alembic_version"]
+    drop = "DROP TABLE IF EXISTS " + ", ".join(f'"{t}"' for t in tables) + " CASCADE;\n"
     _run_pg(
-        "pg_restore",
-        [
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            "--exit-on-error",
-            str(file),
-        ],
+        "psql",
+        ["--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1"],
         parsed,
+        stdin=drop + script,
     )
     migrated = None if current else _migrate(parsed.render_as_string(hide_password=False))
-    return Restored(_shown(parsed), revision, migrated, None)
+    return Restored(_shown(parsed), revision, migrated, kept)
 
 
 # --- the daily job -------------------------------------------------------------------------
