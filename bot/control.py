@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
 from config.hours import CalendarError
@@ -41,6 +42,23 @@ def load_world(settings: Settings) -> tuple[Roster, WorkCalendar]:
 
 def _one_line(message: str) -> str:
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def sd_notify(state: str) -> bool:
+    """Tell systemd (Type=notify) how the bot is: READY=1, STOPPING=1. The protocol is one
+    datagram to $NOTIFY_SOCKET; without it (not under systemd) nothing happens."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address:
+        return False
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.sendto(state.encode(), address)
+    except OSError as exc:
+        logger.warning("NOTIFY_SOCKET: cannot tell systemd %s: %s", state, exc)
+        return False
+    return True
 
 
 # --- the pid file ----------------------------------------------------------------------------

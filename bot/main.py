@@ -8,7 +8,7 @@ import signal
 
 from bot.app import App, Clock
 from bot.backup import DailyBackup
-from bot.control import ReloadError, load_world, remove_pid_file, write_pid_file
+from bot.control import ReloadError, load_world, remove_pid_file, sd_notify, write_pid_file
 from bot.dingtalk.client import DingTalkTransport
 from bot.files import prepare_files_dir
 from bot.startup import FileClock, migrate, open_database, settings_clock
@@ -75,6 +75,8 @@ async def _serve(
     reloads: set[asyncio.Task[bool]] = set()
 
     def hup() -> None:  # SIGHUP, `python -m bot reload`: the roster and calendar again
+        if stop.is_set():
+            return
         task = asyncio.create_task(reload(settings, app), name="reload")
         reloads.add(task)
         task.add_done_callback(reloads.discard)
@@ -105,12 +107,13 @@ async def _serve(
         len(roster.people),
         len(roster.data.departments),
     )
+    sd_notify("READY=1")  # systemd Type=notify: started
     try:
         await stop.wait()
     finally:
         # no new frames; the message in hand is finished, the outbox left for the next start
         logger.info("stopping")
-        loop.remove_signal_handler(signal.SIGHUP)
+        sd_notify("STOPPING=1")
         await asyncio.gather(*reloads, return_exceptions=True)
         await asyncio.to_thread(stream.stop)
         await app.stop()

@@ -122,7 +122,7 @@ def unit() -> configparser.ConfigParser:
 
 def test_the_systemd_unit_has_what_the_bot_needs() -> None:
     service = unit()["Service"]
-    assert service["Type"] == "simple"
+    assert service["Type"] == "notify"  # bot.control.sd_notify: READY=1, STOPPING=1
     assert service["ExecStart"].endswith("/python -m bot run")
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["KillSignal"] == "SIGTERM"

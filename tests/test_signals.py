@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -95,9 +96,14 @@ async def test_sigterm_finishes_in_hand_and_leaves_the_outbox_for_the_next_start
 ) -> None:
     env = bot_env(tmp_path, dingtalk.endpoint)
     db = tmp_path / "bot.db"
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # as systemd's NOTIFY_SOCKET
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.settimeout(30)
+    env["NOTIFY_SOCKET"] = str(tmp_path / "notify")
     bot = start_bot(tmp_path, env)
     try:
         await dingtalk.wait_connected(timeout=30)
+        assert await asyncio.to_thread(systemd.recv, 100) == b"READY=1"
         assert (tmp_path / "run" / "bot.pid").read_text().strip() == str(bot.pid)
         dingtalk.delay = 0.4  # the town's replies go one after another, slowly
         for n in range(8):
@@ -116,6 +122,9 @@ async def test_sigterm_finishes_in_hand_and_leaves_the_outbox_for_the_next_start
             bot.kill()
     log = (tmp_path / "bot.log").read_text(encoding="utf-8")
     assert code == 0, log
+    assert systemd.recv(100) == b"STOPPING=1"
+    systemd.close()
+    del env["NOTIFY_SOCKET"]
     assert took < 5, log
     assert "stopped" in log
     assert not (tmp_path / "run" / "bot.pid").exists()
