@@ -357,12 +357,43 @@ def dump_revision(file: Path) -> str | None:
     return None
 
 
+def _refuse_leader(parsed: URL) -> None:
+    """Refuse while an instance leads on the database (coord's lease connection is named
+    ``dubanbot lease <pid>``), wherever it runs."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(parsed.set(drivername="postgresql+psycopg"), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT application_name, coalesce(host(client_addr), 'local') "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name LIKE 'dubanbot lease %'"
+                )
+            ).first()
+    except DBAPIError as exc:
+        secret = str(parsed.password) if parsed.password else None
+        reason = one_line(str(exc.orig or exc), secret)
+        raise BackupError(f"DATABASE_URL {_shown(parsed)}: cannot connect: {reason}") from None
+    finally:
+        engine.dispose()
+    if found is not None:
+        raise BackupError(
+            f"a bot is running on DATABASE_URL {_shown(parsed)} ({found[0]} from {found[1]}): "
+            f"stop every instance before restoring"
+        )
+
+
 def _restore_pg(parsed: URL, file: Path, now: dt.datetime) -> Restored:
     """Check the dump's revision, dump the database as it is beside the backup, then, in
     one transaction (psql), drop every table of the bot and make them again from the dump;
     an older dump is migrated after."""
     from storage.models import Base
 
+    _refuse_leader(parsed)
     revision = dump_revision(file)
     current = check_revision(revision, str(file))
     assert revision is not None

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -125,6 +126,17 @@ def test_restore_round_trip_keeps_the_old_file(tmp_path: Path) -> None:
         assert db.migrate() == HEAD
     finally:
         db.dispose()
+
+
+def test_restore_onto_a_new_machine(tmp_path: Path) -> None:
+    source = tmp_path / "old" / "bot.db"
+    source.parent.mkdir()
+    url = make_db(source)
+    write_marker(source, "moved")
+    saved = backup(url, tmp_path / "backups", NOW)
+    target = tmp_path / "new" / "data" / "bot.db"
+    done = restore(f"sqlite:///{target}", saved, tmp_path / "bot.pid")
+    assert done.kept is None and read_marker(target) == "moved"
 
 
 def test_restore_of_an_older_backup_migrates_it(tmp_path: Path) -> None:
@@ -365,6 +377,12 @@ def test_postgresql_restore_refuses_a_newer_dump(scratch_pg: str, tmp_path: Path
     with engine.begin() as conn:
         conn.execute(text("UPDATE marker SET value = 'changed'"))
     engine.dispose()
+    # an instance holding the lease (coord's storage.leader names its connection so)
+    with (
+        psycopg.connect(scratch_pg, application_name="dubanbot lease 4242"),
+        pytest.raises(BackupError, match="dubanbot lease 4242 from"),
+    ):
+        restore(scratch_pg, saved, tmp_path / "bot.pid")
     with pytest.raises(BackupError, match="9999, newer"):
         restore(scratch_pg, saved, tmp_path / "bot.pid")
     assert pg_marker(scratch_pg) == "changed"
