@@ -299,7 +299,7 @@ def _sqlite_unused(target: Path) -> Any:
     from config.settings import SettingsError
 
     try:
-        handle = lock(target)
+        handle = lock(target.resolve())
     except SettingsError as exc:
         raise BackupError(f"{target} is in use: {exc}") from None
     try:
