@@ -195,6 +195,20 @@ def test_restore_refuses_while_a_bot_runs(tmp_path: Path) -> None:
     restore(url, saved, pid_file)
 
 
+def test_restore_refuses_while_a_bot_holds_the_sqlite_lock(tmp_path: Path) -> None:
+    leader = pytest.importorskip("storage.leader")  # coord's lock, once merged
+    target = tmp_path / "bot.db"
+    url = make_db(target)
+    saved = backup(url, tmp_path / "backups", NOW)
+    handle = leader.lock_sqlite(target.resolve())  # as a running bot holds it
+    try:
+        with pytest.raises(BackupError, match=r"is in use: .*another bot process"):
+            restore(url, saved, tmp_path / "bot.pid")
+    finally:
+        handle.close()
+    restore(url, saved, tmp_path / "bot.pid")
+
+
 def touch(directory: Path, name: str) -> Path:
     path = directory / name
     path.write_bytes(b"")
