@@ -74,6 +74,16 @@ def alive(pid: int) -> bool:
     return True
 
 
+def looks_like_bot(pid: int) -> bool:
+    """Whether process ``pid`` runs the bot, by its command line (Linux /proc); True when
+    that cannot be read. A stale pid file's number may belong to another program by now."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    return any(word == b"bot" or word.endswith(b"dubanbot") for word in words)
+
+
 def read_pid(path: Path) -> int | None:
     """The pid in ``path``; None when the file is absent or unreadable."""
     try:
@@ -83,9 +93,11 @@ def read_pid(path: Path) -> int | None:
 
 
 def running_pid(path: Path) -> int | None:
-    """The pid of the bot ``path`` names, when that process is alive."""
+    """The pid of the bot ``path`` names, when that process is alive and runs the bot."""
     pid = read_pid(path)
-    return pid if pid is not None and pid != os.getpid() and alive(pid) else None
+    if pid is None or pid == os.getpid():
+        return None
+    return pid if alive(pid) and looks_like_bot(pid) else None
 
 
 def write_pid_file(path: Path) -> None:
@@ -121,5 +133,10 @@ def signal_reload(settings: Settings) -> int:
         raise NotRunning(f"no running bot: BOT_PID_FILE {path} is absent or unreadable")
     if not alive(pid):
         raise NotRunning(f"no running bot: BOT_PID_FILE {path} names process {pid}, which is gone")
+    if not looks_like_bot(pid):
+        raise NotRunning(
+            f"no running bot: BOT_PID_FILE {path} names process {pid}, which is not the bot "
+            f"(a stale file)"
+        )
     os.kill(pid, signal.SIGHUP)
     return pid

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,18 @@ from storage import migrate
 from storage.db import Database
 from tests.conftest import POSTGRES_URL, postgres_unreachable
 from tests.test_schedule import Transport
+
+
+@pytest.fixture
+def fake_bot() -> Iterator[int]:
+    """A live process whose command line looks like the bot's (``... bot``)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "bot"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
 
 HEAD = migrate.head()
 NOW = dt.datetime(2026, 11, 30, 18, 30, tzinfo=dt.UTC)
@@ -183,15 +196,17 @@ def test_restore_refuses_what_is_not_sqlite(tmp_path: Path) -> None:
         restore(url, tmp_path / "missing.db", tmp_path / "bot.pid")
 
 
-def test_restore_refuses_while_a_bot_runs(tmp_path: Path) -> None:
+def test_restore_refuses_while_a_bot_runs(tmp_path: Path, fake_bot: int) -> None:
     url = make_db(tmp_path / "bot.db")
     saved = backup(url, tmp_path / "backups", NOW)
     pid_file = tmp_path / "bot.pid"
-    pid_file.write_text(f"{os.getppid()}\n", encoding="ascii")  # a live process
+    pid_file.write_text(f"{fake_bot}\n", encoding="ascii")
     with pytest.raises(BackupError, match=r"a bot is running \(pid"):
         restore(url, saved, pid_file)
     assert not (tmp_path / "bot.db.before-restore").exists()
-    pid_file.write_text("999999999\n", encoding="ascii")  # gone: a stale file
+    pid_file.write_text(f"{os.getppid()}\n", encoding="ascii")  # stale: another program's
+    restore(url, saved, pid_file)
+    pid_file.write_text("999999999\n", encoding="ascii")  # stale: gone
     restore(url, saved, pid_file)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,18 @@ from handlers.workcal import WorkCalendar
 from storage.db import Database
 from tests.conftest import EXAMPLE_ROSTER
 from tests.test_schedule import Transport
+
+
+@pytest.fixture
+def fake_bot() -> Iterator[int]:
+    """A live process whose command line looks like the bot's (``... bot``)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "bot"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
 
 MISSING_NAME = '[[people]]\nid = "u-x"\n'
 
@@ -94,7 +109,7 @@ async def test_a_refused_reload_keeps_the_running_roster_and_logs_one_error(
         db.dispose()
 
 
-def test_the_pid_file_is_this_process_and_only_removed_by_it(tmp_path: Path) -> None:
+def test_the_pid_file_is_this_process_and_only_removed_by_it(tmp_path: Path, fake_bot: int) -> None:
     path = tmp_path / "run" / "bot.pid"
     write_pid_file(path)
     assert read_pid(path) == os.getpid()
@@ -103,8 +118,10 @@ def test_the_pid_file_is_this_process_and_only_removed_by_it(tmp_path: Path) -> 
     assert running_pid(path) is None
     remove_pid_file(path)
     assert path.exists()  # not ours: left alone
-    path.write_text(f"{os.getppid()}\n", encoding="ascii")
-    assert running_pid(path) == os.getppid()
+    path.write_text(f"{os.getppid()}\n", encoding="ascii")  # alive, but not the bot
+    assert running_pid(path) is None
+    path.write_text(f"{fake_bot}\n", encoding="ascii")
+    assert running_pid(path) == fake_bot
     write_pid_file(path)
     remove_pid_file(path)
     assert not path.exists()
@@ -117,11 +134,13 @@ def test_reload_command_checks_the_files_first(
     monkeypatch.setenv("BOT_ORG_FILE", str(tmp_path / "org.toml"))
     monkeypatch.setenv("BOT_CALENDAR_FILE", str(tmp_path / "calendar.txt"))
     monkeypatch.setenv("BOT_PID_FILE", str(tmp_path / "bot.pid"))
-    (tmp_path / "bot.pid").write_text(f"{os.getppid()}\n", encoding="ascii")  # not signalled
+    (tmp_path / "bot.pid").write_text(f"{os.getppid()}\n", encoding="ascii")
     assert cli.main(["reload"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: BOT_ORG_FILE") and "not valid TOML" in err
     (tmp_path / "org.toml").write_text(EXAMPLE_ROSTER.read_text("utf-8"), "utf-8")
+    assert cli.main(["reload"]) == 1  # the pid is the shell's: not signalled
+    assert "which is not the bot (a stale file)" in capsys.readouterr().err
     (tmp_path / "bot.pid").unlink()
     assert cli.main(["reload"]) == 1
     assert "no running bot: BOT_PID_FILE" in capsys.readouterr().err
