@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.backup import DailyBackup
 from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
@@ -143,6 +144,7 @@ class App:
         card_template_id: str = "",
         leadership: Leadership | None = None,
         leader_poll: float = 5.0,
+        backup: DailyBackup | None = None,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
         None: they are recorded but not fetched nor forwarded. ``timed``: the scheduler wakes
@@ -152,6 +154,7 @@ class App:
         ``leadership``: the lease that decides which instance sweeps, tried and checked every
         ``leader_poll`` seconds (BOT_LEADER_POLL_SECONDS); None: this one always does."""
         self.roster, self.cal, self.db = roster, cal, db
+        self._world_lock = threading.Lock()  # roster and cal change together (reload)
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
         # SQLite: one writer at a time, the inbox first (see storage.gate)
@@ -207,8 +210,25 @@ class App:
         self.leadership = leadership
         self.leader_poll = leader_poll
         self._leads = leadership is None  # runs the scheduler (see the module's docstring)
+        self.backup = backup  # the daily backup job (BOT_BACKUP_DIR), None: off
 
     # -- lifecycle --
+
+    def world(self) -> tuple[Roster, WorkCalendar]:
+        """The roster and calendar for one transaction (a reload swaps both between)."""
+        with self._world_lock:
+            return self.roster, self.cal
+
+    async def reload(self, roster: Roster, cal: WorkCalendar) -> None:
+        """Use ``roster`` and ``cal`` from the next transaction on (SIGHUP; bot.main.reload
+        checked them). Every part reads them through :meth:`world`; the day's work is done
+        again with them at the next sweep."""
+        with self._world_lock:
+            self.roster, self.cal = roster, cal
+            if self.fetcher is not None:
+                self.fetcher.use(roster, cal)
+            self._day = None
+        self.wake()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -261,6 +281,16 @@ class App:
                 misfire_grace_time=None,
                 replace_existing=True,
             )
+        if self.backup is not None:  # BOT_BACKUP_AT, local time
+            self._scheduler.add_job(
+                self.backup.job,
+                self.backup.trigger(self.cal.tz),
+                id="backup",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                replace_existing=True,
+            )
         self._scheduler.start()
         await self._sweep_job()
 
@@ -301,15 +331,29 @@ class App:
             except Exception:
                 logger.exception("leader: checking the lease failed")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop: what is in hand (a batch of the inbox, a sweep, a message being sent) is
+        finished within ``grace`` seconds and committed; outbox rows the sender had taken
+        but not tried are given back, due at once for the next start. Then what is left
+        is cancelled, and the lease released."""
         self._stop.set()
+        self._wake_processor.set()  # the processor sees the stop once its batch is done
+        # the lease watcher returns at the stop; once it has, nothing starts the scheduler
         await asyncio.gather(
             *(t for t in self._tasks if t.get_name() == "lease"), return_exceptions=True
         )
-        await self._follow()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._leads = False
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        others = [*self._kicked, *([self._replanning] if self._replanning else [])]
+        running = [*others, *self._tasks]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                logger.warning("stop: %s still running after %.0f s; cancelled", task, grace)
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
         self._tasks = []
         if self.leadership is not None:
             await asyncio.to_thread(self.leadership.release)
@@ -409,6 +453,8 @@ class App:
         count = 0
         while True:
             await self._wake_processor.wait()
+            if self._stop.is_set():
+                return
             if count < BATCH // 4:
                 # Messages trickle in: a moment for a few more, as one transaction for
                 # several costs little more than one for one.
@@ -446,6 +492,7 @@ class App:
     def _process_batch(self, limit: int, *, careful: bool) -> int:
         calm = self.gate.wait_calm()  # else a flood: a whole batch before asking again
         now = self.clock()
+        roster, cal = self.world()
         with self.gate.hold(), self.db.transaction() as session:
             take_inbox_turn(session.connection())  # several instances: one batch at a time
             if careful:
@@ -456,7 +503,7 @@ class App:
                     .limit(limit)
                 ).all()
                 for one in unprocessed:
-                    self._process_one(session, one, now)
+                    self._process_one(session, one, now, roster, cal)
                 return len(unprocessed)
             rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
             # No handler reads pending outbox rows (重发 reads failed ones only): the batch's
@@ -466,7 +513,7 @@ class App:
             for row in rows:
                 with log_context(msg=row.payload.get("msgId")):
                     msg = IncomingMessage.from_payload(row.payload)
-                    out = handle(session, self.roster, self.cal, now, msg)
+                    out = handle(session, roster, cal, now, msg)
                     _log_handled(out)
                 outbox += outbox_rows(out, self.sender_clock())
                 self._files_came = self._files_came or bool(msg.attachments)
@@ -481,17 +528,29 @@ class App:
                 session.connection().execute(MARK_PROCESSED, {"ids": done, "now": now})
             return len(done)
 
-    def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:
+    def _process_one(
+        self,
+        session: Session,
+        row: InboxMessage,
+        now: dt.datetime,
+        roster: Roster,
+        cal: WorkCalendar,
+    ) -> None:
         with log_context(msg=row.msg_id):
-            self._process_one_in_context(session, row, now)
+            self._process_one_in_context(session, row, now, roster, cal)
 
     def _process_one_in_context(
-        self, session: Session, row: InboxMessage, now: dt.datetime
+        self,
+        session: Session,
+        row: InboxMessage,
+        now: dt.datetime,
+        roster: Roster,
+        cal: WorkCalendar,
     ) -> None:
         savepoint = session.begin_nested()
         try:
             msg = IncomingMessage.from_payload(row.payload)
-            out = handle(session, self.roster, self.cal, now, msg)
+            out = handle(session, roster, cal, now, msg)
             _log_handled(out)
             write_outbox(session, out, self.sender_clock())
             self._files_came = self._files_came or bool(msg.attachments)
@@ -532,6 +591,7 @@ class App:
     def _tap(self, message_id: str, data: dict[str, Any]) -> dict[str, Any]:
         now = self.clock()
         key = f"card:{message_id}"
+        roster, cal = self.world()
         with self.gate.hold(), self.db.transaction() as session:
             seen = session.scalar(select(InboxMessage).where(InboxMessage.msg_id == key))
             if seen is not None:
@@ -542,7 +602,7 @@ class App:
             row.processed_at = now
             session.add(row)
             session.flush()
-            answer, out = act_on_tap(session, self.roster, self.cal, now, key, data)
+            answer, out = act_on_tap(session, roster, cal, now, key, data)
             write_outbox(session, out, self.sender_clock())
             row.payload = {"card": data, "answer": answer}
         return answer
@@ -574,8 +634,9 @@ class App:
 
     def _replan_soon(self) -> None:
         """Replan without holding up the caller (the processor: a sweep may be running);
-        requests that come meanwhile make one more replan, after. A no-op on a follower."""
-        if not self._leads:
+        requests that come meanwhile make one more replan, after. A no-op on a follower
+        and once stopping."""
+        if not self._leads or self._stop.is_set():
             return
         self._replan_wanted = True
         if self._replanning is None or self._replanning.done():
@@ -610,30 +671,34 @@ class App:
         midnight job in production, the first step of a new day in the sandbox."""
         began = time.perf_counter()
         now = self.clock()
-        day = now.astimezone(self.cal.tz).date()
+        roster, cal = self.world()
+        day = now.astimezone(cal.tz).date()
         self.gate.wait_calm()
         with self.gate.hold(), self.db.transaction() as session:
             warning_at = self._warning_at
             if day != self._day:
-                daily(session, self.roster, self.cal, now)
-                warning_at = office_moment(session, self.roster, self.cal, now)
-            out = sweep(session, self.roster, self.cal, now)
+                daily(session, roster, cal, now)
+                warning_at = office_moment(session, roster, cal, now)
+            out = sweep(session, roster, cal, now)
             if warning_at is not None and now >= warning_at:
-                out += office_notices(session, self.roster, self.cal, now)
-                warning_at = office_moment(session, self.roster, self.cal, now)
+                out += office_notices(session, roster, cal, now)
+                warning_at = office_moment(session, roster, cal, now)
             count = write_outbox(session, out, self.sender_clock())
-            wake = next_due(session, self.cal, now)
+            wake = next_due(session, cal, now)
             lateness = repo.fired_lateness(session)
         self.metrics.sweep_duration.observe(time.perf_counter() - began)
         self.metrics.fired(lateness)
-        # kept once committed: a failed sweep does the day's work again
-        self._day, self._warning_at, self._swept_at = day, warning_at, now
+        # kept once committed: a failed sweep does the day's work again, and so does the
+        # next sweep after a reload
+        self._warning_at, self._swept_at = warning_at, now
+        if roster is self.roster:
+            self._day = day
         return count, self._earliest(wake)
 
     def _read_plan(self) -> dt.datetime | None:
         swept_at = self._swept_at or self.clock()
         with self.gate.hold(), self.db.sessions() as session:
-            return self._earliest(next_due(session, self.cal, swept_at))
+            return self._earliest(next_due(session, self.world()[1], swept_at))
 
     def _earliest(self, wake: dt.datetime | None) -> dt.datetime | None:
         moments = (wake, self._warning_at)
@@ -662,7 +727,8 @@ class App:
     def record_outcome(self, session: Session, outcome: Outcome) -> None:
         """The sender's hook: what DingTalk did with a message an item tracks goes on the item,
         and its notices into the outbox, in the transaction that marks the message."""
-        ctx = Ctx(session, self.roster, self.cal, self.clock())
+        roster, cal = self.world()
+        ctx = Ctx(session, roster, cal, self.clock())
         if outcome.item_id is None:  # a tracked file (a report's): see its purpose
             report_delivery.file_outcome(
                 ctx, outcome.media_path, outcome.purpose, outcome.actor, outcome.error

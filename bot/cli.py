@@ -309,6 +309,46 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        print(backup(settings.database_url, Path(args.dir)))
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        done = restore(settings.database_url, Path(args.file), settings.bot_pid_file)
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"restored {args.file} (revision {done.revision}) into {done.target}")
+    if done.migrated_to:
+        print(f"migrated {done.revision} -> {done.migrated_to}")
+    if done.kept:
+        print(f"the database as it was: {done.kept}")
+    return 0
+
+
+def cmd_reload(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.control import NotRunning, ReloadError, signal_reload
+
+    try:
+        pid = signal_reload(settings)
+    except (ReloadError, NotRunning) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{settings.bot_org_file} and {settings.bot_calendar_file} are valid; "
+        f"asked the bot (pid {pid}) to reload them (its log says when done)"
+    )
+    return 0
+
+
 def cmd_db_revision(settings: Settings, args: argparse.Namespace) -> int:
     from alembic.util import CommandError
 
@@ -406,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (the demo when no credentials are set)")
     run.set_defaults(func=cmd_run)
+    reload = commands.add_parser(
+        "reload", help="check the roster and calendar files, then have the running bot reload them"
+    )
+    reload.set_defaults(func=cmd_reload)
     demo = commands.add_parser("demo", help="play a scripted day in the local sandbox")
     demo.set_defaults(func=cmd_demo)
     sandbox = commands.add_parser("sandbox", help="a terminal on the local DingTalk sandbox")
@@ -460,6 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(func=cmd_db_upgrade)
     current = dbc.add_parser("current", help="the database's revision")
     current.set_defaults(func=cmd_db_current)
+    db_backup = dbc.add_parser("backup", help="back up the database into DIR (while it runs)")
+    db_backup.add_argument("dir", metavar="DIR")
+    db_backup.set_defaults(func=cmd_db_backup)
+    db_restore = dbc.add_parser("restore", help="replace the database by a backup (bot stopped)")
+    db_restore.add_argument("file", metavar="FILE")
+    db_restore.set_defaults(func=cmd_db_restore)
     revision = dbc.add_parser("revision", help="autogenerate a revision from the models")
     revision.add_argument("-m", "--message", required=True)
     revision.set_defaults(func=cmd_db_revision)

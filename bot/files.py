@@ -127,7 +127,7 @@ class Fetcher:
         self._db = db
         self._downloader = downloader
         self._dir = files_dir
-        self._roster, self._cal = roster, cal
+        self._world = (roster, cal)
         self._write_outbox = write_outbox
         self._clock = clock  # the business clock: what items and messages say
         self._retry_clock = retry_clock  # real time: retries and leases
@@ -139,6 +139,10 @@ class Fetcher:
         self._random = rng or random.Random()
         self._in_flight = 0  # claimed and not yet settled (changed from two threads)
         self._count_lock = threading.Lock()
+
+    def use(self, roster: Roster, cal: WorkCalendar) -> None:
+        """The roster and calendar from the next transaction on (App.reload)."""
+        self._world = (roster, cal)
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, sent: asyncio.Event) -> None:
         """Fetch until ``stop``; ``wake`` is set when new attachments were committed, ``sent``
@@ -375,7 +379,7 @@ class Fetcher:
         return False
 
     def _forward(self, session: Session, item: Item | Attachment, now: dt.datetime) -> None:
-        ctx = Ctx(session, self._roster, self._cal, now)
+        ctx = Ctx(session, *self._world, now)
         if isinstance(item, Item):
             intake.settled(ctx, item)
         else:

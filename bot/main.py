@@ -8,6 +8,8 @@ import signal
 from pathlib import Path
 
 from bot.app import App, Clock
+from bot.backup import DailyBackup
+from bot.control import ReloadError, load_world, remove_pid_file, sd_notify, write_pid_file
 from bot.dingtalk.client import DingTalkTransport
 from bot.files import prepare_files_dir
 from bot.health import HealthServer
@@ -45,7 +47,11 @@ def run_bot(settings: Settings) -> int:
     except BaseException:
         db.dispose()
         raise
-    asyncio.run(_serve(settings, roster, cal, clock, db))
+    write_pid_file(settings.bot_pid_file)
+    try:
+        asyncio.run(_serve(settings, roster, cal, clock, db))
+    finally:
+        remove_pid_file(settings.bot_pid_file)
     return 0
 
 
@@ -73,11 +79,22 @@ async def _serve(
         if db.engine.dialect.name == "postgresql"
         else None,
         leader_poll=settings.bot_leader_poll_seconds,
+        backup=DailyBackup.from_settings(settings),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def hup() -> None:  # SIGHUP, `python -m bot reload`: the roster and calendar again
+        if stop.is_set():
+            return
+        task = asyncio.create_task(reload(settings, app), name="reload")
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, hup)
     await app.start()
     failures: list[Exception] = []
 
@@ -116,14 +133,38 @@ async def _serve(
     try:
         if health is not None:
             await health.start()  # SettingsError when BOT_HTTP cannot be listened on
+        sd_notify("READY=1")  # systemd Type=notify: started
         await stop.wait()
     finally:
+        # no new frames; the message in hand is finished, the outbox left for the next start
         logger.info("stopping")
+        sd_notify("STOPPING=1")
         if health is not None:
             await health.stop()
+        await asyncio.gather(*reloads, return_exceptions=True)
         await asyncio.to_thread(stream.stop)
-        await app.stop()
+        await app.stop()  # releases the lease (several instances)
         await transport.aclose()
         db.dispose()
+        logger.info("stopped")
     if failures:
         raise failures[0]
+
+
+async def reload(settings: Settings, app: App) -> bool:
+    """Read the roster and the calendar file again and hand them to ``app``; a file that is
+    wrong keeps the running ones, and one ERROR line says why."""
+    try:
+        roster, cal = await asyncio.to_thread(load_world, settings)
+    except ReloadError as exc:
+        logger.error("reload refused, keeping the running roster and calendar: %s", exc)
+        return False
+    await app.reload(roster, cal)
+    logger.info(
+        "reload: %d people, %d departments (%s), calendar %s",
+        len(roster.people),
+        len(roster.data.departments),
+        settings.bot_org_file,
+        settings.bot_calendar_file,
+    )
+    return True

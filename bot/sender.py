@@ -156,6 +156,7 @@ class Sender:
         self._marks: list[tuple[PendingRow, datetime]] = []
         self._marking: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None  # when the next row falls due, if known
+        self._stopping: asyncio.Event | None = None  # run()'s stop: take no more rows
         self._mark_gathering = False
 
     async def send_due(self) -> int:
@@ -164,7 +165,7 @@ class Sender:
         delivered = 0
         self._next_due = None
         try:
-            while True:
+            while not self._stopped():
                 if self._skip_locked:
                     lease = self._clock() + self._lease
                     chats, next_due = await asyncio.to_thread(self._take_due, self._clock(), lease)
@@ -205,6 +206,10 @@ class Sender:
         for index, row in enumerate(rows):
             if not claimed[index]:
                 break  # another sender has it
+            if self._stopped():  # stopping: what is not tried is due again at once
+                rest = [r for r, mine in zip(rows[index:], claimed[index:], strict=True) if mine]
+                await asyncio.to_thread(self._release, rest, lease)
+                break
             progress = True
             if hurry:
                 hurry -= 1
@@ -219,7 +224,10 @@ class Sender:
         return progress, delivered
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows."""
+        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows. Once
+        ``stop`` is set, the messages being sent are finished and marked, and the rows taken
+        for sending but not tried are given back (due again at once, for the next start)."""
+        self._stopping = stop
         while not stop.is_set():
             wake.clear()  # before sending, so rows committed meanwhile are not missed
             try:
@@ -232,6 +240,9 @@ class Sender:
                 logger.exception("outbox: sending round failed")
                 delay = self._max_wait
             await _wait_any((stop, wake), min(max(delay, 0.01), self._max_wait))
+
+    def _stopped(self) -> bool:
+        return self._stopping is not None and self._stopping.is_set()
 
     # One row
 

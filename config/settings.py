@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
     # /healthz fails when the oldest pending outbox row is older than this
     bot_health_outbox_age_seconds: float = Field(default=900.0, gt=0)
 
+    bot_pid_file: Path = Path("data/bot.pid")  # written at start, removed at exit (bot reload)
+    bot_backup_dir: str = ""  # the daily backup's folder; empty: no daily backup
+    bot_backup_keep: int = Field(default=14, ge=1)  # days a daily backup is kept
+    bot_backup_at: str = "02:30"  # local time of the daily backup, HH:MM
+
     @field_validator("dingtalk_openapi_endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
@@ -98,6 +104,15 @@ class Settings(BaseSettings):
     def http_address(self) -> tuple[str, int] | None:
         """BOT_HTTP as (host, port); None: off."""
         return parse_address(self.bot_http) if self.bot_http else None
+
+    @field_validator("bot_backup_at")
+    @classmethod
+    def _backup_at(cls, value: str) -> str:
+        try:
+            dt.datetime.strptime(value.strip(), "%H:%M")  # noqa: DTZ007
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day as HH:MM, e.g. 02:30") from None
+        return value.strip()
 
     @cached_property
     def tz(self) -> ZoneInfo:
