@@ -215,6 +215,10 @@ class App:
         self._scheduler.start()
         self._wake_processor.set()  # whatever the inbox kept from before a crash
         await self._sweep_job()  # whatever fell due while the bot was down; plans the next
+        # bench/armed.py times the start-up up to this line
+        logger.info(
+            "armed: next wake at %s", self.next_wake.isoformat() if self.next_wake else None
+        )
 
     async def stop(self) -> None:
         self._stop.set()
