@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import Figure, write_figures
 from sqlalchemy import Table, insert, select, text
 
 from bot.app import App
@@ -291,7 +292,7 @@ def drop_postgres() -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
-def run(url: str, args: argparse.Namespace) -> bool:
+def run(url: str, args: argparse.Namespace, figures: list[Figure]) -> bool:
     roster = load_roster(ROOT / "config" / "examples" / "org.toml")
     cal = WorkCalendar(tz=TZ)
     db = Database(url)
@@ -307,6 +308,26 @@ def run(url: str, args: argparse.Namespace) -> bool:
     name = db.engine.dialect.name
     late_p50, late_p99, late_max = pct(late, 0.5), pct(late, 0.99), max(late)
     ok = median < IDLE_TARGET_MS and late_p99 < LATE_TARGET_S
+    shown = "SQLite" if name == "sqlite" else "PostgreSQL"
+    figures += [
+        Figure(
+            "sweep",
+            f"idle sweep median, {shown}",
+            median,
+            "ms",
+            IDLE_TARGET_MS,
+            detail=f"{args.items:,} open @件, {args.matters:,} matters; p99 {p99:.2f} ms",
+        ),
+        Figure(
+            "sweep",
+            f"reminder lateness p99, {shown}",
+            late_p99,
+            "s",
+            LATE_TARGET_S,
+            detail=f"{args.timers} reminders over {args.span:.0f} s; p50 {late_p50 * 1000:.0f} ms, "
+            f"max {late_max * 1000:.0f} ms",
+        ),
+    ]
     print(
         f"{name:<10} {args.items} @件, {args.matters} matters (filled in {made:.0f} s)\n"
         f"  idle sweep       median {median:6.2f} ms  p99 {p99:6.2f} ms   "
@@ -328,18 +349,21 @@ def main() -> int:
     parser.add_argument("--span", type=float, default=20.0)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--json", help="append the figures to this JSON file (run_all.py)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     ok = True
+    figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
-        ok = run(f"sqlite:///{tmp}/sweep.db", args) and ok
+        ok = run(f"sqlite:///{tmp}/sweep.db", args, figures) and ok
     if not args.sqlite_only:
         url = postgres()
         if url is not None:
             try:
-                ok = run(url, args) and ok
+                ok = run(url, args, figures) and ok
             finally:
                 drop_postgres()
+    write_figures(args.json, figures)
     return 0 if ok else 1
 
 
