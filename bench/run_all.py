@@ -271,6 +271,14 @@ def render(
     lines += ["", "## Missed targets", ""]
     if not missed and not errors:
         lines.append("None: every figure meets its target.")
+    elif "load average at start" in facts:
+        lines += [
+            f"Load average at start {facts['load average at start']}, at end "
+            f"{facts.get('load average at end', '?')} on {facts.get('cores', '?')} cores: "
+            "other work on the machine stretches every wall-clock figure; the CPU figures "
+            "in the notes do not depend on it.",
+            "",
+        ]
     for f in missed:
         why = f.why or "the benchmark gives no explanation."
         lines.append(f"- **{f.bench}: {f.name}**: {shortfall(f)}. Why: {why}")
