@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+from harness import Figure, write_figures
 
 from bot.dingtalk.client import DingTalkTransport
 from bot.dingtalk.http import AiohttpTransport
@@ -71,11 +72,13 @@ async def measure(url: str, stack: str, n: int, concurrency: int) -> tuple[float
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=3000)
+    parser.add_argument("--json", help="append the figures to this JSON file (run_all.py)")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(target=dingtalk_process, args=(theirs,), daemon=True)
     child.start()
+    figures: list[Figure] = []
     try:
         url = ours.recv()
         print("in flight | stack              | CPU a send | sends/s")
@@ -84,7 +87,17 @@ def main() -> int:
                 cpu, rate = asyncio.run(measure(url, stack, args.n, concurrency))
                 name = "httpx over aiohttp" if stack == "aiohttp" else "httpx alone"
                 print(f"{concurrency:9d} | {name:18s} | {cpu:7.0f} µs | {rate:7.0f}")
+                figures.append(
+                    Figure(
+                        "http_stack",
+                        f"CPU a session-webhook send, {name}, {concurrency} in flight",
+                        cpu,
+                        "µs",
+                        detail=f"{rate:.0f} sends/s",
+                    )
+                )
         ours.send(None)
+        write_figures(args.json, figures)
     finally:
         child.join(10)
         if child.is_alive():

@@ -292,7 +292,11 @@ class App:
                 replace_existing=True,
             )
         self._scheduler.start()
-        await self._sweep_job()
+        await self._sweep_job()  # whatever fell due while nobody led; plans the next
+        # bench/armed.py times the start-up up to this line
+        logger.info(
+            "armed: next wake at %s", self.next_wake.isoformat() if self.next_wake else None
+        )
 
     async def _follow(self) -> None:
         """The lease is lost: stop the scheduler and what it started, at once. The day's work
