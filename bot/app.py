@@ -7,6 +7,13 @@ are rows; APScheduler only wakes the sweeper: at the next due moment (read from 
 after each sweep and each processed inbox batch), just after midnight for the day's work,
 and every ``sweep_every`` seconds in case another instance changed something. A restart
 loses nothing and repeats nothing.
+
+Several instances on PostgreSQL: every one ingests, processes the inbox, fetches and sends
+(the outbox and the attachments are claimed row by row); only the one holding the lease
+(``storage.leader.Leadership``) runs the scheduler, hence the sweeper. A follower tries to
+take the lease every ``leader_poll`` seconds and, once it does, sweeps at once (whatever fell
+due meanwhile); the leader checks at the same pace that it still holds it, and stops its
+scheduler the moment it does not.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from handlers.sweep import daily, next_due, office_moment, office_notices, sweep
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.gate import WriteGate
+from storage.leader import Leadership
 from storage.models import InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
@@ -125,12 +133,16 @@ class App:
         files_dir: Path | None = None,
         fetcher_options: dict[str, Any] | None = None,
         card_template_id: str = "",
+        leadership: Leadership | None = None,
+        leader_poll: float = 5.0,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept (BOT_FILES_DIR);
         None: they are recorded but not fetched nor forwarded. ``timed``: the scheduler wakes
         the sweeper at each due moment of ``clock`` and just after midnight; False for a clock
         moved by hand (the sandbox, tests), whose owner calls :meth:`sweep_now`.
-        ``sweep_every``: the safety sweep, for changes made by another instance."""
+        ``sweep_every``: the safety sweep, for changes made by another instance.
+        ``leadership``: the lease that decides which instance sweeps, tried and checked every
+        ``leader_poll`` seconds (BOT_LEADER_POLL_SECONDS); None: this one always does."""
         self.roster, self.cal, self.db = roster, cal, db
         self.clock = clock  # the business clock: deadlines, reminders
         self.sender_clock = sender_clock  # real time: retries and rate limits
@@ -181,6 +193,9 @@ class App:
         self._wake_fetcher = asyncio.Event()
         self._files_came = False  # a processed message carried pictures or files
         self._scheduler: AsyncIOScheduler | None = None
+        self.leadership = leadership
+        self.leader_poll = leader_poll
+        self._leads = leadership is None  # runs the scheduler (see the module's docstring)
 
     # -- lifecycle --
 
@@ -196,6 +211,26 @@ class App:
         if self.fetcher is not None:
             fetching = self.fetcher.run(self._stop, self._wake_fetcher, self._wake_sender)
             self._tasks.append(asyncio.create_task(fetching, name="fetch"))
+        self._wake_processor.set()  # whatever the inbox kept from before a crash
+        if self.leadership is None:
+            await self._lead()
+            return
+        if await asyncio.to_thread(self.leadership.acquire):
+            logger.info("leader: this instance leads")
+            await self._lead()
+        else:
+            logger.info("leader: another instance leads; this one follows")
+        self._tasks.append(asyncio.create_task(self._watch_lease(), name="lease"))
+
+    @property
+    def leading(self) -> bool:
+        """This instance runs the scheduler and the sweeper."""
+        return self._leads
+
+    async def _lead(self) -> None:
+        """Start the scheduler and sweep at once: whatever fell due while nobody led (or the
+        bot was down); the sweep plans the next wake-up."""
+        self._leads = True
         self._scheduler = AsyncIOScheduler(timezone=self.cal.tz)
         self._scheduler.add_job(
             self._sweep_job,
@@ -216,11 +251,12 @@ class App:
                 replace_existing=True,
             )
         self._scheduler.start()
-        self._wake_processor.set()  # whatever the inbox kept from before a crash
-        await self._sweep_job()  # whatever fell due while the bot was down; plans the next
+        await self._sweep_job()
 
-    async def stop(self) -> None:
-        self._stop.set()
+    async def _follow(self) -> None:
+        """The lease is lost: stop the scheduler and what it started, at once. The day's work
+        is done again on the next takeover (it is idempotent)."""
+        self._leads = False
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -228,10 +264,38 @@ class App:
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
+        self.next_wake, self._day, self._warning_at = None, None, None
+
+    async def _watch_lease(self) -> None:
+        """Follower: try to take the lease; leader: check it still holds it; every
+        ``leader_poll`` seconds."""
+        assert self.leadership is not None
+        while True:
+            await asyncio.sleep(self.leader_poll)
+            try:
+                if self._leads:
+                    if not await asyncio.to_thread(self.leadership.still_held):
+                        logger.info("leader: lost the lease")
+                        await self._follow()
+                elif await asyncio.to_thread(self.leadership.acquire):
+                    logger.info("leader: this instance leads")
+                    await self._lead()
+            except Exception:
+                logger.exception("leader: checking the lease failed")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            if task.get_name() == "lease":
+                task.cancel()
+        await self._follow()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.leadership is not None:
+            await asyncio.to_thread(self.leadership.release)
+        self._leads = self.leadership is None
         if self._writer is not None:
             self._inbox.put(None)
             await asyncio.to_thread(self._writer.join)
@@ -467,13 +531,18 @@ class App:
 
     async def replan(self) -> None:
         """Read the next due moment again (after a write that may have made or moved a
-        deadline row: the processor calls it after each batch)."""
+        deadline row: the processor calls it after each batch). A follower has no
+        scheduler: nothing to do."""
+        if not self._leads:
+            return
         async with self._sweeping:
             self._plan(await asyncio.to_thread(self._read_plan))
 
     def _replan_soon(self) -> None:
         """Replan without holding up the caller (the processor: a sweep may be running);
-        requests that come meanwhile make one more replan, after."""
+        requests that come meanwhile make one more replan, after. A no-op on a follower."""
+        if not self._leads:
+            return
         self._replan_wanted = True
         if self._replanning is None or self._replanning.done():
             self._replanning = asyncio.create_task(self._replans(), name="replan")

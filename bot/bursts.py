@@ -1,16 +1,14 @@
-"""Group chats under DingTalk's rate limit (20 messages a minute, DINGTALK.md §5.6): a sliding
-window of send times per group, and the burst digests a group chat holding more due messages
-than the window lets out gets (the sender writes and sends them)."""
+"""Group chats under DingTalk's rate limit (20 messages a minute, DINGTALK.md §5.6): the burst
+digests a group chat holding more due messages than its window lets out gets (the sender
+writes and sends them). The window itself, the send times per group of every instance, is in
+the database (``storage.outbox.reserve_group_send``)."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Final
 
-from bot.dingtalk.transport import SESSION_MARGIN
 from handlers import texts
 from storage.outbox import PendingRow
 
@@ -18,59 +16,6 @@ from storage.outbox import PendingRow
 # messages take a few thousand characters; a phone screen far fewer)
 DIGEST_MAX_LINES: Final = 40
 DIGEST_MAX_CHARS: Final = 3000
-# A row sent: channel, target, fallback_channel, fallback_target, webhook_expires, sent_at
-Sent = tuple[str, str, str | None, str | None, datetime | None, datetime | None]
-
-
-class GroupWindow:
-    """Send times per group within the last ``period``; at most ``limit`` of them."""
-
-    def __init__(self, limit: int, period: timedelta) -> None:
-        self.limit = limit
-        self.period = period
-        self._times: dict[str, deque[datetime]] = {}
-
-    def note(self, group: str, at: datetime) -> None:
-        """A message went to ``group`` at ``at``."""
-        self._times.setdefault(group, deque()).append(at)
-
-    def seed(self, sent: Iterable[Sent]) -> None:
-        """Note what went to groups, oldest first (``storage.outbox.sent_to_groups_since``)."""
-        for channel, target, fallback_channel, fallback_target, expires, sent_at in sent:
-            if sent_at is None:
-                continue
-            if channel == "group":
-                group = target
-            elif (
-                fallback_channel == "group"
-                and fallback_target
-                and expires is not None
-                and sent_at >= expires - SESSION_MARGIN
-            ):
-                group = fallback_target  # a session reply sent after its webhook expired
-            else:
-                continue
-            self.note(group, sent_at)
-
-    def slot(self, group: str, now: datetime) -> datetime | None:
-        """None if a message may go to ``group`` now, else when the next one may."""
-        times = self._times.get(group)
-        if not times:
-            return None
-        while times and times[0] <= now - self.period:
-            times.popleft()
-        if len(times) < self.limit:
-            return None
-        return times[-self.limit] + self.period
-
-    def free(self, group: str, now: datetime) -> int:
-        """How many messages may go to ``group`` now."""
-        times = self._times.get(group)
-        if not times:
-            return self.limit
-        while times and times[0] <= now - self.period:
-            times.popleft()
-        return max(0, self.limit - len(times))
 
 
 @dataclass(frozen=True)
@@ -82,15 +27,13 @@ class Merge:
     digest: tuple[tuple[str, str], ...]
 
 
-def plan_merges(
-    chats: Sequence[list[PendingRow]], window: GroupWindow, now: datetime
-) -> list[Merge]:
-    """For each group chat holding more due messages than ``window`` lets out now, its
-    messages that read as digest lines, as few digests as the length limits allow; every row
-    is in exactly one of them."""
+def plan_merges(chats: Sequence[list[PendingRow]], free: Mapping[str, int]) -> list[Merge]:
+    """For each group chat holding more due messages than it may have now (``free``, by
+    group), its messages that read as digest lines, as few digests as the length limits
+    allow; every row is in exactly one of them."""
     merges: list[Merge] = []
     for rows in chats:
-        if rows[0].channel != "group" or len(rows) <= window.free(rows[0].target, now):
+        if rows[0].channel != "group" or len(rows) <= free.get(rows[0].target, 0):
             continue
         digestible = [r for r in rows if r.digest]
         chunks = _chunks(digestible)

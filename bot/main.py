@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 from bot.app import App, Clock
 from bot.dingtalk.client import DingTalkTransport
@@ -15,6 +16,7 @@ from config.roster import Roster, load_roster
 from config.settings import Settings
 from handlers.workcal import WorkCalendar, load_calendar
 from storage.db import Database
+from storage.leader import Leadership, lock_sqlite
 
 __all__ = ["FileClock", "run_bot"]  # FileClock lives in bot.startup
 
@@ -33,6 +35,8 @@ def run_bot(settings: Settings) -> int:
     clock: Clock = settings_clock(settings.bot_clock_file)
     db = open_database(settings.database_url)
     try:
+        if db.engine.dialect.name == "sqlite":  # one process per file: held until exit
+            _lock = lock_sqlite(Path(db.engine.url.database or "").resolve())
         migrate(db, settings.database_url)
     except BaseException:
         db.dispose()
@@ -64,6 +68,10 @@ async def _serve(
             "lease": settings.bot_outbox_lease_seconds,
             "group_rate": (settings.bot_group_messages_per_minute, 60.0),
         },
+        leadership=Leadership(settings.database_url)
+        if db.engine.dialect.name == "postgresql"
+        else None,
+        leader_poll=settings.bot_leader_poll_seconds,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

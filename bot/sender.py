@@ -11,6 +11,12 @@ reports its outcome through the ``on_outcome`` hook, in the transaction that mar
 failed. A group chat holding more due rows than its rate limit lets out now gets the rows that
 carry digest lines merged into digests (the first row of each becomes it, the others are
 marked ``merged`` into it), so a burst does not wait minute after minute.
+
+Several instances: on PostgreSQL the due rows are loaded, merged and claimed in one
+transaction with ``FOR UPDATE SKIP LOCKED`` (``storage.outbox.lock_pending``: each row is sent
+by one instance, a chat's rows in order); on SQLite (one process) they are loaded, then
+claimed optimistically. The group rate limit is counted in the database by every instance
+(``storage.outbox.reserve_group_send``), a reservation taken before each group send.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from bot.bursts import GroupWindow, Merge, plan_merges
+from bot.bursts import Merge, plan_merges
 from bot.dingtalk import cards
 from bot.dingtalk.actions import render_links
 from bot.dingtalk.errors import (
@@ -130,7 +136,10 @@ class Sender:
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
-        self._window = GroupWindow(group_rate[0], timedelta(seconds=group_rate[1]))
+        self._group_limit = group_rate[0]  # messages a group may have within the period
+        self._group_period = timedelta(seconds=group_rate[1])
+        # PostgreSQL: load and claim in one transaction, FOR UPDATE SKIP LOCKED
+        self._skip_locked = db.engine.dialect.name == "postgresql"
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._max_attempts = max_attempts
@@ -138,7 +147,6 @@ class Sender:
         self._max_wait = max_wait
         self._batch = batch
         self._random = rng or random.Random()
-        self._seeded = False
         # Rows delivered but not yet marked sent: written in batches by _write_marks. Until
         # then their lease keeps them from being sent again.
         self._marks: list[tuple[PendingRow, datetime]] = []
@@ -149,24 +157,27 @@ class Sender:
     async def send_due(self) -> int:
         """Send every due row, chats side by side, each chat in id order; return how many
         were delivered."""
-        if not self._seeded:
-            await asyncio.to_thread(self._seed_window, self._clock())
-            self._seeded = True
         delivered = 0
         self._next_due = None
         try:
             while True:
-                chats, next_due = await asyncio.to_thread(self._load_due, self._clock())
+                if self._skip_locked:
+                    lease = self._clock() + self._lease
+                    chats, next_due = await asyncio.to_thread(self._take_due, self._clock(), lease)
+                    claims = [[True] * len(rows) for rows in chats]
+                else:
+                    chats, next_due, free = await asyncio.to_thread(self._load_due, self._clock())
                 if not chats:
                     self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
                     break
-                merges = plan_merges(chats, self._window, self._clock())
-                if merges:
-                    merged = await asyncio.to_thread(self._merge, merges)
-                    if merged:
-                        continue  # the chats changed: read them again
-                lease = self._clock() + self._lease
-                claims = await asyncio.to_thread(self._claim_chats, chats, lease)
+                if not self._skip_locked:
+                    merges = plan_merges(chats, free)
+                    if merges:
+                        merged = await asyncio.to_thread(self._merge, merges)
+                        if merged:
+                            continue  # the chats changed: read them again
+                    lease = self._clock() + self._lease
+                    claims = await asyncio.to_thread(self._claim_chats, chats, lease)
                 counts = await asyncio.gather(
                     *(
                         self._send_chat(rows, claimed, lease)
@@ -323,14 +334,23 @@ class Sender:
             raise PermanentSendError(f"unknown channel {row.channel!r}")
 
     async def _to_group(self, group: str, row: PendingRow) -> None:
-        until = self._window.slot(group, self._clock())
-        if until is not None:
-            raise _RateLimited(until)
+        await self._reserve(group)
         if row.kind != "text":
             await self._transport.send_group_media(group, await self._media(row))
         else:
             await self._transport.send_group(group, row.text, title=row.title)
-        self._window.note(group, self._clock())
+
+    async def _reserve(self, group: str) -> None:
+        """Count a send to ``group`` in the shared window, or _RateLimited until a slot."""
+        until = await asyncio.to_thread(self._reserve_slot, group, self._clock())
+        if until is not None:
+            raise _RateLimited(until)
+
+    def _reserve_slot(self, group: str, now: datetime) -> datetime | None:
+        with self._connection() as connection:
+            return outbox.reserve_group_send(
+                connection, group, now, self._group_limit, self._group_period
+            )
 
     async def _to_user(self, user_id: str, row: PendingRow) -> None:
         if row.kind != "text":
@@ -346,12 +366,10 @@ class Sender:
 
     async def _card(self, row: PendingRow) -> None:
         """The row as an interactive card, recorded so that a tap can update every copy."""
-        if row.channel == "group" and (until := self._window.slot(row.target, self._clock())):
-            raise _RateLimited(until)
+        if row.channel == "group":
+            await self._reserve(row.target)
         track, space, params, record = cards.for_row(row, self._clock())
         await self._transport.send_card(self._card_template, track, space, params)
-        if row.channel == "group":
-            self._window.note(row.target, self._clock())
         await asyncio.to_thread(self._record_card, record)
 
     def _record_card(self, record: cards.Json) -> None:
@@ -374,19 +392,8 @@ class Sender:
                         raise _Contended
         except _Contended:
             return False
-        for merge in merges:
-            logger.info(
-                "outbox: %d messages to group %s merged into #%d",
-                len(merge.rows),
-                merge.rows[0].target,
-                merge.rows[0].id,
-            )
+        _log_merges(merges)
         return True
-
-    def _seed_window(self, now: datetime) -> None:
-        """Count what went to each group within the last period, so a restart cannot burst."""
-        with self._connection() as connection:
-            self._window.seed(outbox.sent_to_groups_since(connection, now - self._window.period))
 
     # Database, each call one short transaction (run in a thread)
 
@@ -403,24 +410,46 @@ class Sender:
         with self._gate.hold(), self._db.engine.begin() as connection:
             yield connection
 
-    def _load_due(self, now: datetime) -> tuple[list[list[PendingRow]], datetime | None]:
-        """Per chat, its oldest pending rows up to the first that is not yet due; and when
-        the first of those not yet due falls due."""
+    def _load_due(
+        self, now: datetime
+    ) -> tuple[list[list[PendingRow]], datetime | None, dict[str, int]]:
+        """Per chat, its oldest pending rows up to the first that is not yet due; when the
+        first of those not yet due falls due; and how many messages each group may have."""
         with self._connection() as connection:
             rows = outbox.load_pending(connection, self._batch)
-        chats: dict[tuple[str, str], list[PendingRow]] = {}
-        blocked: set[tuple[str, str]] = set()
-        next_due: datetime | None = None
-        for row in rows:
-            key = (row.channel, row.target)
-            if key in blocked:
-                continue
-            if row.next_attempt_at > now:
-                blocked.add(key)  # the rest of this chat waits behind it
-                next_due = min(next_due or row.next_attempt_at, row.next_attempt_at)
-                continue
-            chats.setdefault(key, []).append(row)
-        return list(chats.values()), next_due
+            chats, next_due = _due_chats(rows, now)
+            free = self._free(connection, chats, now)
+        return chats, next_due, free
+
+    def _take_due(
+        self, now: datetime, lease_until: datetime
+    ) -> tuple[list[list[PendingRow]], datetime | None]:
+        """PostgreSQL: :meth:`_load_due`, the burst digests and the claim in one transaction,
+        on rows locked FOR UPDATE SKIP LOCKED (``storage.outbox.lock_pending``): the rows
+        returned are this instance's until ``lease_until``."""
+        with self._connection() as connection:
+            rows = outbox.lock_pending(connection, self._batch)
+            chats, next_due = _due_chats(rows, now)
+            merges = plan_merges(chats, self._free(connection, chats, now))
+            for merge in merges:  # the rows are locked: nobody else changed them
+                if outbox.merge(connection, merge.rows, merge.text, merge.digest) != len(
+                    merge.rows
+                ):
+                    raise RuntimeError(f"outbox: merging into #{merge.rows[0].id} failed")
+            chats = _merged(chats, merges)
+            everything = [row for rows in chats for row in rows]
+            if outbox.claim(connection, everything, lease_until) != len(everything):
+                raise RuntimeError("outbox: a locked row changed under its lock")
+        _log_merges(merges)
+        return chats, next_due
+
+    def _free(
+        self, connection: Connection, chats: list[list[PendingRow]], now: datetime
+    ) -> dict[str, int]:
+        groups = [rows[0].target for rows in chats if rows[0].channel == "group"]
+        return outbox.group_sends_free(
+            connection, groups, now, self._group_limit, self._group_period
+        )
 
     def _seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next head-of-chat row is due (rate-limited rows included)."""
@@ -545,3 +574,52 @@ class Sender:
             return max(retry_after, 0.01) * self._random.uniform(1.0, 1.25)
         ceiling = min(self._backoff_max, self._backoff_base * 2.0 ** min(attempts - 1, 40))
         return max(self._random.uniform(ceiling / 2, ceiling), 0.01)
+
+
+def _due_chats(
+    rows: Sequence[PendingRow], now: datetime
+) -> tuple[list[list[PendingRow]], datetime | None]:
+    """Pending rows in id order, per chat: its rows up to the first that is not yet due (the
+    rest of the chat waits behind it); and when the first of those not yet due falls due."""
+    chats: dict[tuple[str, str], list[PendingRow]] = {}
+    blocked: set[tuple[str, str]] = set()
+    next_due: datetime | None = None
+    for row in rows:
+        key = (row.channel, row.target)
+        if key in blocked:
+            continue
+        if row.next_attempt_at > now:
+            blocked.add(key)
+            next_due = min(next_due or row.next_attempt_at, row.next_attempt_at)
+            continue
+        chats.setdefault(key, []).append(row)
+    return list(chats.values()), next_due
+
+
+def _merged(chats: list[list[PendingRow]], merges: Sequence[Merge]) -> list[list[PendingRow]]:
+    """The chats as they read once ``merges`` are written: each digest's first row carries
+    it, the others are gone."""
+    heads = {m.rows[0].id: m for m in merges}
+    gone = {row.id for m in merges for row in m.rows[1:]}
+    out = []
+    for rows in chats:
+        kept = []
+        for row in rows:
+            if row.id in gone:
+                continue
+            merge = heads.get(row.id)
+            if merge is not None:
+                row = replace(row, text=merge.text, title=None, digest=merge.digest)
+            kept.append(row)
+        out.append(kept)
+    return out
+
+
+def _log_merges(merges: Sequence[Merge]) -> None:
+    for merge in merges:
+        logger.info(
+            "outbox: %d messages to group %s merged into #%d",
+            len(merge.rows),
+            merge.rows[0].target,
+            merge.rows[0].id,
+        )

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     bot_timezone: str = "Asia/Shanghai"
     bot_office_hours: str = Field(default="mon-fri 09:00-12:00 13:00-17:00")
     bot_sweep_seconds: float = Field(default=60.0, gt=0)
+    # several instances on PostgreSQL: how often a follower tries to take the lease and the
+    # leader checks it still holds it
+    bot_leader_poll_seconds: float = Field(default=5.0, gt=0, le=60)
     bot_log_level: str = "INFO"
     bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
     # how long a message being sent is reserved for its sender: after a crash, it goes again then

@@ -197,6 +197,18 @@ class OutboxMessage(Base):
     actions: Mapped[list[list[Any]] | None] = mapped_column(JSON)
 
 
+class GroupSend(Base):
+    """A message to a group counted against DingTalk's rate limit, shared by every instance
+    (storage.outbox.reserve_group_send): written before the send, kept if it fails."""
+
+    __tablename__ = "group_sends"
+    __table_args__ = (Index("ix_group_sends_group_at", "group_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128))  # openConversationId
+    at: Mapped[dt.datetime]
+
+
 class Attachment(Base):
     """A picture or file a town sent with an @件. Recorded with the item, fetched from
     DingTalk by its downloadCode (retried until ``state`` leaves pending), kept under
