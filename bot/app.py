@@ -24,6 +24,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final, cast
@@ -40,6 +41,8 @@ from sqlalchemy.orm import Session
 from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
+from bot.logs import log_context
+from bot.metrics import Metrics
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
 from bot.taps import act_on_tap
@@ -51,6 +54,7 @@ from handlers.items import delivery
 from handlers.office_reports import delivery as report_delivery
 from handlers.sweep import daily, next_due, office_moment, office_notices, sweep
 from handlers.workcal import WorkCalendar
+from storage import repo
 from storage.db import Database
 from storage.gate import WriteGate
 from storage.leader import Leadership
@@ -117,6 +121,12 @@ def outbox_rows(messages: Iterable[Outgoing], now: dt.datetime) -> list[dict[str
     return rows
 
 
+def _log_handled(out: list[Outgoing]) -> None:
+    item = next((m.item_id for m in out if m.item_id is not None), None)
+    with log_context(item=item):
+        logger.info("processor: handled, %d message(s) out", len(out))
+
+
 class App:
     def __init__(
         self,
@@ -148,6 +158,8 @@ class App:
         self.sender_clock = sender_clock  # real time: retries and rate limits
         # SQLite: one writer at a time, the inbox first (see storage.gate)
         self.gate = WriteGate(exclusive=db.engine.dialect.name == "sqlite")
+        self.metrics = Metrics()  # its own registry (bot.metrics)
+        self.metrics.watch_database(db, clock, sender_clock)
         self.sender = Sender(
             db,
             transport,
@@ -156,6 +168,7 @@ class App:
             files_dir=files_dir,
             on_outcome=self.record_outcome,
             card_template_id=card_template_id,
+            metrics=self.metrics,
             **(sender_options or {}),
         )
         self.fetcher: Fetcher | None = None
@@ -380,6 +393,12 @@ class App:
             insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
             # executemany of one cached statement: nothing to compile per batch
             connection.execute(insert(INBOX).on_conflict_do_nothing(), rows)
+        for payload in payloads:
+            if payload.get("msgId"):
+                kind = payload.get("msgtype")
+                self.metrics.message_in(kind)
+                with log_context(msg=payload["msgId"]):
+                    logger.info("inbox: stored a %s message", kind)
 
     async def _process_loop(self) -> None:
         count = 0
@@ -440,8 +459,10 @@ class App:
             outbox: list[dict[str, Any]] = []
             done: list[int] = []
             for row in rows:
-                msg = IncomingMessage.from_payload(row.payload)
-                out = handle(session, self.roster, self.cal, now, msg)
+                with log_context(msg=row.payload.get("msgId")):
+                    msg = IncomingMessage.from_payload(row.payload)
+                    out = handle(session, self.roster, self.cal, now, msg)
+                    _log_handled(out)
                 outbox += outbox_rows(out, self.sender_clock())
                 self._files_came = self._files_came or bool(msg.attachments)
                 done.append(row.id)
@@ -456,10 +477,17 @@ class App:
             return len(done)
 
     def _process_one(self, session: Session, row: InboxMessage, now: dt.datetime) -> None:
+        with log_context(msg=row.msg_id):
+            self._process_one_in_context(session, row, now)
+
+    def _process_one_in_context(
+        self, session: Session, row: InboxMessage, now: dt.datetime
+    ) -> None:
         savepoint = session.begin_nested()
         try:
             msg = IncomingMessage.from_payload(row.payload)
             out = handle(session, self.roster, self.cal, now, msg)
+            _log_handled(out)
             write_outbox(session, out, self.sender_clock())
             self._files_came = self._files_came or bool(msg.attachments)
             row.processed_at = now
@@ -504,6 +532,7 @@ class App:
             if seen is not None:
                 answer = seen.payload.get("answer") if isinstance(seen.payload, dict) else None
                 return answer if isinstance(answer, dict) else {}
+            self.metrics.message_in("card")
             row = InboxMessage(msg_id=key, received_at=now, payload={"card": data})
             row.processed_at = now
             session.add(row)
@@ -574,6 +603,7 @@ class App:
         """One sweep. The day's work (this and next month's filing rows, today's calendar
         warning planned) is done by the first sweep of each local day of ``clock``: the
         midnight job in production, the first step of a new day in the sandbox."""
+        began = time.perf_counter()
         now = self.clock()
         day = now.astimezone(self.cal.tz).date()
         self.gate.wait_calm()
@@ -588,6 +618,9 @@ class App:
                 warning_at = office_moment(session, self.roster, self.cal, now)
             count = write_outbox(session, out, self.sender_clock())
             wake = next_due(session, self.cal, now)
+            lateness = repo.fired_lateness(session)
+        self.metrics.sweep_duration.observe(time.perf_counter() - began)
+        self.metrics.fired(lateness)
         # kept once committed: a failed sweep does the day's work again
         self._day, self._warning_at, self._swept_at = day, warning_at, now
         return count, self._earliest(wake)

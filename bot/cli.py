@@ -12,6 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bot import taskbook_cli
+from bot.logs import install as install_log_filters
 from config.calendar_file import add_year, format_entry
 from config.hours import CalendarError, format_hours
 from config.notice import NoticeError, parse_notice
@@ -227,6 +228,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from bot.demo import play
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_filters()
     _quiet_sdk_logs()
     roster = load_roster(EXAMPLE_ROSTER)
     print("督办助手演示：本地钉钉沙盒里的一天（示例名单 config/examples/org.toml）\n")
@@ -240,6 +242,7 @@ def cmd_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     from bot.startup import open_database
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_filters()
     _quiet_sdk_logs()
     roster, cal = _example_world(settings)
     start = _parse_moment(args.start, settings) if args.start else dt.datetime.now(settings.tz)

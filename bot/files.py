@@ -26,6 +26,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.dingtalk.errors import PermanentSendError, SendError, TransientSendError
+from bot.logs import log_context
 from bot.sender import utc_now
 from config.roster import Roster
 from config.settings import SettingsError
@@ -177,7 +178,8 @@ class Fetcher:
 
     async def _fetch(self, one: _Claimed) -> bool:
         try:
-            return await self._try(one)
+            with log_context(item=one.item_id, attachment=one.id):
+                return await self._try(one)
         finally:
             self._count(-1)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from bot.app import App, Clock
 from bot.dingtalk.client import DingTalkTransport
 from bot.files import prepare_files_dir
+from bot.health import HealthServer
+from bot.logs import FORMAT, REDACTOR, install
 from bot.startup import FileClock, migrate, open_database, settings_clock
 from bot.stream import StreamRunner
 from config.roster import Roster, load_roster
@@ -24,10 +26,9 @@ logger = logging.getLogger("bot")
 
 
 def run_bot(settings: Settings) -> int:
-    logging.basicConfig(
-        level=settings.bot_log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=settings.bot_log_level.upper(), format=FORMAT)
+    REDACTOR.add_secret(settings.dingtalk_client_secret)
+    install()  # context fields and no secrets on every line (bot.logs)
     logging.getLogger("darabonba").setLevel(logging.WARNING)
     roster = load_roster(settings.bot_org_file)
     cal = load_calendar(settings)
@@ -55,6 +56,7 @@ async def _serve(
         settings.dingtalk_openapi_endpoint,
         oapi_endpoint=settings.dingtalk_oapi_endpoint,
     )
+    REDACTOR.add_source(transport.current_token)
     app = App(
         roster,
         cal,
@@ -92,8 +94,18 @@ async def _serve(
         loop,
         on_failure=fail,
         on_card=app.tap,
+        silence=settings.bot_stream_silence_seconds,
     )
     stream.start()
+    health: HealthServer | None = None
+    if (address := settings.http_address) is not None:
+        health = HealthServer(
+            app,
+            stream,
+            *address,
+            silence=settings.bot_stream_silence_seconds,
+            outbox_age=settings.bot_health_outbox_age_seconds,
+        )
     for year in (clock().year, clock().year + 1):
         if not cal.is_covered(year):
             logger.warning("calendar: %d has no official holidays; deadlines are provisional", year)
@@ -103,9 +115,13 @@ async def _serve(
         len(roster.data.departments),
     )
     try:
+        if health is not None:
+            await health.start()  # SettingsError when BOT_HTTP cannot be listened on
         await stop.wait()
     finally:
         logger.info("stopping")
+        if health is not None:
+            await health.stop()
         await asyncio.to_thread(stream.stop)
         await app.stop()
         await transport.aclose()

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.dingtalk.client import DingTalkTransport
 from bot.local_dingtalk import LocalDingTalk, OutboundMessage
-from bot.stream import StreamRunner
+from bot.logs import REDACTOR
+from bot.stream import SILENCE, StreamRunner
 from config.hours import CalendarError
 from config.roster import Roster
 from handlers.workcal import WorkCalendar
@@ -86,10 +87,12 @@ class Sandbox:
         fetcher_options: dict[str, object] | None = None,
         local_dingtalk: type[LocalDingTalk] = LocalDingTalk,
         card_template_id: str = "",
+        stream_silence: float = SILENCE,
     ) -> None:
         """``files_dir``: where pictures and files from towns are kept; None: a temporary
         directory, removed on exit. ``local_dingtalk``: the local DingTalk's class (tests
-        pass one that injects faults)."""
+        pass one that injects faults). ``stream_silence``: the stream watchdog's
+        BOT_STREAM_SILENCE_SECONDS."""
         self.roster, self.cal = roster, cal
         self._own_files = files_dir is None
         self.files_dir = files_dir or Path(tempfile.mkdtemp(prefix="dubanbot-sandbox-files-"))
@@ -101,6 +104,7 @@ class Sandbox:
         self.dingtalk = local_dingtalk(CLIENT_ID, CLIENT_SECRET, clock=self.clock)
         self.sweep_every = sweep_every
         self.sender_options = sender_options
+        self.stream_silence = stream_silence
         self.app: App | None = None
         self.stream: StreamRunner | None = None
         self.transport: DingTalkTransport | None = None
@@ -122,6 +126,8 @@ class Sandbox:
             oapi_endpoint=self.dingtalk.endpoint,
             clock=self.clock,
         )
+        REDACTOR.add_secret(CLIENT_SECRET)
+        REDACTOR.add_source(self.transport.current_token)
         self.app = App(
             self.roster,
             self.cal,
@@ -145,6 +151,7 @@ class Sandbox:
             asyncio.get_running_loop(),
             sdk_log_level=logging.WARNING,
             on_card=self.app.tap,
+            silence=self.stream_silence,
         )
         self.stream.start()
         await self.dingtalk.wait_connected(timeout=10)

@@ -46,7 +46,9 @@ from bot.dingtalk.errors import (
     clip,
 )
 from bot.dingtalk.transport import Media, Transport
+from bot.logs import log_context
 from bot.media import media_of
+from bot.metrics import Metrics
 from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
@@ -128,7 +130,9 @@ class Sender:
         files_dir: Path | None = None,
         on_outcome: OutcomeHook | None = None,
         card_template_id: str = "",  # messages with actions as cards (bot.dingtalk.cards)
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._card_template = card_template_id
         self._db = db
         self._files_dir = files_dir  # where pictures and files to send are kept
@@ -233,8 +237,12 @@ class Sender:
 
     async def _process(self, row: PendingRow) -> bool:
         """Send a claimed row and record the outcome; True when delivered."""
+        with log_context(outbox=row.id, item=row.item_id):
+            return await self._process_in_context(row)
+
+    async def _process_in_context(self, row: PendingRow) -> bool:
         try:
-            await self._deliver(row)
+            kind = await self._deliver(row)
         except _RateLimited as limited:
             await asyncio.to_thread(self._defer, row.id, limited.until)
             return False
@@ -246,6 +254,8 @@ class Sender:
             error = TransientSendError(clip(f"unexpected error: {exc!r}"))
             await asyncio.to_thread(self._record_failure, row, error, self._clock())
             return False
+        self._metrics.message_out(kind, row.channel)
+        logger.info("outbox: %s message to %s %s accepted", kind, row.channel, row.target)
         self._marks.append((row, self._clock()))
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._write_marks())
@@ -281,11 +291,12 @@ class Sender:
         if self._marks:
             await self._write_marks(delay=0)
 
-    async def _deliver(self, row: PendingRow) -> None:
+    async def _deliver(self, row: PendingRow) -> str:
+        """Send the row; the kind of message it went as (text, picture, file or card)."""
         carded = row.channel in ("oto", "group") and row.kind == "text"
         if row.actions and carded and self._card_template:
             await self._card(row)
-            return
+            return "card"
         plain = row
         if row.actions and row.kind == "text" and row.channel != "group":
             title, text = render_links(row.text, [Action(*a) for a in row.actions])
@@ -310,6 +321,7 @@ class Sender:
             except WebhookExpired as exc:
                 if row.fallback_target is None:
                     raise
+                self._metrics.send_failure("expired_webhook")
                 # OrgGroupSend cannot @-mention (§6): the text goes as it is, or the
                 # fallback's own text, which names the person instead.
                 # Links only work in a 1:1 chat (§10): a group gets the plain text.
@@ -332,6 +344,7 @@ class Sender:
                     ) from exc
         else:
             raise PermanentSendError(f"unknown channel {row.channel!r}")
+        return row.kind
 
     async def _to_group(self, group: str, row: PendingRow) -> None:
         await self._reserve(group)
@@ -535,6 +548,12 @@ class Sender:
             savepoint.commit()
 
     def _record_failure(self, row: PendingRow, exc: SendError, now: datetime) -> None:
+        if isinstance(exc, WebhookExpired):
+            self._metrics.send_failure("expired_webhook")
+        elif isinstance(exc, PermanentSendError):
+            self._metrics.send_failure("permanent")
+        else:
+            self._metrics.send_failure("transient")
         with self._transaction() as session:
             message = outbox.pending_message(session, row.id)
             if message is None:

@@ -11,6 +11,14 @@ wrong credentials included, and opens with a blocking call. Here the open call i
 timeout, DingTalk refusing the credentials is final (:class:`CredentialsRejected`, handed to
 ``on_failure``), and a network failure is retried with a growing back-off (1 s doubling to
 60 s, with jitter; reset once connected). Frames are still handled by the SDK's own code.
+
+A watchdog closes a connection that went silent: DingTalk can drop one without a close frame
+(a half-open TCP connection), and websockets' own keepalive takes up to 40 s to notice, the
+SDK's never. What counts as a frame: the opening handshake, every frame DingTalk sends (a
+message, a card callback, a SYSTEM ping or disconnect) and every websocket pong (the watchdog
+pings every third of the silence, so a live peer always has something to say). After
+``silence`` seconds with none the socket is aborted at once (no close handshake with a dead
+peer) and the connect loop reconnects with its back-off.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote_plus
@@ -40,6 +49,7 @@ Ingest = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 Sleep = Callable[[float], Awaitable[None]]
 OnCard = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 OPEN_TIMEOUT = 10.0  # seconds for the open-connection call
+SILENCE = 90.0  # BOT_STREAM_SILENCE_SECONDS: no frame for this long -> reconnect
 # Error codes of the open-connection call that mean the credentials are wrong (with any
 # HTTP 401): retrying cannot help. Rate limits and system errors are retried.
 CREDENTIAL_CODES = frozenset(
@@ -135,10 +145,14 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         backoff: Backoff,
         sleep: Sleep = asyncio.sleep,
         open_timeout: float = OPEN_TIMEOUT,
+        silence: float = SILENCE,
     ) -> None:
         super().__init__(credential)
         self.backoff, self.sleep, self.open_timeout = backoff, sleep, open_timeout
+        self.silence = silence
         self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = False
+        self.last_frame_at: float | None = None  # time.monotonic() of the last frame
 
     async def open_stream(self, http: httpx.AsyncClient) -> dict[str, Any]:
         """The gateway's endpoint and ticket; CredentialsRejected or _Unreachable."""
@@ -186,7 +200,13 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 try:
                     async with websockets.connect(uri) as websocket:
                         self.backoff.reset()
-                        framed = await self._serve(websocket)
+                        self._framed()  # the handshake
+                        self.connected = True
+                        logger.info("stream: connected")
+                        try:
+                            framed = await self._serve(websocket)
+                        finally:
+                            self.connected = False
                 except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
                     await self._pause("stream connection lost", exc)
                     continue
@@ -198,9 +218,11 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         """Handle frames until the connection closes; whether any arrived."""
         self.websocket = websocket
         keepalive = asyncio.create_task(self.keepalive(websocket))
+        watchdog = asyncio.create_task(self._watch(websocket))
         framed = False
         try:
             async for raw in websocket:
+                self._framed()
                 framed = True
                 try:
                     frame = json.loads(raw)
@@ -212,7 +234,44 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 task.add_done_callback(self._tasks.discard)
         finally:
             keepalive.cancel()
+            watchdog.cancel()
         return framed
+
+    def _framed(self, _pong: object = None) -> None:
+        self.last_frame_at = time.monotonic()
+
+    async def _watch(self, websocket: Any) -> None:
+        """Ping every third of the silence; abort the connection once silent that long."""
+        tick = min(self.silence / 4, 5.0)
+        pinged = 0.0
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            quiet = now - (self.last_frame_at or now)
+            if quiet >= self.silence:
+                logger.warning(
+                    "stream: no frame for %.1f s (BOT_STREAM_SILENCE_SECONDS=%g); "
+                    "dropping the connection and reconnecting",
+                    quiet,
+                    self.silence,
+                )
+                transport = getattr(websocket, "transport", None)
+                if transport is not None:
+                    transport.abort()  # no close handshake with a peer that is gone
+                else:
+                    asyncio.create_task(websocket.close())  # noqa: RUF006
+                return
+            if now - pinged >= self.silence / 3:
+                pinged = now
+                try:
+                    pong = await websocket.ping()
+                except websockets.exceptions.ConnectionClosed:
+                    return
+                pong.add_done_callback(self._pong)
+
+    def _pong(self, pong: asyncio.Future[Any]) -> None:
+        if not pong.cancelled() and pong.exception() is None:
+            self._framed()
 
     async def _pause(self, what: str, exc: BaseException) -> None:
         delay = self.backoff.next()
@@ -234,9 +293,13 @@ class StreamRunner:
         backoff: Backoff | None = None,
         sleep: Sleep = asyncio.sleep,
         on_card: OnCard | None = None,
+        silence: float = SILENCE,
     ) -> None:
         """``on_card``: subscribe to card callbacks too, answered with what it returns (the
-        App's ``tap``); may be awaited on any loop."""
+        App's ``tap``); may be awaited on any loop. ``silence``: seconds without a frame
+        before the watchdog reconnects (BOT_STREAM_SILENCE_SECONDS)."""
+        self.silence = silence
+        self._client: _Client | None = None
         self.on_card = on_card
         self.sdk_log_level = sdk_log_level
         # called on the bot's loop when the connection cannot go on (wrong credentials)
@@ -266,7 +329,8 @@ class StreamRunner:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         credential = dingtalk_stream.Credential(self.client_id, self.client_secret)
-        client = _Client(credential, backoff=self.backoff, sleep=self.sleep)
+        client = _Client(credential, backoff=self.backoff, sleep=self.sleep, silence=self.silence)
+        self._client = client
         # The SDK sets its logger up when the client is made; it logs every (re)connect.
         logging.getLogger("dingtalk_stream.client").setLevel(self.sdk_log_level)
         client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, _Handler(self))
@@ -287,6 +351,16 @@ class StreamRunner:
         for t in leftovers:
             t.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+
+    @property
+    def connected(self) -> bool:
+        """Whether a stream connection is open now."""
+        return self._client is not None and self._client.connected
+
+    @property
+    def last_frame_at(self) -> float | None:
+        """time.monotonic() of the last frame from DingTalk (see the module's docstring)."""
+        return None if self._client is None else self._client.last_frame_at
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         """The connect loop ends only on a failure retrying cannot mend."""

@@ -17,6 +17,15 @@ class SettingsError(ValueError):
     """A setting is wrong; the message names it."""
 
 
+def parse_address(value: str) -> tuple[str, int]:
+    """ "host:port" (an IPv6 host in brackets) -> (host, port); ValueError naming the form."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:8080")
+    return host, int(port)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -43,6 +52,10 @@ class Settings(BaseSettings):
     bot_outbox_lease_seconds: float = Field(default=60.0, gt=0)
     # DingTalk's limit for a robot's messages to one group a minute (DINGTALK.md §5.6)
     bot_group_messages_per_minute: int = Field(default=20, gt=0)
+    bot_http: str = ""  # "host:port" of /healthz and /metrics (bot.health); empty: off
+    bot_stream_silence_seconds: float = Field(default=90.0, gt=0)  # watchdog (bot.stream)
+    # /healthz fails when the oldest pending outbox row is older than this
+    bot_health_outbox_age_seconds: float = Field(default=900.0, gt=0)
 
     @field_validator("dingtalk_openapi_endpoint")
     @classmethod
@@ -50,6 +63,14 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) URL, e.g. https://api.dingtalk.com")
+        return value
+
+    @field_validator("bot_http")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_address(value)
         return value
 
     @field_validator("bot_timezone")
@@ -76,6 +97,11 @@ class Settings(BaseSettings):
         if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
         return value.upper()
+
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        """BOT_HTTP as (host, port); None: off."""
+        return parse_address(self.bot_http) if self.bot_http else None
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -136,6 +136,9 @@ def row_step(session: Session, filing_id: int) -> Deadline | None:
     ).first()
 
 
+FIRED = "fired_lateness"  # key in Session.info
+
+
 def due_deadlines(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Deadline]:
     return session.scalars(
         select(Deadline)
@@ -153,7 +156,16 @@ def claim_deadline(session: Session, row: Deadline, now: dt.datetime) -> bool:
         .values(state="fired", fired_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    claimed = bool(result.rowcount)  # type: ignore[attr-defined]
+    if claimed:  # for the sweep's lateness metric (bot.metrics), read by fired_lateness()
+        session.info.setdefault(FIRED, []).append((now - row.fire_at).total_seconds())
+    return claimed
+
+
+def fired_lateness(session: Session) -> list[float]:
+    """Seconds between fire_at and firing of every deadline row this session claimed since
+    the last call."""
+    return list(session.info.pop(FIRED, []))
 
 
 def open_items(

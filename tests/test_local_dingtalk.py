@@ -381,3 +381,48 @@ async def test_spread_gives_each_open_connection_its_turn(server: FakeDingTalk) 
         server.gateway.spread = False
     assert sorted(got[0] + got[1]) == sorted(["一", "二", "三", "四"])
     assert len(got[0]) == len(got[1]) == 2
+
+
+async def test_ping_every_sends_system_pings(clock: FakeClock) -> None:
+    async with FakeDingTalk(CLIENT_ID, CLIENT_SECRET, clock=clock, ping_every=0.05) as server:
+        async with await open_stream(server) as ws:
+            frames = [await receive_frame(ws) for _ in range(2)]
+            for frame in frames:
+                assert (frame["type"], frame["headers"]["topic"]) == ("SYSTEM", "ping")
+                ack = {
+                    "code": 200,
+                    "headers": {"messageId": frame["headers"]["messageId"]},
+                    "message": "OK",
+                    "data": frame["data"],
+                }
+                await ws.send(json.dumps(ack))
+            ack_of_first = await server.wait_ack(frames[0]["headers"]["messageId"])
+        opaque = json.loads(frames[0]["data"])["opaque"]
+        assert json.loads(ack_of_first["data"]) == {"opaque": opaque}
+        assert frames[0]["data"] != frames[1]["data"]
+        assert server.gateway.pings >= 2
+        assert server.pushed == []  # pings are not the test's frames
+
+
+async def test_go_silent_stops_frames_and_pongs_without_closing(server: FakeDingTalk) -> None:
+    old = await open_stream(server)
+    try:
+        await server.wait_connected()
+        assert await server.go_silent() == 1
+        with pytest.raises(TimeoutError):  # no live connection to push to
+            await server.push_bot_message("丢了吗", timeout=0.1)
+        pong = await old.ping()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pong, 0.3)
+        with pytest.raises(TimeoutError):  # nothing at all, not even a close frame
+            await asyncio.wait_for(old.recv(), 0.2)
+        assert old.state is websockets.State.OPEN
+        async with await open_stream(server) as new:  # a new connection works
+            await server.wait_connected(total=2)
+            await server.push_bot_message("新连接")
+            data = json.loads((await receive_frame(new))["data"])
+            assert data["text"]["content"].strip() == "新连接"
+            await asyncio.wait_for(await new.ping(), 2)
+        assert await server.go_silent() == 0  # the silent one is not counted twice
+    finally:
+        old.transport.abort()

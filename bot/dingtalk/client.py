@@ -122,6 +122,10 @@ class DingTalkTransport(CardApi):
         self._token_refresh_at = datetime.min.replace(tzinfo=UTC)
         self._token_lock = asyncio.Lock()
 
+    def current_token(self) -> str | None:
+        """The access token held now (for bot.logs to blot out)."""
+        return self._token
+
     async def aclose(self) -> None:
         """Close the httpx client if this transport created it."""
         if self._owns_http:

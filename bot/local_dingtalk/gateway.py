@@ -1,10 +1,16 @@
 """The stream gateway: ``connections/open`` hands out a ticket, the websocket takes it, frames
 go to the newest connection (or, with ``spread``, to each open connection in turn, as DingTalk
 shares an app's messages among its connections: several bot instances) and the client's ACKs
-are kept (DINGTALK.md §1)."""
+are kept (DINGTALK.md §1).
+
+``ping_every``: a SYSTEM ping frame to each open connection that often, as DingTalk sends
+(the SDK ACKs it, echoing its opaque). :meth:`Gateway.go_silent`: every open connection stops
+reading and writing (its transport paused: no frame, no pong, no close frame), as a connection
+that died on the way looks to the client; connections opened afterwards work normally."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -50,6 +56,8 @@ class StreamConnection:
 class Conn:
     info: StreamConnection
     ws: web.WebSocketResponse
+    transport: asyncio.Transport | None = None
+    silent: bool = False  # go_silent(): nothing read or written any more
 
 
 class Gateway:
@@ -68,6 +76,8 @@ class Gateway:
         self.ack_times: dict[str, float] = {}  # messageId -> perf_counter() of its first ACK
         self._ack_floor: dict[str, int] = {}  # ACKs before the latest push don't count
         self.spread = False  # frames to each open connection in turn, not the newest
+        self.ping_every: float | None = None  # SYSTEM pings to each connection, seconds
+        self.pings = 0  # SYSTEM pings sent
         self._turn = itertools.count()
 
     def new_message_id(self) -> str:
@@ -77,8 +87,9 @@ class Gateway:
     def newest_open(self, total: int) -> StreamConnection | None:
         """The newest open connection, once ``total`` were accepted."""
         with self._rec.lock:
-            if len(self.conn_log) >= total and self.conns:
-                return self.conns[-1].info
+            live = [c for c in self.conns if not c.silent]
+            if len(self.conn_log) >= total and live:
+                return live[-1].info
         return None
 
     def first_ack(self, message_id: str) -> Json | None:
@@ -115,16 +126,20 @@ class Gateway:
         call = entry[0]
         ws = web.WebSocketResponse(timeout=2.0)
         await ws.prepare(request)
-        conn = Conn(StreamConnection(uuid.uuid4().hex, call.ticket, call.client_id), ws)
+        info = StreamConnection(uuid.uuid4().hex, call.ticket, call.client_id)
+        conn = Conn(info, ws, request.transport)
         with self._rec.lock:
             self.conns.append(conn)
             self.conn_log.append(conn.info)
         self._rec.notify()
+        pinger = asyncio.create_task(self._ping(conn)) if self.ping_every else None
         try:
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
                     self._on_client_frame(message.data)
         finally:
+            if pinger is not None:
+                pinger.cancel()
             with self._rec.lock:
                 self.conns.remove(conn)
             self._rec.notify()
@@ -155,14 +170,24 @@ class Gateway:
 
         def newest() -> Conn | None:
             with self._rec.lock:
-                if not self.conns:
+                live = [c for c in self.conns if not c.silent]
+                if not live:
                     return None
                 if self.spread:
-                    return self.conns[next(self._turn) % len(self.conns)]
-                return self.conns[-1]
+                    return live[next(self._turn) % len(live)]
+                return live[-1]
 
         conn = await self._rec.wait(newest, timeout, "stream connection to push to")
-        frame = {
+        frame = self._frame(conn, frame_type, topic, data, message_id)
+        with self._rec.lock:
+            self._ack_floor[message_id] = len(self.acks.get(message_id, ()))
+            self.pushed.append(frame)
+        await conn.ws.send_str(dumps(frame))
+
+    def _frame(
+        self, conn: Conn, frame_type: str, topic: str, data: Mapping[str, Any], message_id: str
+    ) -> Json:
+        return {
             "specVersion": "1.0",
             "type": frame_type,
             "headers": {
@@ -175,7 +200,32 @@ class Gateway:
             },
             "data": dumps(data),  # a JSON string, as DingTalk sends it
         }
+
+    async def _ping(self, conn: Conn) -> None:
+        """SYSTEM pings on ``conn`` every ``ping_every`` seconds until it closes."""
+        assert self.ping_every
+        while not conn.ws.closed:
+            await asyncio.sleep(self.ping_every)
+            if conn.silent or conn.ws.closed:
+                continue
+            data = {"opaque": uuid.uuid4().hex}
+            frame = self._frame(conn, "SYSTEM", "ping", data, self.new_message_id())
+            try:
+                await conn.ws.send_str(dumps(frame))
+            except ConnectionError:
+                return
+            with self._rec.lock:
+                self.pings += 1
+
+    def go_silent(self) -> int:
+        """Every open connection stops reading and writing, with no close frame; how many.
+        Runs on the server's loop."""
         with self._rec.lock:
-            self._ack_floor[message_id] = len(self.acks.get(message_id, ()))
-            self.pushed.append(frame)
-        await conn.ws.send_str(dumps(frame))
+            conns = [c for c in self.conns if not c.silent]
+            for conn in conns:
+                conn.silent = True
+        for conn in conns:
+            if conn.transport is not None:
+                conn.transport.pause_reading()  # no frames read, so no pongs either
+        self._rec.notify()
+        return len(conns)

@@ -1,0 +1,208 @@
+"""Prometheus metrics (prometheus-client), one registry per App.
+
+Each App owns a :class:`Metrics` with its own ``CollectorRegistry`` (not the process's
+default one): tests run several Apps in one process and each reads its own counts, and
+``/metrics`` shows the App it serves. Counters and histograms are updated where things happen
+(the inbox, the sender, the sweeper); the outbox and overdue gauges are read from the database
+at scrape time (:class:`_DatabaseCollector`), with queries the indexes answer.
+
+Names (all prefixed ``dubanbot_``):
+
+- ``messages_in_total{kind}``: messages stored in the inbox, by msgtype (text, picture, file,
+  richText, audio, video, other) and ``card`` for a card button tap.
+- ``messages_out_total{kind,channel}``: messages DingTalk accepted; kind text, picture, file or
+  card; channel session, group, oto or card (a card's update).
+- ``send_failures_total{kind}``: failed send attempts: ``transient`` (retried), ``permanent``
+  (failed for good), ``expired_webhook`` (a session webhook had expired; the fallback is tried).
+- ``outbox_depth``, ``outbox_oldest_age_seconds``: pending outbox rows, and the age of the oldest.
+- ``overdue_obligations{clock,kind}``: pending deadline rows whose ``fire_at`` has passed.
+- ``database_up``: whether the gauges above could be read; ``stream_connected``,
+  ``stream_last_frame_age_seconds``: the stream (when /metrics is served).
+- ``sweep_duration_seconds``: one sweep of the deadline rows (histogram).
+- ``reminder_lateness_seconds``: how long after its ``fire_at`` a deadline row fired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import Deadline, OutboxMessage
+
+__all__ = ["CONTENT_TYPE", "Metrics", "OutboxState", "outbox_state"]
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+IN_KINDS = frozenset({"text", "picture", "file", "richText", "audio", "video", "card"})
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    depth: int
+    oldest_age_seconds: float | None
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def outbox_state(db: Database, now: dt.datetime) -> OutboxState:
+    """Pending outbox rows and the age of the oldest (one query on ix_outbox_pending)."""
+    with db.engine.connect() as connection:
+        depth, oldest = connection.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.state == "pending"
+            )
+        ).one()
+    age = None if oldest is None else max(0.0, (now - _aware(oldest)).total_seconds())
+    return OutboxState(int(depth or 0), age)
+
+
+def overdue(db: Database, now: dt.datetime) -> list[tuple[str, str, int]]:
+    """(clock, kind, count) of pending deadline rows past their fire_at (ix_deadlines_due)."""
+    query = (
+        select(Deadline.clock, Deadline.kind, func.count())
+        .where(Deadline.state == "pending", Deadline.fire_at <= now)
+        .group_by(Deadline.clock, Deadline.kind)
+    )
+    with db.engine.connect() as connection:
+        return [(str(c), str(k), int(n)) for c, k, n in connection.execute(query)]
+
+
+class _DatabaseCollector(Collector):
+    """The gauges read from the database at each scrape."""
+
+    def __init__(self, db: Database, clock: Clock, sender_clock: Clock) -> None:
+        self.db, self.clock, self.sender_clock = db, clock, sender_clock
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("dubanbot_database_up", "Whether the gauges could be read.")
+        try:
+            state = outbox_state(self.db, self.sender_clock())  # rows carry the sender's time
+            rows = overdue(self.db, self.clock())
+        except Exception as exc:
+            logger.warning("metrics: reading the database failed: %s", exc)
+            up.add_metric([], 0)
+            return [up]
+        up.add_metric([], 1)
+        depth = GaugeMetricFamily("dubanbot_outbox_depth", "Pending outbox rows.")
+        depth.add_metric([], state.depth)
+        age = GaugeMetricFamily(
+            "dubanbot_outbox_oldest_age_seconds",
+            "Age of the oldest pending outbox row (0 when none).",
+        )
+        age.add_metric([], state.oldest_age_seconds or 0.0)
+        late = GaugeMetricFamily(
+            "dubanbot_overdue_obligations",
+            "Pending deadline rows whose fire_at has passed, by clock and kind.",
+            labels=["clock", "kind"],
+        )
+        for clock, kind, count in rows:
+            late.add_metric([clock, kind], count)
+        return [up, depth, age, late]
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # no collect() at registration: the database may not be ready
+
+
+class StreamState(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def last_frame_at(self) -> float | None: ...
+
+
+class _StreamCollector(Collector):
+    def __init__(self, stream: StreamState) -> None:
+        self.stream = stream
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily("dubanbot_stream_connected", "Whether the stream is connected.")
+        up.add_metric([], 1 if self.stream.connected else 0)
+        at = self.stream.last_frame_at
+        age = GaugeMetricFamily(
+            "dubanbot_stream_last_frame_age_seconds",
+            "Seconds since the last frame from DingTalk (absent before the first).",
+        )
+        if at is not None:
+            age.add_metric([], time.monotonic() - at)
+        return [up, age]
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
+class Metrics:
+    """One App's metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.messages_in = Counter(
+            "dubanbot_messages_in", "Messages stored in the inbox.", ["kind"], registry=r
+        )
+        self.messages_out = Counter(
+            "dubanbot_messages_out",
+            "Messages DingTalk accepted.",
+            ["kind", "channel"],
+            registry=r,
+        )
+        self.send_failures = Counter(
+            "dubanbot_send_failures", "Failed send attempts.", ["kind"], registry=r
+        )
+        self.sweep_duration = Histogram(
+            "dubanbot_sweep_duration_seconds",
+            "Duration of one sweep of the deadline rows.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.reminder_lateness = Histogram(
+            "dubanbot_reminder_lateness_seconds",
+            "How long after its fire_at a deadline row fired.",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600, 14400, 86400),
+            registry=r,
+        )
+
+    def watch_database(self, db: Database, clock: Clock, sender_clock: Clock) -> None:
+        """Add the gauges read from ``db`` at scrape time."""
+        self.registry.register(_DatabaseCollector(db, clock, sender_clock))
+
+    def watch_stream(self, stream: StreamState) -> None:
+        """Add the stream's gauges (connected, age of the last frame)."""
+        self.registry.register(_StreamCollector(stream))
+
+    def message_in(self, msgtype: object) -> None:
+        kind = msgtype if isinstance(msgtype, str) and msgtype in IN_KINDS else "other"
+        self.messages_in.labels(kind).inc()
+
+    def message_out(self, kind: str, channel: str) -> None:
+        self.messages_out.labels(kind, channel).inc()
+
+    def send_failure(self, kind: str) -> None:
+        self.send_failures.labels(kind).inc()
+
+    def fired(self, lateness: Iterable[float]) -> None:
+        for seconds in lateness:
+            self.reminder_lateness.observe(max(0.0, seconds))
+
+    def value(self, name: str, **labels: str) -> float:
+        """A sample's current value, 0 when absent (tests, /healthz)."""
+        found = self.registry.get_sample_value(name, labels)
+        return 0.0 if found is None else found
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format; reads the database (call it in a thread)."""
+        return generate_latest(self.registry)
