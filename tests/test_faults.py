@@ -5,13 +5,14 @@ nothing answered wrongly, nothing sent twice beyond the documented at-least-once
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import random
 import re
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from bot.dingtalk.transport import OtoResult
+from bot.sender import Sender
 from config.roster import Roster
 from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.models import Base, InboxMessage, Item, OutboxMessage
+from storage.outbox import enqueue
 from tests.conftest import POSTGRES_URL, postgres_unreachable
 from tests.fake_dingtalk import FakeDingTalk
 from tests.procs import (
@@ -110,6 +114,42 @@ def test_two_processors_skip_the_inbox_rows_the_other_holds(
             assert session.scalar(apologies) == 0
     finally:
         second_db.dispose()
+
+
+class SlowDingTalk:
+    """Takes 1:1 messages, each taking a second of ``now``; notes whether the row being sent
+    was still leased to its sender at that moment."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.now = dt.datetime(2026, 11, 16, 1, 30, tzinfo=dt.UTC)
+        self.sent: list[tuple[str, bool]] = []
+
+    async def send_oto(
+        self, user_ids: Sequence[str], text: str, *, title: str | None = None
+    ) -> OtoResult:
+        with self.db.sessions() as session:
+            row = session.scalar(select(OutboxMessage).where(OutboxMessage.text == text))
+            assert row is not None
+            lease = row.next_attempt_at.replace(tzinfo=dt.UTC)
+        self.sent.append((text, lease > self.now))
+        self.now += dt.timedelta(seconds=1)
+        return OtoResult()
+
+
+async def test_a_long_chat_is_never_sent_past_its_lease(db: Database) -> None:
+    """A chat with more rows than its lease lets out (a slow DingTalk, a long backlog): the
+    sender stops at half the lease and releases the rest for its next round. Before, it sent
+    on past the lease, while another instance could take the same rows: sent twice."""
+    dingtalk = SlowDingTalk(db)
+    sender = Sender(db, dingtalk, clock=lambda: dingtalk.now, lease=4.0)  # type: ignore[arg-type]
+    with db.transaction() as session:
+        for n in range(10):
+            enqueue(session, channel="oto", target="u-admin", text=f"第{n}条", now=dingtalk.now)
+    for _ in range(10):
+        await sender.send_due()
+    assert [text for text, _ in dingtalk.sent] == [f"第{n}条" for n in range(10)]
+    assert all(leased for _, leased in dingtalk.sent), dingtalk.sent
 
 
 # --- several real bot processes ----------------------------------------------------------------
