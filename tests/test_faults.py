@@ -45,6 +45,8 @@ from tests.procs import (
     scratch_database,
     settled,
     town_acks,
+    town_msg_id,
+    town_text,
     truncate_all,
     via,
     wait_connections,
@@ -328,3 +330,109 @@ async def test_sigkill_at_random_moments_loses_nothing(world: World) -> None:
     finally:
         bots.kill_all()
     print("\n".join(figures))
+
+
+OUTAGE = float(os.environ.get("FAULT_OUTAGE_SECONDS", "30"))
+
+
+async def push_once(dingtalk: FakeDingTalk, tag: str, i: int, timeout: float = 15) -> int:
+    """Push one town @件 and return its ACK's status code."""
+    message_id = f"frame-{tag}-{i}"
+    await dingtalk.push_bot_message(
+        town_text(tag, i),
+        sender_staff_id=None,
+        sender_nick="川沙小王",
+        conversation_id=TOWN_CID,
+        msg_id=town_msg_id(tag, i),
+        message_id=message_id,
+        timeout=timeout,
+    )
+    ack = await dingtalk.wait_ack(message_id, timeout=timeout)
+    return int(ack.get("code", 0))
+
+
+@pytest.mark.postgres
+async def test_postgresql_unreachable_for_30_seconds(world: World) -> None:
+    """PostgreSQL cut off for 30 s (the proxy closes every connection and refuses new ones):
+    both instances keep their stream connection (no reconnect, no crash), NACK each frame they
+    cannot store (STATUS_SYSTEM_EXCEPTION, bot/stream.py) and send nobody anything meanwhile.
+
+    Catching up: robot messages are "fire-forget" by the protocol, but DingTalk redelivers a
+    frame it got no good ACK for (DINGTALK.md §7.4: seen after 16-60 s); the test pushes the
+    NACKed frames again, with the same msgId, once PostgreSQL is back. Each then becomes one
+    @件, acknowledged to the town and announced to the office, once. (A NACKed robot message
+    DingTalk did not redeliver would be lost: the bot never had it.)"""
+    dingtalk = world.dingtalk
+    bots = world.bots("outage")
+    bots.start_all()
+    try:
+        await wait_connections(dingtalk, 2)
+        await push_town(dingtalk, "before", range(10))
+        await wait_for(lambda: settled(world.url), 60, "the first @件 handled")
+        opened, sent = len(dingtalk.connection_log), len(dingtalk.sent)
+
+        world.proxy.cut()
+        cut_at = time.monotonic()
+        codes = [await push_once(dingtalk, "cut", i) for i in range(10)]
+        assert codes == [500] * 10  # AckMessage.STATUS_SYSTEM_EXCEPTION
+        await asyncio.sleep(max(0.0, cut_at + OUTAGE - time.monotonic()))
+        assert all(bots.alive(i) for i in range(2)), bots.logs()[-3000:]
+        assert len(dingtalk.connection_log) == opened  # the stream was kept
+        assert len(dingtalk.connections) == 2
+        assert dingtalk.sent[sent:] == []  # nothing answered, to anyone
+
+        world.proxy.restore()
+        restored = time.monotonic()
+        stats = await push_town(dingtalk, "cut", range(10), deadline=60)  # the redeliveries
+        await wait_for(lambda: settled(world.url), 60, "the redelivered @件 handled")
+        catch_up = time.monotonic() - restored
+        assert all(bots.alive(i) for i in range(2))
+    except BaseException:
+        print(bots.logs()[-5000:])
+        raise
+    finally:
+        codes_at_exit = bots.stop_all()
+    for tag in ("before", "cut"):
+        result = tally(dingtalk, world.url, tag)
+        assert len(result.numbers) == 10
+        assert not result.missing(), (tag, result.missing())
+        assert result.duplicates() == {"town": 0, "office": 0, "admin": 0}, tag
+        assert result.apologies == 0
+    assert inbox_errors(world.url) == 0
+    assert codes_at_exit == {0: 0, 1: 0}, bots.logs()[-3000:]
+    print(f"PostgreSQL outage {OUTAGE:.0f} s: caught up {catch_up:.1f} s after, {stats}")
+
+
+@pytest.mark.postgres
+async def test_a_silent_stream_is_reconnected_by_the_watchdog(world: World) -> None:
+    """The local DingTalk stops talking on every stream connection without closing it (a
+    connection lost on the way): after BOT_STREAM_SILENCE_SECONDS without a frame or a pong
+    the watchdog drops it and connects again; a message pushed during the silence waits for
+    the new connection and is handled, nothing is lost."""
+    dingtalk = world.dingtalk
+    bots = world.bots("silent", BOT_STREAM_SILENCE_SECONDS="3")
+    bots.start_all()
+    try:
+        await wait_connections(dingtalk, 2)
+        await push_town(dingtalk, "loud", range(5))
+        await wait_for(lambda: settled(world.url), 60, "the first @件 handled")
+        opened = len(dingtalk.connection_log)
+        assert await dingtalk.go_silent() == 2
+        silent_at = time.monotonic()
+        # pushed during the silence: DingTalk holds it for a live connection
+        assert await push_once(dingtalk, "quiet", 0, timeout=30) == 200
+        await wait_for(lambda: len(dingtalk.connection_log) >= opened + 2, 30, "reconnects")
+        back = time.monotonic() - silent_at
+        await push_town(dingtalk, "quiet", range(1, 5))
+        await wait_for(lambda: settled(world.url), 60, "the @件 after the silence handled")
+    except BaseException:
+        print(bots.logs()[-5000:])
+        raise
+    finally:
+        bots.stop_all()
+    for tag, count in (("loud", 5), ("quiet", 5)):
+        result = tally(dingtalk, world.url, tag)
+        assert len(result.numbers) == count
+        assert not result.missing(), (tag, result.missing())
+        assert result.duplicates() == {"town": 0, "office": 0, "admin": 0}, tag
+    print(f"silent stream: both instances connected again {back:.1f} s after the silence began")
