@@ -290,9 +290,15 @@ async def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None
         await asyncio.sleep(0.05)
 
 
+def live_connections(dingtalk: FakeDingTalk) -> int:
+    """Open stream connections, but those ``go_silent`` silenced."""
+    with dingtalk.recorder.lock:
+        return sum(1 for c in dingtalk.gateway.conns if not c.silent)
+
+
 async def wait_connections(dingtalk: FakeDingTalk, n: int, timeout: float = 60) -> None:
-    """Until ``n`` stream connections are open at once."""
-    await wait_for(lambda: len(dingtalk.connections) >= n, timeout, f"{n} stream connections")
+    """Until ``n`` live stream connections are open at once."""
+    await wait_for(lambda: live_connections(dingtalk) >= n, timeout, f"{n} stream connections")
 
 
 def town_text(tag: str, i: int) -> str:
