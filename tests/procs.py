@@ -21,6 +21,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -394,28 +395,31 @@ def sent_texts(dingtalk: FakeDingTalk) -> Counter[tuple[str, str]]:
     return Counter((str(m.target), m.text) for m in dingtalk.sent)
 
 
+def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders) on a PostgreSQL or SQLite ``url``."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)) as db:
+            return db.execute(sql, params).fetchall()
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        return [tuple(row) for row in conn.execute(sql.replace("?", "%s"), params).fetchall()]
+
+
 def items_by_msg(url: str, tag: str) -> dict[str, int]:
     """source msgId -> item number, for the @件 of ``tag``."""
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        rows = conn.execute(
-            "select source_msg_id, id from items where source_msg_id like %s", (f"{tag}-%",)
-        ).fetchall()
+    rows = query(
+        url, "select source_msg_id, id from items where source_msg_id like ?", (f"{tag}-%",)
+    )
     return {str(msg): int(number) for msg, number in rows}
 
 
 def settled(url: str) -> bool:
     """Every inbox row processed and nothing left to send."""
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        inbox = conn.execute("select count(*) from inbox where processed_at is null").fetchone()
-        outbox = conn.execute("select count(*) from outbox where state = 'pending'").fetchone()
-    return bool(inbox and outbox and inbox[0] == 0 and outbox[0] == 0)
+    inbox = query(url, "select count(*) from inbox where processed_at is null")
+    outbox = query(url, "select count(*) from outbox where state = 'pending'")
+    return inbox[0][0] == 0 and outbox[0][0] == 0
 
 
 def outbox_states(url: str) -> Counter[str]:
-    with psycopg.connect(url, connect_timeout=5) as conn:
-        return Counter(
-            {
-                str(s): int(n)
-                for s, n in conn.execute("select state, count(*) from outbox group by 1")
-            }
-        )
+    return Counter(
+        {str(s): int(n) for s, n in query(url, "select state, count(*) from outbox group by 1")}
+    )
