@@ -206,9 +206,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 began = time.monotonic()
                 codes = bots.stop_all()
                 print(f"stopped with SIGTERM: {codes} in {time.monotonic() - began:.1f} s")
+        print(f"database dropped in {time.monotonic() - began:.1f} s")
     finally:
+        began = time.monotonic()
         asyncio.run(dingtalk.stop())
+        print(f"local DingTalk stopped in {time.monotonic() - began:.1f} s")
         proxy.stop()
+        print(f"proxy stopped in {time.monotonic() - began:.1f} s")
 
 
 @pytest.fixture
