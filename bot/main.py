@@ -75,6 +75,10 @@ async def _serve(
         sweep_every=settings.bot_sweep_seconds,
         files_dir=settings.bot_files_dir,
         card_template_id=settings.dingtalk_card_template_id.strip(),
+        sender_options={
+            "lease": settings.bot_outbox_lease_seconds,
+            "group_rate": (settings.bot_group_messages_per_minute, 60.0),
+        },
         leadership=Leadership(settings.database_url)
         if db.engine.dialect.name == "postgresql"
         else None,

@@ -215,6 +215,12 @@ class Sender:
                 hurry -= 1
             elif not await self._gate.calm():  # incoming messages first (storage.gate) ...
                 hurry = HURRY  # ... but in a flood, a stretch before asking again
+            if self._clock() >= lease - self._lease / 2:
+                # Half the lease is gone (a long chat, slow sends): the rest go next round
+                # under a new lease, never after another instance may have taken them.
+                tail = zip(rows[index:], claimed[index:], strict=True)
+                await asyncio.to_thread(self._release, [r for r, mine in tail if mine], lease)
+                break
             if not await self._process(row):
                 tail = zip(rows[index + 1 :], claimed[index + 1 :], strict=True)
                 rest = [r for r, mine in tail if mine]

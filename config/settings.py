@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     bot_leader_poll_seconds: float = Field(default=5.0, gt=0, le=60)
     bot_log_level: str = "INFO"
     bot_clock_file: Path | None = None  # rehearsals and tests: the bot's "now" is read from it
+    # how long a message being sent is reserved for its sender: after a crash, it goes again then
+    bot_outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    # DingTalk's limit for a robot's messages to one group a minute (DINGTALK.md §5.6)
+    bot_group_messages_per_minute: int = Field(default=20, gt=0)
     bot_http: str = ""  # "host:port" of /healthz and /metrics (bot.health); empty: off
     bot_stream_silence_seconds: float = Field(default=90.0, gt=0)  # watchdog (bot.stream)
     # /healthz fails when the oldest pending outbox row is older than this
