@@ -28,6 +28,7 @@ from config.roster import Roster
 from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.db import Database
+from storage.leader import take_inbox_turn
 from storage.models import Base, InboxMessage, Item, OutboxMessage
 from storage.outbox import enqueue
 from tests.conftest import POSTGRES_URL, postgres_unreachable
@@ -79,29 +80,29 @@ def pg_db(postgres_url: str) -> Iterator[Database]:
 
 
 @pytest.mark.postgres
-def test_two_processors_skip_the_inbox_rows_the_other_holds(
+def test_two_processors_take_the_inbox_in_turns(
     pg_db: Database, postgres_url: str, roster: Roster, cal: WorkCalendar
 ) -> None:
-    """Two instances' processors on one inbox: the rows one holds are skipped by the other,
-    not handled twice (the second's item insert used to fail on the unique msgId, and the
-    town got an apology for a message that was handled)."""
+    """Two instances' processors on one inbox take it in turns (storage.leader.take_inbox_turn):
+    while one is in a batch the other waits, then finds the rows handled; no message is
+    handled twice (the second's item insert used to fail on the unique msgId, and the town got
+    an apology for a message that was handled)."""
     first = App(roster, cal, pg_db, transport=None)  # type: ignore[arg-type]
     second_db = Database(postgres_url)
     second = App(roster, cal, second_db, transport=None)  # type: ignore[arg-type]
     try:
         first._store([town_payload(n) for n in range(10)])
-        # the first instance's processor holds the five oldest rows (its batch is under way)
-        with psycopg.connect(postgres_url.replace("+psycopg", "")) as held:
-            held.execute(
-                "select id from inbox where processed_at is null order by id limit 5 for update"
-            )
+        # another instance is in a batch: it holds the inbox's turn
+        with pg_db.engine.connect() as other, other.begin():
+            take_inbox_turn(other)
             done: list[int] = []
             worker = threading.Thread(target=lambda: done.append(second.process_inbox(20)))
             worker.start()
-            worker.join(10)
-            assert not worker.is_alive(), "the second processor waited for the first's rows"
-            assert done == [5]
-        assert first.process_inbox(20) == 5
+            worker.join(0.5)
+            assert worker.is_alive(), "the second processor did not wait for its turn"
+        worker.join(10)
+        assert done == [10]
+        assert first.process_inbox(20) == 0
         with pg_db.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Item)) == 10
             errors = (
