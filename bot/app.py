@@ -13,7 +13,8 @@ Several instances on PostgreSQL: every one ingests, processes the inbox, fetches
 (``storage.leader.Leadership``) runs the scheduler, hence the sweeper. A follower tries to
 take the lease every ``leader_poll`` seconds and, once it does, sweeps at once (whatever fell
 due meanwhile); the leader checks at the same pace that it still holds it, and stops its
-scheduler the moment it does not.
+scheduler the moment it does not, else reads the next due moment again (a follower's batch
+or tap may have made an earlier one: the leader hears of it within a poll).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from handlers.workcal import WorkCalendar
 from storage import repo
 from storage.db import Database
 from storage.gate import WriteGate
-from storage.leader import Leadership
+from storage.leader import Leadership, take_inbox_turn
 from storage.models import InboxMessage, OutboxMessage
 from storage.outbox import enqueue_rows, outbox_row
 
@@ -281,15 +282,22 @@ class App:
 
     async def _watch_lease(self) -> None:
         """Follower: try to take the lease; leader: check it still holds it; every
-        ``leader_poll`` seconds."""
+        ``leader_poll`` seconds, until the app stops (never cancelled inside a call: a call
+        left running in its thread could take the lease after stop released it)."""
         assert self.leadership is not None
         while True:
-            await asyncio.sleep(self.leader_poll)
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.leader_poll)
+                return
+            except TimeoutError:
+                pass
             try:
                 if self._leads:
                     if not await asyncio.to_thread(self.leadership.still_held):
                         logger.info("leader: lost the lease")
                         await self._follow()
+                    else:  # deadlines other instances made: heard of within a poll
+                        self._replan_soon()
                 elif await asyncio.to_thread(self.leadership.acquire):
                     logger.info("leader: this instance leads")
                     await self._lead()
@@ -298,9 +306,9 @@ class App:
 
     async def stop(self) -> None:
         self._stop.set()
-        for task in self._tasks:
-            if task.get_name() == "lease":
-                task.cancel()
+        await asyncio.gather(
+            *(t for t in self._tasks if t.get_name() == "lease"), return_exceptions=True
+        )
         await self._follow()
         for task in self._tasks:
             task.cancel()
@@ -442,6 +450,7 @@ class App:
         calm = self.gate.wait_calm()  # else a flood: a whole batch before asking again
         now = self.clock()
         with self.gate.hold(), self.db.transaction() as session:
+            take_inbox_turn(session.connection())  # several instances: one batch at a time
             if careful:
                 unprocessed = session.scalars(
                     select(InboxMessage)
@@ -636,7 +645,7 @@ class App:
 
     def _plan(self, wake: dt.datetime | None) -> None:
         """Have the scheduler wake the sweeper at ``wake`` (a moment of ``clock``)."""
-        self.next_wake = wake
+        self.next_wake = wake if self._leads else None  # a sweep that outlived the lease
         if self._scheduler is None or not self.timed:
             return
         if wake is None:

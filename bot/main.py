@@ -18,7 +18,7 @@ from config.roster import Roster, load_roster
 from config.settings import Settings
 from handlers.workcal import WorkCalendar, load_calendar
 from storage.db import Database
-from storage.leader import Leadership, lock_sqlite
+from storage.leader import Leadership, lock_sqlite, migration_lock
 
 __all__ = ["FileClock", "run_bot"]  # FileClock lives in bot.startup
 
@@ -38,7 +38,10 @@ def run_bot(settings: Settings) -> int:
     try:
         if db.engine.dialect.name == "sqlite":  # one process per file: held until exit
             _lock = lock_sqlite(Path(db.engine.url.database or "").resolve())
-        migrate(db, settings.database_url)
+            migrate(db, settings.database_url)
+        else:  # instances starting together migrate one at a time
+            with migration_lock(settings.database_url):
+                migrate(db, settings.database_url)
     except BaseException:
         db.dispose()
         raise

@@ -25,10 +25,12 @@ import fcntl
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Final
 
 import psycopg
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from config.settings import SettingsError
@@ -151,6 +153,38 @@ class Leadership:
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
+
+
+def take_inbox_turn(connection: Connection) -> None:
+    """PostgreSQL: wait, in the caller's transaction, until no other instance is processing
+    an inbox batch (a transaction advisory lock, let go at commit). The inbox is processed as
+    by one process, in id order: no message twice, a chat's messages (a command, then the
+    text it asked for) never side by side. SQLite (one process): nothing to do."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('dubanbot inbox ' || current_schema()))")
+        )
+
+
+@contextlib.contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """PostgreSQL: hold a session advisory lock while migrating, so that instances starting
+    together migrate one after the other (the later ones find the schema current)."""
+    try:
+        conn = psycopg.connect(
+            conninfo(url),
+            autocommit=True,
+            application_name=f"dubanbot migrate {os.getpid()}",
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+        conn.execute("SELECT pg_advisory_lock(hashtext('dubanbot migrate ' || current_schema()))")
+    except psycopg.Error as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise SettingsError(
+            f"DATABASE_URL {shown}: cannot take the migration lock: {_first_line(exc)}"
+        ) from None
+    with conn:
+        yield  # the lock goes with the session
 
 
 def leader_pid(url: str) -> int | None:

@@ -34,7 +34,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
     tuple_,
     update,
@@ -421,29 +420,6 @@ def next_head_due(connection: Connection) -> datetime | None:
         select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.id.in_(heads))
     )
     return due
-
-
-def sent_to_groups_since(
-    connection: Connection, since: datetime
-) -> Sequence[Row[str, str, str | None, str | None, datetime | None, datetime | None]]:
-    """(channel, target, fallback_channel, fallback_target, webhook_expires, sent_at) of rows
-    sent after ``since`` that went, or may have gone, to a group; oldest first."""
-    return connection.execute(
-        select(
-            OutboxMessage.channel,
-            OutboxMessage.target,
-            OutboxMessage.fallback_channel,
-            OutboxMessage.fallback_target,
-            OutboxMessage.webhook_expires,
-            OutboxMessage.sent_at,
-        )
-        .where(
-            OutboxMessage.state == "sent",
-            OutboxMessage.sent_at > since,
-            or_(OutboxMessage.channel == "group", OutboxMessage.fallback_channel == "group"),
-        )
-        .order_by(OutboxMessage.sent_at)
-    ).all()
 
 
 # --- the per-group rate limit, shared by every instance -------------------------------------
