@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from bot.metrics import CONTENT_TYPE, OutboxState, StreamState, outbox_state
 from config.settings import SettingsError
+from storage.db import PLAIN_READ
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -94,7 +95,7 @@ class HealthServer:
 
     def _probe(self) -> OutboxState:
         db = self.app.db
-        with db.engine.connect() as connection:
+        with db.engine.connect().execution_options(**{PLAIN_READ: True}) as connection:
             connection.execute(text("SELECT 1"))
         return outbox_state(db, self.app.sender_clock())
 

@@ -58,7 +58,9 @@ class ContextFilter(logging.Filter):
 
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:https?|wss?)://[^\s'\"<>]*/robot/sendBySession\?[^\s'\"<>]*"), BLOT),
-    (re.compile(r"(sendBySession\?session=)[^\s&'\"<>]+"), r"\1" + BLOT),
+    # a URL cut short (SQLAlchemy's "... (80 characters truncated) ..."): its query still
+    (re.compile(r"([?&]session=)[^\s&'\"<>]+"), r"\1" + BLOT),
+    (re.compile(r"(sessionWebhook['\"]?\s*[:=]\s*['\"]?)[^\s'\",}<>]+"), r"\1" + BLOT),
     (re.compile(r"(access_token=)[^\s&'\"<>]+", re.I), r"\1" + BLOT),
     (re.compile(r"(ticket=)[^\s&'\"<>]+", re.I), r"\1" + BLOT),
     (
@@ -71,6 +73,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + BLOT,
     ),
 )
+
+
+# every shape above holds one of these (lower case)
+_TRIGGERS = ("session=", "sessionwebhook", "token", "ticket", "secret")
 
 
 class RedactingFilter(logging.Filter):
@@ -94,8 +100,10 @@ class RedactingFilter(logging.Filter):
             self._sources.append(lambda: source)
 
     def redact(self, text: str) -> str:
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        if any(word in lowered for word in _TRIGGERS):  # most lines: none, no regex run
+            for pattern, replacement in _SHAPES:
+                text = pattern.sub(replacement, text)
         current = set(self._secrets)
         for ref in list(self._sources):
             source = ref()

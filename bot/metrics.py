@@ -8,8 +8,8 @@ at scrape time (:class:`_DatabaseCollector`), with queries the indexes answer.
 
 Names (all prefixed ``dubanbot_``):
 
-- ``messages_in_total{kind}``: messages stored in the inbox, by msgtype (text, picture, file,
-  richText, audio, video, other) and ``card`` for a card button tap.
+- ``messages_in_total{kind}``: messages received (a redelivery counts again), by msgtype
+  (text, picture, file, richText, audio, video, other) and ``card`` for a card button tap.
 - ``messages_out_total{kind,channel}``: messages DingTalk accepted; kind text, picture, file or
   card; channel session, group, oto or card (a card's update).
 - ``send_failures_total{kind}``: failed send attempts: ``transient`` (retried), ``permanent``
@@ -36,7 +36,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from storage.db import Database
+from storage.db import PLAIN_READ, Database
 from storage.models import Deadline, OutboxMessage
 
 __all__ = ["CONTENT_TYPE", "Metrics", "OutboxState", "outbox_state"]
@@ -60,7 +60,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def outbox_state(db: Database, now: dt.datetime) -> OutboxState:
     """Pending outbox rows and the age of the oldest (one query on ix_outbox_pending)."""
-    with db.engine.connect() as connection:
+    with db.engine.connect().execution_options(**{PLAIN_READ: True}) as connection:
         depth, oldest = connection.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(
                 OutboxMessage.state == "pending"
@@ -77,7 +77,7 @@ def overdue(db: Database, now: dt.datetime) -> list[tuple[str, str, int]]:
         .where(Deadline.state == "pending", Deadline.fire_at <= now)
         .group_by(Deadline.clock, Deadline.kind)
     )
-    with db.engine.connect() as connection:
+    with db.engine.connect().execution_options(**{PLAIN_READ: True}) as connection:
         return [(str(c), str(k), int(n)) for c, k, n in connection.execute(query)]
 
 

@@ -248,7 +248,7 @@ class Sender:
 
     async def _process_in_context(self, row: PendingRow) -> bool:
         try:
-            kind = await self._deliver(row)
+            kind, channel = await self._deliver(row)
         except _RateLimited as limited:
             await asyncio.to_thread(self._defer, row.id, limited.until)
             return False
@@ -260,7 +260,7 @@ class Sender:
             error = TransientSendError(clip(f"unexpected error: {exc!r}"))
             await asyncio.to_thread(self._record_failure, row, error, self._clock())
             return False
-        self._metrics.message_out(kind, row.channel)
+        self._metrics.message_out(kind, channel)
         logger.info("outbox: %s message to %s %s accepted", kind, row.channel, row.target)
         self._marks.append((row, self._clock()))
         if self._marking is None or self._marking.done():
@@ -297,12 +297,13 @@ class Sender:
         if self._marks:
             await self._write_marks(delay=0)
 
-    async def _deliver(self, row: PendingRow) -> str:
-        """Send the row; the kind of message it went as (text, picture, file or card)."""
+    async def _deliver(self, row: PendingRow) -> tuple[str, str]:
+        """Send the row; the kind of message it went as (text, picture, file or card) and the
+        channel (a session reply's fallback: group or oto)."""
         carded = row.channel in ("oto", "group") and row.kind == "text"
         if row.actions and carded and self._card_template:
             await self._card(row)
-            return "card"
+            return "card", row.channel
         plain = row
         if row.actions and row.kind == "text" and row.channel != "group":
             title, text = render_links(row.text, [Action(*a) for a in row.actions])
@@ -342,15 +343,17 @@ class Sender:
                 )
                 if row.fallback_channel == "group":
                     await self._to_group(row.fallback_target, fallback)
+                    return row.kind, "group"
                 elif row.fallback_channel == "oto":
                     await self._to_user(row.fallback_target, fallback)
+                    return row.kind, "oto"
                 else:
                     raise PermanentSendError(
                         f"unknown fallback channel {row.fallback_channel!r}"
                     ) from exc
         else:
             raise PermanentSendError(f"unknown channel {row.channel!r}")
-        return row.kind
+        return row.kind, row.channel
 
     async def _to_group(self, group: str, row: PendingRow) -> None:
         await self._reserve(group)

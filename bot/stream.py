@@ -147,7 +147,9 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         open_timeout: float = OPEN_TIMEOUT,
         silence: float = SILENCE,
     ) -> None:
-        super().__init__(credential)
+        # the SDK's logger as it is: not set up with a handler of its own (bot.logs filters
+        # the root's handlers)
+        super().__init__(credential, logger=logging.getLogger("dingtalk_stream.client"))
         self.backoff, self.sleep, self.open_timeout = backoff, sleep, open_timeout
         self.silence = silence
         self._tasks: set[asyncio.Task[None]] = set()

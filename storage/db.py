@@ -22,6 +22,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# Connection.execution_options(**{PLAIN_READ: True}): a connection that only reads, one
+# statement at a time; on SQLite it does not take the write lock (BEGIN IMMEDIATE below).
+PLAIN_READ = "dubanbot_plain_read"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
@@ -42,6 +47,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
+            if connection.get_execution_options().get(PLAIN_READ):
+                return  # single reads (health, metrics): no write lock; WAL reads a snapshot
             # ... and takes the write lock at the start: a deferred transaction that reads,
             # then writes, fails at once with "database is locked" when another thread wrote
             # meanwhile, where an immediate one waits for the busy timeout.
