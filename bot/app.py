@@ -71,14 +71,11 @@ MARK_PROCESSED: Final = (
     .where(INBOX.c.id.in_(bindparam("ids", expanding=True)))
     .values(processed_at=bindparam("now"))
 )
-# PostgreSQL: rows another instance's processor holds are skipped, not handled twice (its
-# commit would make the second a unique violation, answered with an apology); SQLite ignores it
 UNPROCESSED: Final = (
     select(INBOX.c.id, INBOX.c.payload)
     .where(INBOX.c.processed_at.is_(None))
     .order_by(INBOX.c.id)
     .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True)
 )
 BATCH: Final = 20  # inbox rows to a transaction
 LINGER: Final = 0.01  # seconds the processor waits for more when messages trickle in
@@ -457,7 +454,6 @@ class App:
                     .where(InboxMessage.processed_at.is_(None))
                     .order_by(InboxMessage.id)
                     .limit(limit)
-                    .with_for_update(skip_locked=True)
                 ).all()
                 for one in unprocessed:
                     self._process_one(session, one, now)
