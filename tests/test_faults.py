@@ -12,12 +12,11 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -28,7 +27,7 @@ from config.roster import Roster
 from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.db import Database
-from storage.leader import take_inbox_turn
+from storage.leader import leader_pid
 from storage.models import Base, InboxMessage, Item, OutboxMessage
 from storage.outbox import enqueue
 from tests.conftest import POSTGRES_URL, postgres_unreachable
@@ -36,7 +35,6 @@ from tests.fake_dingtalk import FakeDingTalk
 from tests.procs import (
     CLIENT_ID,
     CLIENT_SECRET,
-    START,
     TOWN_CID,
     Bots,
     PgProxy,
@@ -80,31 +78,31 @@ def pg_db(postgres_url: str) -> Iterator[Database]:
 
 
 @pytest.mark.postgres
-def test_two_processors_take_the_inbox_in_turns(
+def test_two_processors_on_one_inbox_handle_each_message_once(
     pg_db: Database, postgres_url: str, roster: Roster, cal: WorkCalendar
 ) -> None:
-    """Two instances' processors on one inbox take it in turns (storage.leader.take_inbox_turn):
-    while one is in a batch the other waits, then finds the rows handled; no message is
-    handled twice (the second's item insert used to fail on the unique msgId, and the town got
-    an apology for a message that was handled)."""
+    """Two instances' processors on one inbox at once: each message handled once, none failing
+    (a message handled by both made the second's item insert fail on the unique msgId, and
+    the town got an apology for a message that was handled)."""
     first = App(roster, cal, pg_db, transport=None)  # type: ignore[arg-type]
     second_db = Database(postgres_url)
     second = App(roster, cal, second_db, transport=None)  # type: ignore[arg-type]
     try:
-        first._store([town_payload(n) for n in range(10)])
-        # another instance is in a batch: it holds the inbox's turn
-        with pg_db.engine.connect() as other, other.begin():
-            take_inbox_turn(other)
-            done: list[int] = []
-            worker = threading.Thread(target=lambda: done.append(second.process_inbox(20)))
+        first._store([town_payload(n) for n in range(200)])
+        go = threading.Barrier(2)
+
+        def drain(app: App) -> None:
+            go.wait()
+            while app.process_inbox(20):
+                pass
+
+        workers = [threading.Thread(target=drain, args=(app,)) for app in (first, second)]
+        for worker in workers:
             worker.start()
-            worker.join(0.5)
-            assert worker.is_alive(), "the second processor did not wait for its turn"
-        worker.join(10)
-        assert done == [10]
-        assert first.process_inbox(20) == 0
+        for worker in workers:
+            worker.join(60)
         with pg_db.sessions() as session:
-            assert session.scalar(select(func.count()).select_from(Item)) == 10
+            assert session.scalar(select(func.count()).select_from(Item)) == 200
             errors = (
                 select(func.count())
                 .select_from(InboxMessage)
@@ -275,72 +273,6 @@ def tally(dingtalk: FakeDingTalk, url: str, tag: str) -> Tally:
 
 def inbox_errors(url: str) -> int:
     return int(query(url, "select count(*) from inbox where error is not null")[0][0])
-
-
-def leader_pid(url: str) -> int | None:
-    """The OS pid of the instance holding the lease (storage/leader.py), from pg_locks."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid"
-            " where l.locktype = 'advisory' and l.granted and a.datname = current_database()"
-            " and a.application_name like 'dubanbot lease %%'"
-        ).fetchall()
-    pids = [int(str(name).rsplit(" ", 1)[1]) for (name,) in rows]
-    assert len(pids) <= 1, pids
-    return pids[0] if pids else None
-
-
-def nags(dingtalk: FakeDingTalk, numbers: Iterable[int]) -> Counter[tuple[str, str]]:
-    """Triage reminders of these @件 sent, by (chat, line)."""
-    found: Counter[tuple[str, str]] = Counter()
-    refs = tuple(f"#{n} " for n in numbers)
-    for message in dingtalk.sent:
-        for line in message.text.splitlines():
-            if "前甄别（分派/退回）" in line and any(ref in line for ref in refs):
-                found[(str(message.target), line.split("（原定")[0].lstrip("0123456789. "))] += 1
-    return found
-
-
-@pytest.mark.postgres
-async def test_kill_the_leader(world: World) -> None:
-    """Two instances; the leader (found through pg_locks and pg_stat_activity, application_name
-    'dubanbot lease <pid>') is killed with SIGKILL; the other takes the lease within 30 s and
-    sends the reminders that fall due, each once; with the killed one back (a follower now),
-    the next reminders go once too."""
-    dingtalk, bots = world.dingtalk, world.bots
-    clock = bots.root / "clock.txt"
-    try:
-        await wait_connections(dingtalk, 2)
-        await wait_for(lambda: leader_pid(world.url) is not None, 30, "a leader")
-        await push_town(dingtalk, "lead", range(3))
-        await wait_for(lambda: settled(world.url), 60, "the @件 handled")
-        mine = list(items_by_msg(world.url, "lead").values())
-        first = leader_pid(world.url)
-        victim = next(i for i, p in bots.procs.items() if p.pid == first)
-        bots.kill(victim)
-        killed = time.monotonic()
-        # past the half-way reminder (11:45) of the three @件's triage (due 14:00)
-        clock.write_text("2026-11-16T11:50:00+08:00", encoding="utf-8")
-        await wait_for(lambda: leader_pid(world.url) not in (None, first), 30, "a new leader")
-        takeover = time.monotonic() - killed
-        await wait_for(lambda: nags(dingtalk, mine).total() >= 6, 30, "the 11:45 reminders")
-        await wait_for(lambda: settled(world.url), 30, "the reminders sent")
-        bots.start(victim)
-        await wait_connections(dingtalk, 2)
-        clock.write_text("2026-11-16T13:10:00+08:00", encoding="utf-8")  # past 13:00's
-        await wait_for(lambda: nags(dingtalk, mine).total() >= 12, 30, "the 13:00 reminders")
-        await asyncio.sleep(2)  # a few safety sweeps of both instances
-        await wait_for(lambda: settled(world.url), 30, "the reminders sent")
-    except BaseException:
-        print(bots.logs()[-5000:])
-        raise
-    finally:
-        clock.write_text(START, encoding="utf-8")
-    sent = nags(dingtalk, mine)
-    # 3 @件 x (admin 1:1, office group), each reminded at 11:45 and at 13:00, once each
-    assert len(sent) == 6 and set(sent.values()) == {2}, sent
-    assert takeover < 30
-    print(f"leader killed: another instance led {takeover:.1f} s later")
 
 
 # The scenario: RUNS runs of ITEMS @件 each (500 in all); FAULT_RUNS / FAULT_ITEMS make it
