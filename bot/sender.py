@@ -144,7 +144,7 @@ class Sender:
         self._marks: list[tuple[PendingRow, datetime]] = []
         self._marking: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None  # when the next row falls due, if known
-        self._stopping: asyncio.Event | None = None  # run()'s stop: take no more rows
+        self._stopping = asyncio.Event()  # run()'s stop: the rows not yet tried are given back
         self._mark_gathering = False
 
     async def send_due(self) -> int:
@@ -156,7 +156,7 @@ class Sender:
         delivered = 0
         self._next_due = None
         try:
-            while not self._stopped():
+            while not self._stopping.is_set():
                 chats, next_due = await asyncio.to_thread(self._load_due, self._clock())
                 if not chats:
                     self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
@@ -191,17 +191,14 @@ class Sender:
         for index, row in enumerate(rows):
             if not claimed[index]:
                 break  # another sender has it
-            if self._stopped():  # stopping: what is not tried is due again at once
-                rest = [r for r, mine in zip(rows[index:], claimed[index:], strict=True) if mine]
-                await asyncio.to_thread(self._release, rest, lease)
-                break
             progress = True
             if hurry:
                 hurry -= 1
             elif not await self._gate.calm():  # incoming messages first (storage.gate) ...
                 hurry = HURRY  # ... but in a flood, a stretch before asking again
-            if not await self._process(row):
-                tail = zip(rows[index + 1 :], claimed[index + 1 :], strict=True)
+            if (stopping := self._stopping.is_set()) or not await self._process(row):
+                first = index if stopping else index + 1  # stopping: due again at once
+                tail = zip(rows[first:], claimed[first:], strict=True)
                 rest = [r for r, mine in tail if mine]
                 await asyncio.to_thread(self._release, rest, lease)
                 break
@@ -209,9 +206,7 @@ class Sender:
         return progress, delivered
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows. Once
-        ``stop`` is set, the messages being sent are finished and marked, and the rows taken
-        for sending but not tried are given back (due again at once, for the next start)."""
+        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows."""
         self._stopping = stop
         while not stop.is_set():
             wake.clear()  # before sending, so rows committed meanwhile are not missed
@@ -225,9 +220,6 @@ class Sender:
                 logger.exception("outbox: sending round failed")
                 delay = self._max_wait
             await _wait_any((stop, wake), min(max(delay, 0.01), self._max_wait))
-
-    def _stopped(self) -> bool:
-        return self._stopping is not None and self._stopping.is_set()
 
     # One row
 
