@@ -156,7 +156,7 @@ class Sender:
         self._marks: list[tuple[PendingRow, datetime]] = []
         self._marking: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None  # when the next row falls due, if known
-        self._stopping: asyncio.Event | None = None  # run()'s stop: take no more rows
+        self._stopping = asyncio.Event()  # run()'s stop: the rows not yet tried are given back
         self._mark_gathering = False
 
     async def send_due(self) -> int:
@@ -206,18 +206,14 @@ class Sender:
         for index, row in enumerate(rows):
             if not claimed[index]:
                 break  # another sender has it
-            if self._stopped():  # stopping: what is not tried is due again at once
-                rest = [r for r, mine in zip(rows[index:], claimed[index:], strict=True) if mine]
-                await asyncio.to_thread(self._release, rest, lease)
-                break
             progress = True
             if hurry:
                 hurry -= 1
             elif not await self._gate.calm():  # incoming messages first (storage.gate) ...
                 hurry = HURRY  # ... but in a flood, a stretch before asking again
-            if self._clock() >= lease - self._lease / 2:
-                # Half the lease is gone (a long chat, slow sends): the rest go next round
-                # under a new lease, never after another instance may have taken them.
+            if self._stopped() or self._clock() >= lease - self._lease / 2:
+                # Stopping, or half the lease gone (a long chat, slow sends): the rest are given
+                # back, due again at once, never sent after another instance may have taken them.
                 tail = zip(rows[index:], claimed[index:], strict=True)
                 await asyncio.to_thread(self._release, [r for r, mine in tail if mine], lease)
                 break
@@ -230,9 +226,7 @@ class Sender:
         return progress, delivered
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
-        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows. Once
-        ``stop`` is set, the messages being sent are finished and marked, and the rows taken
-        for sending but not tried are given back (due again at once, for the next start)."""
+        """Send until ``stop`` is set; ``wake`` is set by whoever committed new rows."""
         self._stopping = stop
         while not stop.is_set():
             wake.clear()  # before sending, so rows committed meanwhile are not missed
@@ -246,9 +240,6 @@ class Sender:
                 logger.exception("outbox: sending round failed")
                 delay = self._max_wait
             await _wait_any((stop, wake), min(max(delay, 0.01), self._max_wait))
-
-    def _stopped(self) -> bool:
-        return self._stopping is not None and self._stopping.is_set()
 
     # One row
 
