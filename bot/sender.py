@@ -165,7 +165,7 @@ class Sender:
         delivered = 0
         self._next_due = None
         try:
-            while not self._stopped():
+            while not self._stopping.is_set():
                 if self._skip_locked:
                     lease = self._clock() + self._lease
                     chats, next_due = await asyncio.to_thread(self._take_due, self._clock(), lease)
@@ -211,7 +211,7 @@ class Sender:
                 hurry -= 1
             elif not await self._gate.calm():  # incoming messages first (storage.gate) ...
                 hurry = HURRY  # ... but in a flood, a stretch before asking again
-            if self._stopped() or self._clock() >= lease - self._lease / 2:
+            if self._stopping.is_set() or self._clock() >= lease - self._lease / 2:
                 # Stopping, or half the lease gone (a long chat, slow sends): the rest are given
                 # back, due again at once, never sent after another instance may have taken them.
                 tail = zip(rows[index:], claimed[index:], strict=True)
