@@ -1,7 +1,7 @@
 """Group chats under DingTalk's rate limit (20 messages a minute, DINGTALK.md §5.6): the burst
 digests a group chat holding more due messages than its window lets out gets (the sender
 writes and sends them). The window itself, the send times per group of every instance, is in
-the database (``storage.outbox.reserve_group_send``)."""
+the database (``storage.instances.reserve_group_send``)."""
 
 from __future__ import annotations
 
