@@ -1,7 +1,9 @@
 """Group chats under DingTalk's rate limit (20 messages a minute, DINGTALK.md §5.6): the burst
 digests a group chat holding more due messages than its window lets out gets (the sender
 writes and sends them). The window itself, the send times per group of every instance, is in
-the database (``storage.instances.reserve_group_send``)."""
+the database (``storage.instances.reserve_group_send``). Also the sender's view of what is due,
+chat by chat (:func:`due_chats`), and on PostgreSQL its one-transaction load, merge and claim
+(:func:`take_due`)."""
 
 from __future__ import annotations
 
