@@ -12,11 +12,9 @@ failed. A group chat holding more due rows than its rate limit lets out now gets
 carry digest lines merged into digests (the first row of each becomes it, the others are
 marked ``merged`` into it), so a burst does not wait minute after minute.
 
-Several instances: on PostgreSQL the due rows are loaded, merged and claimed in one
-transaction with ``FOR UPDATE SKIP LOCKED`` (``storage.outbox.lock_pending``: each row is sent
-by one instance, a chat's rows in order); on SQLite (one process) they are loaded, then
-claimed optimistically. The group rate limit is counted in the database by every instance
-(``storage.outbox.reserve_group_send``), a reservation taken before each group send.
+Several instances: on PostgreSQL due rows are loaded, merged and claimed in one transaction,
+``FOR UPDATE SKIP LOCKED`` (``storage.instances``); on SQLite loaded, then claimed
+optimistically. Every group send first reserves a slot of the shared rate-limit window.
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from bot.bursts import Merge, plan_merges
+from bot.bursts import Chats, Merge, due_chats, group_free, log_merges, plan_merges, take_due
 from bot.dingtalk import cards
 from bot.dingtalk.actions import render_links
 from bot.dingtalk.errors import (
@@ -53,6 +51,7 @@ from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
 from storage.gate import WriteGate
+from storage.instances import reserve_group_send
 from storage.outbox import PendingRow
 
 __all__ = ["Clock", "Outcome", "OutcomeHook", "Sender", "utc_now"]
@@ -140,8 +139,8 @@ class Sender:
         self._gate = gate or WriteGate(exclusive=False)
         self._transport = transport
         self._clock = clock
-        self._group_limit = group_rate[0]  # messages a group may have within the period
-        self._group_period = timedelta(seconds=group_rate[1])
+        # messages a group may have within the period, counted by every instance
+        self._rate = (group_rate[0], timedelta(seconds=group_rate[1]))
         # PostgreSQL: load and claim in one transaction, FOR UPDATE SKIP LOCKED
         self._skip_locked = db.engine.dialect.name == "postgresql"
         self._backoff_base = backoff_base
@@ -166,23 +165,18 @@ class Sender:
         self._next_due = None
         try:
             while not self._stopping.is_set():
-                if self._skip_locked:
-                    lease = self._clock() + self._lease
+                lease = self._clock() + self._lease
+                if self._skip_locked:  # loaded, merged and claimed at once
                     chats, next_due = await asyncio.to_thread(self._take_due, self._clock(), lease)
                     claims = [[True] * len(rows) for rows in chats]
                 else:
                     chats, next_due, free = await asyncio.to_thread(self._load_due, self._clock())
+                    if await asyncio.to_thread(self._merge, plan_merges(chats, free)):
+                        continue  # the chats changed: read them again
+                    claims = await asyncio.to_thread(self._claim_chats, chats, lease)
                 if not chats:
                     self._next_due = next_due or self._clock() + timedelta(seconds=self._max_wait)
                     break
-                if not self._skip_locked:
-                    merges = plan_merges(chats, free)
-                    if merges:
-                        merged = await asyncio.to_thread(self._merge, merges)
-                        if merged:
-                            continue  # the chats changed: read them again
-                    lease = self._clock() + self._lease
-                    claims = await asyncio.to_thread(self._claim_chats, chats, lease)
                 counts = await asyncio.gather(
                     *(
                         self._send_chat(rows, claimed, lease)
@@ -372,9 +366,7 @@ class Sender:
 
     def _reserve_slot(self, group: str, now: datetime) -> datetime | None:
         with self._connection() as connection:
-            return outbox.reserve_group_send(
-                connection, group, now, self._group_limit, self._group_period
-            )
+            return reserve_group_send(connection, group, now, *self._rate)
 
     async def _to_user(self, user_id: str, row: PendingRow) -> None:
         if row.kind != "text":
@@ -408,6 +400,8 @@ class Sender:
     def _merge(self, merges: list[Merge]) -> bool:
         """Turn each merge's first row into its digest and mark the others merged into it, in
         one transaction; False (nothing changed) if another sender took any row meanwhile."""
+        if not merges:
+            return False
         try:
             with self._connection() as connection:
                 for merge in merges:
@@ -416,7 +410,7 @@ class Sender:
                         raise _Contended
         except _Contended:
             return False
-        _log_merges(merges)
+        log_merges(merges)
         return True
 
     # Database, each call one short transaction (run in a thread)
@@ -434,46 +428,23 @@ class Sender:
         with self._gate.hold(), self._db.engine.begin() as connection:
             yield connection
 
-    def _load_due(
-        self, now: datetime
-    ) -> tuple[list[list[PendingRow]], datetime | None, dict[str, int]]:
+    def _load_due(self, now: datetime) -> tuple[Chats, datetime | None, dict[str, int]]:
         """Per chat, its oldest pending rows up to the first that is not yet due; when the
         first of those not yet due falls due; and how many messages each group may have."""
         with self._connection() as connection:
             rows = outbox.load_pending(connection, self._batch)
-            chats, next_due = _due_chats(rows, now)
-            free = self._free(connection, chats, now)
+            chats, next_due = due_chats(rows, now)
+            free = group_free(connection, chats, now, *self._rate)
         return chats, next_due, free
 
-    def _take_due(
-        self, now: datetime, lease_until: datetime
-    ) -> tuple[list[list[PendingRow]], datetime | None]:
-        """PostgreSQL: :meth:`_load_due`, the burst digests and the claim in one transaction,
-        on rows locked FOR UPDATE SKIP LOCKED (``storage.outbox.lock_pending``): the rows
-        returned are this instance's until ``lease_until``."""
+    def _take_due(self, now: datetime, lease_until: datetime) -> tuple[Chats, datetime | None]:
+        """PostgreSQL: load, merge and claim in one transaction (``bot.bursts.take_due``)."""
         with self._connection() as connection:
-            rows = outbox.lock_pending(connection, self._batch)
-            chats, next_due = _due_chats(rows, now)
-            merges = plan_merges(chats, self._free(connection, chats, now))
-            for merge in merges:  # the rows are locked: nobody else changed them
-                if outbox.merge(connection, merge.rows, merge.text, merge.digest) != len(
-                    merge.rows
-                ):
-                    raise RuntimeError(f"outbox: merging into #{merge.rows[0].id} failed")
-            chats = _merged(chats, merges)
-            everything = [row for rows in chats for row in rows]
-            if outbox.claim(connection, everything, lease_until) != len(everything):
-                raise RuntimeError("outbox: a locked row changed under its lock")
-        _log_merges(merges)
+            chats, next_due, merges = take_due(
+                connection, self._batch, now, lease_until, self._rate
+            )
+        log_merges(merges)
         return chats, next_due
-
-    def _free(
-        self, connection: Connection, chats: list[list[PendingRow]], now: datetime
-    ) -> dict[str, int]:
-        groups = [rows[0].target for rows in chats if rows[0].channel == "group"]
-        return outbox.group_sends_free(
-            connection, groups, now, self._group_limit, self._group_period
-        )
 
     def _seconds_to_next(self, now: datetime) -> float:
         """Seconds until the next head-of-chat row is due (rate-limited rows included)."""
@@ -489,6 +460,8 @@ class Sender:
         """Take rows for sending, in one transaction; per chat, False for each row someone
         else changed since it was read (and for every row after it in its chat)."""
         everything = [row for rows in chats for row in rows]
+        if not everything:
+            return []
         try:
             with self._connection() as connection:  # all at once: one statement
                 if outbox.claim(connection, everything, lease_until) == len(everything):
@@ -604,52 +577,3 @@ class Sender:
             return max(retry_after, 0.01) * self._random.uniform(1.0, 1.25)
         ceiling = min(self._backoff_max, self._backoff_base * 2.0 ** min(attempts - 1, 40))
         return max(self._random.uniform(ceiling / 2, ceiling), 0.01)
-
-
-def _due_chats(
-    rows: Sequence[PendingRow], now: datetime
-) -> tuple[list[list[PendingRow]], datetime | None]:
-    """Pending rows in id order, per chat: its rows up to the first that is not yet due (the
-    rest of the chat waits behind it); and when the first of those not yet due falls due."""
-    chats: dict[tuple[str, str], list[PendingRow]] = {}
-    blocked: set[tuple[str, str]] = set()
-    next_due: datetime | None = None
-    for row in rows:
-        key = (row.channel, row.target)
-        if key in blocked:
-            continue
-        if row.next_attempt_at > now:
-            blocked.add(key)
-            next_due = min(next_due or row.next_attempt_at, row.next_attempt_at)
-            continue
-        chats.setdefault(key, []).append(row)
-    return list(chats.values()), next_due
-
-
-def _merged(chats: list[list[PendingRow]], merges: Sequence[Merge]) -> list[list[PendingRow]]:
-    """The chats as they read once ``merges`` are written: each digest's first row carries
-    it, the others are gone."""
-    heads = {m.rows[0].id: m for m in merges}
-    gone = {row.id for m in merges for row in m.rows[1:]}
-    out = []
-    for rows in chats:
-        kept = []
-        for row in rows:
-            if row.id in gone:
-                continue
-            merge = heads.get(row.id)
-            if merge is not None:
-                row = replace(row, text=merge.text, title=None, digest=merge.digest)
-            kept.append(row)
-        out.append(kept)
-    return out
-
-
-def _log_merges(merges: Sequence[Merge]) -> None:
-    for merge in merges:
-        logger.info(
-            "outbox: %d messages to group %s merged into #%d",
-            len(merge.rows),
-            merge.rows[0].target,
-            merge.rows[0].id,
-        )

@@ -199,7 +199,7 @@ class OutboxMessage(Base):
 
 class GroupSend(Base):
     """A message to a group counted against DingTalk's rate limit, shared by every instance
-    (storage.outbox.reserve_group_send): written before the send, kept if it fails."""
+    (storage.instances.reserve_group_send): written before the send, kept if it fails."""
 
     __tablename__ = "group_sends"
     __table_args__ = (Index("ix_group_sends_group_at", "group_id", "at"),)

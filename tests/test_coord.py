@@ -32,6 +32,7 @@ from config.roster import Roster
 from config.settings import SettingsError
 from handlers.workcal import WorkCalendar
 from storage.db import Database
+from storage.instances import lock_pending, reserve_group_send
 from storage.leader import (
     DatabaseLocked,
     Leadership,
@@ -41,7 +42,7 @@ from storage.leader import (
     migration_lock,
 )
 from storage.models import Attachment, Base, Deadline, GroupSend, OutboxMessage
-from storage.outbox import enqueue, reserve_group_send
+from storage.outbox import enqueue
 
 UTC = dt.UTC
 
@@ -356,7 +357,6 @@ async def test_two_senders_send_each_row_once_and_each_chat_in_order(pg: Databas
 
 @pytest.mark.postgres
 def test_a_chat_whose_older_row_another_instance_holds_is_left_to_it(pg: Database) -> None:
-    from storage.outbox import lock_pending
 
     now = dt.datetime.now(UTC)
     with pg.transaction() as session:
