@@ -44,7 +44,7 @@ from bot.dingtalk.transport import Transport
 from bot.files import Fetcher
 from bot.incoming import IncomingMessage
 from bot.logs import log_context
-from bot.metrics import Metrics
+from bot.metrics import MeteredTransport, Metrics
 from bot.router import handle, reply_to
 from bot.sender import Outcome, Sender, utc_now
 from bot.taps import act_on_tap
@@ -163,13 +163,12 @@ class App:
         self.metrics.watch_database(db, clock, sender_clock)
         self.sender = Sender(
             db,
-            transport,
+            MeteredTransport(transport, self.metrics),
             clock=sender_clock,
             gate=self.gate,
             files_dir=files_dir,
             on_outcome=self.record_outcome,
             card_template_id=card_template_id,
-            metrics=self.metrics,
             **(sender_options or {}),
         )
         self.fetcher: Fetcher | None = None

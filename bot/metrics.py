@@ -12,8 +12,9 @@ Names (all prefixed ``dubanbot_``):
   (text, picture, file, richText, audio, video, other) and ``card`` for a card button tap.
 - ``messages_out_total{kind,channel}``: messages DingTalk accepted; kind text, picture, file or
   card; channel session, group, oto or card (a card's update).
-- ``send_failures_total{kind}``: failed send attempts: ``transient`` (retried), ``permanent``
-  (failed for good), ``expired_webhook`` (a session webhook had expired; the fallback is tried).
+- ``send_failures_total{kind}``: send attempts DingTalk refused (:class:`MeteredTransport`):
+  ``transient`` (retried), ``permanent`` (for good), ``expired_webhook`` (a session webhook had
+  expired; the fallback is tried).
 - ``outbox_depth``, ``outbox_oldest_age_seconds``: pending outbox rows, and the age of the oldest.
 - ``overdue_obligations{clock,kind}``: pending deadline rows whose ``fire_at`` has passed.
 - ``database_up``: whether the gauges above could be read; ``stream_connected``,
@@ -27,25 +28,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from bot.dingtalk.errors import PermanentSendError, SendError, WebhookExpired
+from bot.dingtalk.transport import Media, OtoResult, Transport
 from storage.db import PLAIN_READ, Database
 from storage.models import Deadline, OutboxMessage
 
-__all__ = ["CONTENT_TYPE", "Metrics", "OutboxState", "outbox_state"]
+__all__ = ["CONTENT_TYPE", "MeteredTransport", "Metrics", "OutboxState", "outbox_state"]
 
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 IN_KINDS = frozenset({"text", "picture", "file", "richText", "audio", "video", "card"})
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -206,3 +210,83 @@ class Metrics:
     def exposition(self) -> bytes:
         """The Prometheus text format; reads the database (call it in a thread)."""
         return generate_latest(self.registry)
+
+
+class MeteredTransport:
+    """The sender's transport, counting what DingTalk accepted (messages_out) and refused
+    (send_failures: each failed attempt by its error, and a 1:1 message's user listed as
+    invalid or filtered (permanent) or flow-controlled (transient)); one line logged per
+    message accepted (the sender's log context names the outbox row)."""
+
+    def __init__(self, transport: Transport, metrics: Metrics) -> None:
+        self._transport, self._metrics = transport, metrics
+
+    async def _count(self, call: Awaitable[T], kind: str, channel: str) -> T:
+        try:
+            result = await call
+        except SendError as exc:
+            if isinstance(exc, WebhookExpired):
+                self._metrics.send_failure("expired_webhook")
+            else:
+                permanent = isinstance(exc, PermanentSendError)
+                self._metrics.send_failure("permanent" if permanent else "transient")
+            raise
+        if isinstance(result, OtoResult) and (result.invalid or result.filtered):
+            self._metrics.send_failure("permanent")
+        elif isinstance(result, OtoResult) and result.flow_controlled:
+            self._metrics.send_failure("transient")
+        else:
+            self._metrics.message_out(kind, channel)
+            logger.info("outbox: DingTalk accepted a %s message (%s)", kind, channel)
+        return result
+
+    async def send_session(
+        self,
+        webhook: str,
+        text: str,
+        *,
+        title: str | None = None,
+        at_user_ids: Sequence[str] = (),
+        expires_at: dt.datetime | None = None,
+    ) -> None:
+        call = self._transport.send_session(
+            webhook, text, title=title, at_user_ids=at_user_ids, expires_at=expires_at
+        )
+        await self._count(call, "text", "session")
+
+    async def send_group(
+        self, open_conversation_id: str, text: str, *, title: str | None = None
+    ) -> None:
+        await self._count(
+            self._transport.send_group(open_conversation_id, text, title=title), "text", "group"
+        )
+
+    async def send_oto(
+        self, user_ids: Sequence[str], text: str, *, title: str | None = None
+    ) -> OtoResult:
+        return await self._count(
+            self._transport.send_oto(user_ids, text, title=title), "text", "oto"
+        )
+
+    async def send_group_media(self, open_conversation_id: str, media: Media) -> None:
+        call = self._transport.send_group_media(open_conversation_id, media)
+        await self._count(call, media.kind, "group")
+
+    async def send_oto_media(self, user_ids: Sequence[str], media: Media) -> OtoResult:
+        return await self._count(self._transport.send_oto_media(user_ids, media), media.kind, "oto")
+
+    async def download_message_file(self, download_code: str) -> bytes:
+        return await self._transport.download_message_file(download_code)
+
+    async def send_card(
+        self,
+        template_id: str,
+        out_track_id: str,
+        space: tuple[str, str],
+        params: dict[str, str],
+    ) -> None:
+        call = self._transport.send_card(template_id, out_track_id, space, params)
+        await self._count(call, "card", space[0] if space[0] in ("oto", "group") else "card")
+
+    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
+        await self._count(self._transport.update_card(out_track_id, params), "card", "card")

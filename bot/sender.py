@@ -46,7 +46,6 @@ from bot.dingtalk.errors import (
 from bot.dingtalk.transport import Media, Transport
 from bot.logs import log_context
 from bot.media import media_of
-from bot.metrics import Metrics
 from handlers.effects import Action
 from storage import outbox
 from storage.db import Database
@@ -129,9 +128,7 @@ class Sender:
         files_dir: Path | None = None,
         on_outcome: OutcomeHook | None = None,
         card_template_id: str = "",  # messages with actions as cards (bot.dingtalk.cards)
-        metrics: Metrics | None = None,
     ) -> None:
-        self._metrics = metrics or Metrics()
         self._card_template = card_template_id
         self._db = db
         self._files_dir = files_dir  # where pictures and files to send are kept
@@ -239,29 +236,24 @@ class Sender:
 
     async def _process(self, row: PendingRow) -> bool:
         """Send a claimed row and record the outcome; True when delivered."""
-        with log_context(outbox=row.id, item=row.item_id):
-            return await self._process_in_context(row)
-
-    async def _process_in_context(self, row: PendingRow) -> bool:
-        try:
-            kind, channel = await self._deliver(row)
-        except _RateLimited as limited:
-            await asyncio.to_thread(self._defer, row.id, limited.until)
-            return False
-        except SendError as exc:
-            await asyncio.to_thread(self._record_failure, row, exc, self._clock())
-            return False
-        except Exception as exc:  # a bug, not DingTalk: keep the row, bounded by max_attempts
-            logger.exception("outbox #%d: unexpected error while sending", row.id)
-            error = TransientSendError(clip(f"unexpected error: {exc!r}"))
-            await asyncio.to_thread(self._record_failure, row, error, self._clock())
-            return False
-        self._metrics.message_out(kind, channel)
-        logger.info("outbox: %s message to %s %s accepted", kind, row.channel, row.target)
-        self._marks.append((row, self._clock()))
-        if self._marking is None or self._marking.done():
-            self._marking = asyncio.create_task(self._write_marks())
-        return True
+        with log_context(outbox=row.id, item=row.item_id):  # on every line logged
+            try:
+                await self._deliver(row)
+            except _RateLimited as limited:
+                await asyncio.to_thread(self._defer, row.id, limited.until)
+                return False
+            except SendError as exc:
+                await asyncio.to_thread(self._record_failure, row, exc, self._clock())
+                return False
+            except Exception as exc:  # a bug, not DingTalk: keep the row, bounded by max_attempts
+                logger.exception("outbox #%d: unexpected error while sending", row.id)
+                error = TransientSendError(clip(f"unexpected error: {exc!r}"))
+                await asyncio.to_thread(self._record_failure, row, error, self._clock())
+                return False
+            self._marks.append((row, self._clock()))
+            if self._marking is None or self._marking.done():
+                self._marking = asyncio.create_task(self._write_marks())
+            return True
 
     async def _write_marks(self, delay: float = MARK_DELAY) -> None:
         """Mark delivered rows sent, a batch to a transaction, until none is left; each
@@ -293,13 +285,11 @@ class Sender:
         if self._marks:
             await self._write_marks(delay=0)
 
-    async def _deliver(self, row: PendingRow) -> tuple[str, str]:
-        """Send the row; the kind of message it went as (text, picture, file or card) and the
-        channel (a session reply's fallback: group or oto)."""
+    async def _deliver(self, row: PendingRow) -> None:
         carded = row.channel in ("oto", "group") and row.kind == "text"
         if row.actions and carded and self._card_template:
             await self._card(row)
-            return "card", row.channel
+            return
         plain = row
         if row.actions and row.kind == "text" and row.channel != "group":
             title, text = render_links(row.text, [Action(*a) for a in row.actions])
@@ -324,7 +314,6 @@ class Sender:
             except WebhookExpired as exc:
                 if row.fallback_target is None:
                     raise
-                self._metrics.send_failure("expired_webhook")
                 # OrgGroupSend cannot @-mention (§6): the text goes as it is, or the
                 # fallback's own text, which names the person instead.
                 # Links only work in a 1:1 chat (§10): a group gets the plain text.
@@ -339,17 +328,14 @@ class Sender:
                 )
                 if row.fallback_channel == "group":
                     await self._to_group(row.fallback_target, fallback)
-                    return row.kind, "group"
                 elif row.fallback_channel == "oto":
                     await self._to_user(row.fallback_target, fallback)
-                    return row.kind, "oto"
                 else:
                     raise PermanentSendError(
                         f"unknown fallback channel {row.fallback_channel!r}"
                     ) from exc
         else:
             raise PermanentSendError(f"unknown channel {row.channel!r}")
-        return row.kind, row.channel
 
     async def _to_group(self, group: str, row: PendingRow) -> None:
         await self._reserve(group)
@@ -532,12 +518,6 @@ class Sender:
             savepoint.commit()
 
     def _record_failure(self, row: PendingRow, exc: SendError, now: datetime) -> None:
-        if isinstance(exc, WebhookExpired):
-            self._metrics.send_failure("expired_webhook")
-        elif isinstance(exc, PermanentSendError):
-            self._metrics.send_failure("permanent")
-        else:
-            self._metrics.send_failure("transient")
         with self._transaction() as session:
             message = outbox.pending_message(session, row.id)
             if message is None:

@@ -239,7 +239,7 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             watchdog.cancel()
         return framed
 
-    def _framed(self, _pong: object = None) -> None:
+    def _framed(self) -> None:
         self.last_frame_at = time.monotonic()
 
     async def _watch(self, websocket: Any) -> None:
@@ -265,8 +265,10 @@ class _Client(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 return
             if now - pinged >= self.silence / 3:
                 pinged = now
-                try:
-                    pong = await websocket.ping()
+                try:  # never held up by a full write buffer: the check must go on
+                    pong = await asyncio.wait_for(websocket.ping(), tick)
+                except TimeoutError:
+                    continue
                 except websockets.exceptions.ConnectionClosed:
                     return
                 pong.add_done_callback(self._pong)
@@ -333,7 +335,7 @@ class StreamRunner:
         credential = dingtalk_stream.Credential(self.client_id, self.client_secret)
         client = _Client(credential, backoff=self.backoff, sleep=self.sleep, silence=self.silence)
         self._client = client
-        # The SDK sets its logger up when the client is made; it logs every (re)connect.
+        # The SDK's logger (given to the client as it is) logs every (re)connect.
         logging.getLogger("dingtalk_stream.client").setLevel(self.sdk_log_level)
         client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, _Handler(self))
         if self.on_card is not None:

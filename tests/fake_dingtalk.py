@@ -100,6 +100,16 @@ class FakeDingTalk(LocalDingTalk):
         """Close every stream websocket with ``code`` (1011: abnormal, the SDK waits 10 s)."""
         await self._call(self._close_streams(code))
 
+    async def go_silent(self) -> int:
+        """Every open stream connection stops receiving anything (frames and pongs) and is
+        never closed, as a connection lost on the way (no close frame); connections opened
+        afterwards work normally. Returns how many went silent."""
+
+        async def silence() -> int:
+            return self.gateway.go_silent()
+
+        return await self._call(silence())
+
     # Files users send --------------------------------------------------------------
 
     def add_message_file(self, content: bytes, file_name: str = "") -> str:

@@ -19,6 +19,7 @@ TEST_ONLY = (
     "refuse_connections",
     "accept_connections",
     "drop_connections",
+    "go_silent",
     "add_message_file",
     "push_system_ping",
     "push_disconnect",

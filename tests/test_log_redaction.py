@@ -98,7 +98,7 @@ async def test_no_secret_token_or_webhook_in_any_log_line(
         assert session not in text
     # the context fields
     assert re.search(r"inbox: stored a text message msg=\S+", text)
-    assert re.search(r"outbox: text message to session \S+ accepted outbox=\d+", text)
+    assert re.search(r"outbox: DingTalk accepted a text message \(session\) outbox=\d+", text)
     assert re.search(r"attempt 1 failed.* outbox=\d+", text)
 
 

@@ -217,6 +217,17 @@ class Gateway:
             with self._rec.lock:
                 self.pings += 1
 
+    async def close_all(self, code: int) -> None:
+        """Close every stream connection with ``code``; a silent one is dropped (its transport
+        is paused: no closing handshake)."""
+        with self._rec.lock:
+            conns = list(self.conns)
+        for conn in conns:
+            if conn.silent and conn.transport is not None:
+                conn.transport.abort()
+        live = [c for c in conns if not c.silent]
+        await asyncio.gather(*(c.ws.close(code=code) for c in live), return_exceptions=True)
+
     def go_silent(self) -> int:
         """Every open connection stops reading and writing, with no close frame; how many.
         Runs on the server's loop."""

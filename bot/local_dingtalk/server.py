@@ -71,8 +71,7 @@ class LocalDingTalk:
         ping_every: float | None = None,
     ) -> None:
         """``spread``: each frame to the next open stream connection in turn (DingTalk shares
-        an app's messages among its connections), not the newest: several bot instances.
-        ``ping_every``: a SYSTEM ping to each open stream connection that often (seconds)."""
+        an app's messages among its connections), not the newest; ``ping_every``: see Gateway."""
         self.client_id = client_id
         self.client_secret = client_secret
         # For an internal app the robotCode equals the AppKey.
@@ -82,8 +81,7 @@ class LocalDingTalk:
         self._clock = clock
         self.recorder = Recorder()
         self.gateway = Gateway(self)
-        self.gateway.spread = spread
-        self.gateway.ping_every = ping_every
+        self.gateway.spread, self.gateway.ping_every = spread, ping_every
         self.openapi = OpenApi(self, known_user_ids)
         self.webhooks = Webhooks(self)
         self.cards = Cards(self)
@@ -173,15 +171,6 @@ class LocalDingTalk:
                 lambda: self.gateway.first_ack(message_id), timeout, f"an ACK for {message_id}"
             )
         )
-
-    async def go_silent(self) -> int:
-        """Every open stream connection stops receiving anything (frames and pongs) and is
-        never closed, as a connection lost on the way (no close frame); connections opened
-        afterwards work normally. Returns how many went silent."""
-        return await self._call(self._go_silent())
-
-    async def _go_silent(self) -> int:
-        return self.gateway.go_silent()
 
     # Faults a test's subclass injects (none here) ------------------------------------
 
@@ -390,13 +379,7 @@ class LocalDingTalk:
             await server.shutdown(1.0)
 
     async def _close_streams(self, code: int) -> None:
-        with self.recorder.lock:
-            conns = list(self.gateway.conns)
-        for conn in conns:
-            if conn.silent and conn.transport is not None:
-                conn.transport.abort()  # no closing handshake through a paused transport
-        live = [c for c in conns if not c.silent]
-        await asyncio.gather(*(c.ws.close(code=code) for c in live), return_exceptions=True)
+        await self.gateway.close_all(code)
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
