@@ -151,6 +151,16 @@ def group_free(
     return group_sends_free(connection, groups, now, limit, period)
 
 
+def load_due(
+    connection: Connection, batch: int, now: datetime, rate: tuple[int, timedelta]
+) -> tuple[list[list[PendingRow]], datetime | None, dict[str, int]]:
+    """Per chat, its oldest pending rows up to the first that is not yet due
+    (:func:`due_chats`); when the first of those not yet due falls due; and how many messages
+    each group may have now."""
+    chats, next_due = due_chats(outbox.load_pending(connection, batch), now)
+    return chats, next_due, group_free(connection, chats, now, *rate)
+
+
 def take_due(
     connection: Connection,
     batch: int,
@@ -172,3 +182,10 @@ def take_due(
     if outbox.claim(connection, everything, lease_until) != len(everything):
         raise RuntimeError("outbox: a locked row changed under its lock")
     return chats, next_due, merges
+
+
+def write_merges(connection: Connection, merges: Sequence[Merge]) -> bool:
+    """SQLite, rows read earlier: turn each merge's first row into its digest and mark the
+    others merged into it; False when another sender took any row meanwhile (the caller
+    rolls back)."""
+    return all(outbox.merge(connection, m.rows, m.text, m.digest) == len(m.rows) for m in merges)

@@ -33,7 +33,8 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from bot.bursts import Chats, Merge, due_chats, group_free, log_merges, plan_merges, take_due
+from bot import bursts
+from bot.bursts import Chats, Merge
 from bot.dingtalk import cards
 from bot.dingtalk.actions import render_links
 from bot.dingtalk.errors import (
@@ -168,7 +169,7 @@ class Sender:
                     claims = [[True] * len(rows) for rows in chats]
                 else:
                     chats, next_due, free = await asyncio.to_thread(self._load_due, self._clock())
-                    if await asyncio.to_thread(self._merge, plan_merges(chats, free)):
+                    if await asyncio.to_thread(self._merge, bursts.plan_merges(chats, free)):
                         continue  # the chats changed: read them again
                     claims = await asyncio.to_thread(self._claim_chats, chats, lease)
                 if not chats:
@@ -346,25 +347,20 @@ class Sender:
 
     async def _reserve(self, group: str) -> None:
         """Count a send to ``group`` in the shared window, or _RateLimited until a slot."""
-        until = await asyncio.to_thread(self._reserve_slot, group, self._clock())
-        if until is not None:
-            raise _RateLimited(until)
 
-    def _reserve_slot(self, group: str, now: datetime) -> datetime | None:
-        with self._connection() as connection:
-            return reserve_group_send(connection, group, now, *self._rate)
+        def reserve(now: datetime) -> datetime | None:
+            with self._connection() as connection:
+                return reserve_group_send(connection, group, now, *self._rate)
+
+        if (until := await asyncio.to_thread(reserve, self._clock())) is not None:
+            raise _RateLimited(until)
 
     async def _to_user(self, user_id: str, row: PendingRow) -> None:
         if row.kind != "text":
             result = await self._transport.send_oto_media([user_id], await self._media(row))
         else:
             result = await self._transport.send_oto([user_id], row.text, title=row.title)
-        if user_id in result.invalid:
-            raise PermanentSendError(f"BatchSendOTO: invalid userId {user_id}")
-        if user_id in result.filtered:
-            raise PermanentSendError(f"BatchSendOTO: userId {user_id} was filtered")
-        if user_id in result.flow_controlled:
-            raise TransientSendError(f"BatchSendOTO: userId {user_id} was flow-controlled")
+        result.check(user_id)
 
     async def _card(self, row: PendingRow) -> None:
         """The row as an interactive card, recorded so that a tap can update every copy."""
@@ -384,19 +380,17 @@ class Sender:
     # Burst digests: a group chat with more waiting than its rate limit lets out
 
     def _merge(self, merges: list[Merge]) -> bool:
-        """Turn each merge's first row into its digest and mark the others merged into it, in
-        one transaction; False (nothing changed) if another sender took any row meanwhile."""
+        """Write ``merges`` in one transaction (``bot.bursts.write_merges``); False (nothing
+        changed) if another sender took any row meanwhile."""
         if not merges:
             return False
         try:
             with self._connection() as connection:
-                for merge in merges:
-                    changed = outbox.merge(connection, merge.rows, merge.text, merge.digest)
-                    if changed != len(merge.rows):
-                        raise _Contended
+                if not bursts.write_merges(connection, merges):
+                    raise _Contended  # roll back
         except _Contended:
             return False
-        log_merges(merges)
+        bursts.log_merges(merges)
         return True
 
     # Database, each call one short transaction (run in a thread)
@@ -415,21 +409,17 @@ class Sender:
             yield connection
 
     def _load_due(self, now: datetime) -> tuple[Chats, datetime | None, dict[str, int]]:
-        """Per chat, its oldest pending rows up to the first that is not yet due; when the
-        first of those not yet due falls due; and how many messages each group may have."""
+        """SQLite: read the due chats in one transaction (``bot.bursts.load_due``)."""
         with self._connection() as connection:
-            rows = outbox.load_pending(connection, self._batch)
-            chats, next_due = due_chats(rows, now)
-            free = group_free(connection, chats, now, *self._rate)
-        return chats, next_due, free
+            return bursts.load_due(connection, self._batch, now, self._rate)
 
     def _take_due(self, now: datetime, lease_until: datetime) -> tuple[Chats, datetime | None]:
         """PostgreSQL: load, merge and claim in one transaction (``bot.bursts.take_due``)."""
         with self._connection() as connection:
-            chats, next_due, merges = take_due(
+            chats, next_due, merges = bursts.take_due(
                 connection, self._batch, now, lease_until, self._rate
             )
-        log_merges(merges)
+        bursts.log_merges(merges)
         return chats, next_due
 
     def _seconds_to_next(self, now: datetime) -> float:

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
+from bot.dingtalk.errors import PermanentSendError, TransientSendError
+
 # A webhook this close to its expiry is treated as expired: the request itself takes time.
 SESSION_MARGIN: Final = timedelta(seconds=30)
 
@@ -19,6 +21,15 @@ class OtoResult:
     flow_controlled: tuple[str, ...] = ()  # throttled: retry them
     invalid: tuple[str, ...] = ()  # unknown users: permanent
     filtered: tuple[str, ...] = ()  # dropped by DingTalk: permanent
+
+    def check(self, user_id: str) -> None:
+        """Raise the SendError for ``user_id`` when the call did not deliver to them."""
+        if user_id in self.invalid:
+            raise PermanentSendError(f"BatchSendOTO: invalid userId {user_id}")
+        if user_id in self.filtered:
+            raise PermanentSendError(f"BatchSendOTO: userId {user_id} was filtered")
+        if user_id in self.flow_controlled:
+            raise TransientSendError(f"BatchSendOTO: userId {user_id} was flow-controlled")
 
 
 class Transport(Protocol):
