@@ -5,8 +5,9 @@
 Each benchmark runs as a process of its own (``--json`` hands its figures back); the results
 file gives the machine, the date, each figure beside its target with PASS or MISS, and for a
 miss by how much and the benchmark's explanation, then each benchmark's own output. The full
-run takes about 5 minutes on a 2-core machine; ``--quick`` runs small sizes (a smoke test of
-the whole chain, its figures are not the targets' sizes). PostgreSQL: 127.0.0.1:5432
+run takes 5-8 minutes on a 2-core machine (12 when it is shared); ``--quick`` runs small
+sizes in 2-3 minutes (a smoke test of the whole chain, not the targets' sizes).
+PostgreSQL: 127.0.0.1:5432
 (``TEST_POSTGRES_URL`` overrides); the benchmarks that need it say so and skip it when it
 does not answer.
 """
