@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 STAMP = "%Y%m%dT%H%M%SZ"
-NAME = re.compile(r"^bot-(\d{8}T\d{6}Z)\.(db|dump)$")  # what this module writes, nothing else
+# what this module writes, nothing else: bot-<UTC time>[-N].db|dump
+NAME = re.compile(r"^bot-(\d{8}T\d{6}Z)(?:-(\d+))?\.(db|dump)$")
 SQLITE_HEADER = b"SQLite format 3\x00"
 README = "see README, Backups"
 
@@ -75,19 +76,22 @@ def backup(url: str, directory: Path, now: dt.datetime | None = None) -> Path:
     except OSError as exc:
         raise BackupError(f"cannot make the folder {directory}: {exc.strerror or exc}") from None
     if backend == "sqlite":
-        target = directory / backup_name(now, "db")
-        _refuse_existing(target)
+        target = _free(directory / backup_name(now, "db"))
         _sqlite_backup(Path(parsed.database or ""), target, _shown(parsed))
     else:
-        target = directory / backup_name(now, "dump")
-        _refuse_existing(target)
+        target = _free(directory / backup_name(now, "dump"))
         _pg_dump(parsed, target)
     return target
 
 
-def _refuse_existing(target: Path) -> None:
-    if target.exists():
-        raise BackupError(f"{target} exists already; not overwritten")
+def _free(target: Path) -> Path:
+    """``target``, or when a file has that name already (two backups in one second), the
+    same name with -2, -3, ... before its suffix: nothing is overwritten."""
+    found, number = target, 1
+    while found.exists():
+        number += 1
+        found = target.with_name(f"{target.stem}-{number}{target.suffix}")
+    return found
 
 
 def _sqlite_backup(source: Path, target: Path, shown: str) -> None:
@@ -398,8 +402,7 @@ def _restore_pg(parsed: URL, file: Path, now: dt.datetime) -> Restored:
     current = check_revision(revision, str(file))
     assert revision is not None
     script = _restore_script(file, ["--clean", "--if-exists", "--no-owner", "--no-privileges"])
-    kept = file.parent / f"before-restore-{now.astimezone(dt.UTC).strftime(STAMP)}.dump"
-    _refuse_existing(kept)
+    kept = _free(file.parent / f"before-restore-{now.astimezone(dt.UTC).strftime(STAMP)}.dump")
     _tool("psql")
     _pg_dump(parsed, kept)
     tables = [*Base.metadata.tables, "alembic_version"]
@@ -420,16 +423,16 @@ def _restore_pg(parsed: URL, file: Path, now: dt.datetime) -> Restored:
 def prune(directory: Path, keep_days: int, now: dt.datetime) -> list[Path]:
     """Delete the backups this module made in ``directory`` more than ``keep_days`` days
     before ``now`` (by the time in their name); the newest one is always kept."""
-    found: list[tuple[dt.datetime, Path]] = []
+    found: list[tuple[dt.datetime, int, Path]] = []  # (time in the name, its -N, file)
     for path in directory.iterdir():
         match = NAME.match(path.name)
         if match and path.is_file():
             made = dt.datetime.strptime(match.group(1), STAMP).replace(tzinfo=dt.UTC)
-            found.append((made, path))
+            found.append((made, int(match.group(2) or 1), path))
     found.sort()
     cutoff = now - dt.timedelta(days=keep_days)
     removed = []
-    for made, path in found[:-1]:
+    for made, _, path in found[:-1]:
         if made < cutoff:
             path.unlink()
             removed.append(path)

@@ -114,10 +114,13 @@ def test_a_sqlite_backup_while_the_database_is_written_is_consistent(tmp_path: P
 
 
 def test_a_backup_never_overwrites_one(tmp_path: Path) -> None:
+    """Two backups in one second (the daily job and a hand-made one) are two files, and the
+    second is pruned as the first is."""
     url = make_db(tmp_path / "bot.db")
-    backup(url, tmp_path / "b", NOW)
-    with pytest.raises(BackupError, match="exists already"):
-        backup(url, tmp_path / "b", NOW)
+    first = backup(url, tmp_path / "b", NOW)
+    second = backup(url, tmp_path / "b", NOW)
+    assert (first.name, second.name) == ("bot-20261130T183000Z.db", "bot-20261130T183000Z-2.db")
+    assert prune(tmp_path / "b", 1, NOW + dt.timedelta(days=3)) == [first]
 
 
 def test_restore_round_trip_keeps_the_old_file(tmp_path: Path) -> None:
