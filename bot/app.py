@@ -454,7 +454,9 @@ class App:
 
     async def _process_loop(self) -> None:
         count = 0
-        while True:
+        # the stop is checked before each wait: a stop that came while a batch ran (its wake
+        # cleared with the batch's) ends the loop instead of leaving it waiting
+        while not self._stop.is_set():
             await self._wake_processor.wait()
             if self._stop.is_set():
                 return

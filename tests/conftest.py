@@ -91,18 +91,24 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database with the schema, on SQLite and on PostgreSQL (fresh tables per test)."""
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "t.db")
-        database = Database(f"sqlite:///{tmp_path}/t.db")
-    else:
-        database = Database(request.getfixturevalue("postgres_url"))
-        try:
-            Base.metadata.drop_all(database.engine)
-            database.create_schema()
-        except BaseException:
-            database.dispose()
-            raise
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg")
+        return
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "t.db")
+    database = Database(f"sqlite:///{tmp_path}/t.db")
     try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[Database]:
+    """An empty database with the schema on PostgreSQL only (fresh tables per test)."""
+    database = Database(postgres_url)
+    try:
+        Base.metadata.drop_all(database.engine)
+        database.create_schema()
         yield database
     finally:
         database.dispose()

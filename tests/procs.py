@@ -3,7 +3,8 @@
 - :class:`PgProxy`: a TCP proxy to PostgreSQL, on an event loop of its own in a thread, that a
   test cuts (every connection closed at once, new ones refused) and restores.
 - :func:`scratch_database`: a PostgreSQL database of the test's own, dropped after.
-- :class:`Bots`: N bot processes (env as tests/test_durability.py's ``start_bot``), each in
+- :func:`bot_env`, :func:`spawn_bot`: one bot process's environment and its start.
+- :class:`Bots`: N bot processes, each in
   a directory of its own with its log file, sharing one clock file; killed (SIGKILL) or
   stopped (SIGTERM) one by one.
 - Helpers on the :class:`FakeDingTalk` (``spread=True``: frames dealt to each open stream
@@ -43,6 +44,40 @@ CLIENT_ID, CLIENT_SECRET = "dingfaults", "faults-secret"
 TOWN_CID = "cid-town-chuansha"
 OFFICE_CID = "cid-office"
 START = "2026-11-16T09:30:00+08:00"  # a Monday, in office hours
+
+
+def bot_env(
+    home: Path,
+    endpoint: str,
+    database_url: str,
+    client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET),
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of a ``python -m bot run`` child against the local DingTalk at
+    ``endpoint``: this process's without any BOT_* or DINGTALK_*, the example roster, the
+    calendar file in ``home``, then ``settings`` by their variable names."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DINGTALK_CLIENT_ID=client[0],
+        DINGTALK_CLIENT_SECRET=client[1],
+        DINGTALK_OPENAPI_ENDPOINT=endpoint,
+        DATABASE_URL=database_url,
+        BOT_ORG_FILE=str(EXAMPLE),
+        BOT_CALENDAR_FILE=str(home / "calendar.txt"),
+    )
+    env.update(settings)
+    return env
+
+
+def spawn_bot(cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m bot run`` in ``cwd`` with ``env``, its output appended to ``log``."""
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], cwd=cwd, env=env, stdout=out, stderr=out
+        )
+
+
 _names = itertools.count()
 
 
@@ -201,21 +236,15 @@ class Bots:
             clock.write_text(START, encoding="utf-8")
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            DINGTALK_CLIENT_ID=CLIENT_ID,
-            DINGTALK_CLIENT_SECRET=CLIENT_SECRET,
-            DINGTALK_OPENAPI_ENDPOINT=self.endpoint,
-            DATABASE_URL=self.database_url,
-            BOT_ORG_FILE=str(EXAMPLE),
-            BOT_CALENDAR_FILE=str(self.root / "calendar.txt"),
+        return bot_env(
+            self.root,
+            self.endpoint,
+            self.database_url,
             BOT_CLOCK_FILE=str(self.root / "clock.txt"),
             BOT_SWEEP_SECONDS="0.5",
             BOT_LOG_LEVEL="WARNING",
+            **self.env_extra,
         )
-        env.update(self.env_extra)
-        return env
 
     def log_path(self, index: int) -> Path:
         return self.root / f"bot{index}" / "bot.log"
@@ -223,14 +252,7 @@ class Bots:
     def start(self, index: int) -> subprocess.Popen[bytes]:
         home = self.root / f"bot{index}"
         home.mkdir(exist_ok=True)
-        with self.log_path(index).open("ab") as log:  # the child keeps its own descriptor
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
-                cwd=home,
-                env=self.env(),
-                stdout=log,
-                stderr=log,
-            )
+        proc = spawn_bot(home, self.env(), self.log_path(index))
         self.procs[index] = proc
         return proc
 

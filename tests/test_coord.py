@@ -12,7 +12,7 @@ import os
 import random
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from storage.leader import (
     lock_sqlite,
     migration_lock,
 )
-from storage.models import Attachment, Base, Deadline, GroupSend, OutboxMessage
+from storage.models import Attachment, Deadline, GroupSend, OutboxMessage
 from storage.outbox import enqueue
 
 UTC = dt.UTC
@@ -50,18 +50,6 @@ UTC = dt.UTC
 def twin(db: Database) -> Database:
     """Another instance's engine on the same database."""
     return Database(db.engine.url.render_as_string(hide_password=False))
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[Database]:
-    """PostgreSQL only, with fresh tables (as conftest's ``db``)."""
-    database = Database(postgres_url)
-    try:
-        Base.metadata.drop_all(database.engine)
-        database.create_schema()
-        yield database
-    finally:
-        database.dispose()
 
 
 def lease_backend(url: str, name: str) -> int:

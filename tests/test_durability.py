@@ -5,11 +5,9 @@ no @件 is lost."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 
 from bot.main import FileClock
 from tests.fake_dingtalk import FakeDingTalk
+from tests.procs import bot_env, spawn_bot
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "config" / "examples" / "org.toml"
@@ -34,23 +33,16 @@ async def dingtalk(tmp_path: Path) -> AsyncIterator[FakeDingTalk]:
 
 
 def start_bot(tmp_path: Path, endpoint: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DINGTALK_CLIENT_ID=CLIENT_ID,
-        DINGTALK_CLIENT_SECRET=CLIENT_SECRET,
-        DINGTALK_OPENAPI_ENDPOINT=endpoint,
-        DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
-        BOT_ORG_FILE=str(EXAMPLE),
-        BOT_CALENDAR_FILE=str(tmp_path / "calendar.txt"),
+    env = bot_env(
+        tmp_path,
+        endpoint,
+        f"sqlite:///{tmp_path}/bot.db",
+        (CLIENT_ID, CLIENT_SECRET),
         BOT_CLOCK_FILE=str(tmp_path / "clock.txt"),
         BOT_SWEEP_SECONDS="0.2",
         BOT_LOG_LEVEL="WARNING",
     )
-    with (tmp_path / "bot.log").open("ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
-        )
+    return spawn_bot(tmp_path, env, tmp_path / "bot.log")
 
 
 def settled(db: Path, now_utc: str = "2026-11-16 06:30:00") -> bool:

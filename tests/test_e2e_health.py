@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +22,7 @@ from bot.sandbox import Sandbox
 from config.roster import Roster, load_roster
 from handlers import texts
 from tests.fake_dingtalk import FakeDingTalk
-from tests.test_durability import ROOT
+from tests.procs import bot_env, spawn_bot
 from tests.test_e2e import CAL, EXAMPLE, FAST_RETRY, TOWN_CID, start_at
 
 SILENCE = 2.0  # BOT_STREAM_SILENCE_SECONDS of the watchdog test (the other: the default)
@@ -172,24 +169,17 @@ async def test_bot_run_serves_health_and_logs_no_secret(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     secret = "run-health-secret-0123"
     async with FakeDingTalk("dingrunhealth", secret) as dingtalk:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
-        env.update(
-            PYTHONPATH=str(ROOT),
-            DINGTALK_CLIENT_ID="dingrunhealth",
-            DINGTALK_CLIENT_SECRET=secret,
-            DINGTALK_OPENAPI_ENDPOINT=dingtalk.endpoint,
+        env = bot_env(
+            tmp_path,
+            dingtalk.endpoint,
+            f"sqlite:///{tmp_path}/bot.db",
+            ("dingrunhealth", secret),
             DINGTALK_OAPI_ENDPOINT=dingtalk.endpoint,
-            DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
-            BOT_ORG_FILE=str(EXAMPLE),
-            BOT_CALENDAR_FILE=str(tmp_path / "calendar.txt"),
             BOT_LOG_LEVEL="DEBUG",
             BOT_HTTP=f"127.0.0.1:{port}",
         )
         log_path = tmp_path / "bot.log"
-        with log_path.open("ab") as log:
-            bot = subprocess.Popen(  # noqa: ASYNC220 (as tests/test_durability.py)
-                [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
-            )
+        bot = spawn_bot(tmp_path, env, log_path)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
 

@@ -28,7 +28,7 @@ from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from storage.leader import leader_pid
-from storage.models import Base, InboxMessage, Item, OutboxMessage
+from storage.models import InboxMessage, Item, OutboxMessage
 from storage.outbox import enqueue
 from tests.conftest import POSTGRES_URL, postgres_unreachable
 from tests.fake_dingtalk import FakeDingTalk
@@ -66,25 +66,14 @@ def town_payload(n: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def pg_db(postgres_url: str) -> Iterator[Database]:
-    database = Database(postgres_url)
-    try:
-        Base.metadata.drop_all(database.engine)
-        database.create_schema()
-        yield database
-    finally:
-        database.dispose()
-
-
 @pytest.mark.postgres
 def test_two_processors_on_one_inbox_handle_each_message_once(
-    pg_db: Database, postgres_url: str, roster: Roster, cal: WorkCalendar
+    pg: Database, postgres_url: str, roster: Roster, cal: WorkCalendar
 ) -> None:
     """Two instances' processors on one inbox at once: each message handled once, none failing
     (a message handled by both made the second's item insert fail on the unique msgId, and
     the town got an apology for a message that was handled)."""
-    first = App(roster, cal, pg_db, transport=None)  # type: ignore[arg-type]
+    first = App(roster, cal, pg, transport=None)  # type: ignore[arg-type]
     second_db = Database(postgres_url)
     second = App(roster, cal, second_db, transport=None)  # type: ignore[arg-type]
     try:
@@ -101,7 +90,7 @@ def test_two_processors_on_one_inbox_handle_each_message_once(
             worker.start()
         for worker in workers:
             worker.join(60)
-        with pg_db.sessions() as session:
+        with pg.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Item)) == 200
             errors = (
                 select(func.count())

@@ -5,10 +5,8 @@ out exactly once; on SQLite a second process on the same file is refused at once
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,6 +19,7 @@ from conftest import POSTGRES_URL, postgres_unreachable
 from bot.startup import FileClock
 from storage.leader import leader_pid
 from tests.fake_dingtalk import FakeDingTalk
+from tests.procs import bot_env, scratch_database, spawn_bot
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "config" / "examples" / "org.toml"
@@ -44,38 +43,25 @@ def pg_database() -> Iterator[str]:
     reason = postgres_unreachable()
     if reason:
         pytest.skip(reason)
-    name = f"wt_coord_{os.getpid()}_{time.monotonic_ns() % 10**6}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database(POSTGRES_URL) as url:
+        yield url
 
 
 def start_bot(
     tmp_path: Path, endpoint: str, database_url: str, name: str
 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DINGTALK_CLIENT_ID=CLIENT_ID,
-        DINGTALK_CLIENT_SECRET=CLIENT_SECRET,
-        DINGTALK_OPENAPI_ENDPOINT=endpoint,
-        DATABASE_URL=database_url,
-        BOT_ORG_FILE=str(EXAMPLE),
-        BOT_CALENDAR_FILE=str(tmp_path / "calendar.txt"),
+    env = bot_env(
+        tmp_path,
+        endpoint,
+        database_url,
+        (CLIENT_ID, CLIENT_SECRET),
         BOT_CLOCK_FILE=str(tmp_path / "clock.txt"),
         BOT_FILES_DIR=str(tmp_path / "files"),
         BOT_SWEEP_SECONDS="1",
         BOT_LEADER_POLL_SECONDS="1",
         BOT_LOG_LEVEL="INFO",
     )
-    with (tmp_path / f"{name}.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
-        )
+    return spawn_bot(tmp_path, env, tmp_path / f"{name}.log")
 
 
 def logs(tmp_path: Path, tail: int = 3000) -> str:

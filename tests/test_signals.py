@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
 import socket
 import sqlite3
@@ -20,10 +19,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.app import App
 from bot.main import FileClock
+from config.roster import Roster
 from handlers import texts
+from handlers.workcal import WorkCalendar
+from storage.db import Database
 from tests.fake_dingtalk import FakeDingTalk
-from tests.test_durability import CLIENT_ID, CLIENT_SECRET, EXAMPLE, ROOT, TOWN_CID, wait_until
+from tests.procs import bot_env, spawn_bot
+from tests.test_durability import CLIENT_ID, CLIENT_SECRET, EXAMPLE, TOWN_CID, wait_until
 
 SENDS = ("/robot/sendBySession", "/v1.0/robot/groupMessages/send", "/v1.0/robot/oToMessages")
 
@@ -48,29 +52,22 @@ async def dingtalk(tmp_path: Path) -> AsyncIterator[SlowDingTalk]:
         yield server
 
 
-def bot_env(tmp_path: Path, endpoint: str, org: Path = EXAMPLE) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DINGTALK_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DINGTALK_CLIENT_ID=CLIENT_ID,
-        DINGTALK_CLIENT_SECRET=CLIENT_SECRET,
-        DINGTALK_OPENAPI_ENDPOINT=endpoint,
-        DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
+def signals_env(tmp_path: Path, endpoint: str, org: Path = EXAMPLE) -> dict[str, str]:
+    return bot_env(
+        tmp_path,
+        endpoint,
+        f"sqlite:///{tmp_path}/bot.db",
+        (CLIENT_ID, CLIENT_SECRET),
         BOT_ORG_FILE=str(org),
-        BOT_CALENDAR_FILE=str(tmp_path / "calendar.txt"),
         BOT_CLOCK_FILE=str(tmp_path / "clock.txt"),
         BOT_PID_FILE=str(tmp_path / "run" / "bot.pid"),
         BOT_SWEEP_SECONDS="0.2",
         BOT_LOG_LEVEL="INFO",
     )
-    return env
 
 
 def start_bot(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    with (tmp_path / "bot.log").open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stdout=log, stderr=log
-        )
+    return spawn_bot(tmp_path, env, tmp_path / "bot.log")
 
 
 def stop_bot(bot: subprocess.Popen[bytes], timeout: float = 10) -> tuple[int, float]:
@@ -94,7 +91,7 @@ def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
 async def test_sigterm_finishes_in_hand_and_leaves_the_outbox_for_the_next_start(
     dingtalk: SlowDingTalk, tmp_path: Path
 ) -> None:
-    env = bot_env(tmp_path, dingtalk.endpoint)
+    env = signals_env(tmp_path, dingtalk.endpoint)
     db = tmp_path / "bot.db"
     systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # as systemd's NOTIFY_SOCKET
     systemd.bind(str(tmp_path / "notify"))
@@ -165,7 +162,7 @@ async def test_reload_keeps_the_roster_when_the_new_one_is_broken(
     org = tmp_path / "org.toml"
     original = EXAMPLE.read_text(encoding="utf-8")
     org.write_text(original, encoding="utf-8")
-    env = bot_env(tmp_path, dingtalk.endpoint, org)
+    env = signals_env(tmp_path, dingtalk.endpoint, org)
     newcomer = "u-newcomer"
 
     async def ask(n: int) -> str:
@@ -229,3 +226,17 @@ async def test_reload_keeps_the_roster_when_the_new_one_is_broken(
     # no bot: the command says so
     gone = await asyncio.to_thread(reload_cli)
     assert gone.returncode == 1 and "no running bot" in gone.stderr
+
+
+async def test_a_stop_while_a_batch_runs_ends_the_processor(
+    db: Database, roster: Roster, cal: WorkCalendar, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a stop that came while the processor was in a batch had its wake-up
+    cleared with the batch's, and the processor waited on until the stop's grace ran out
+    (10 s a SIGTERM)."""
+    app = App(roster, cal, db, transport=None, timed=False)  # type: ignore[arg-type]
+    await app.start()
+    app.wake()
+    await asyncio.sleep(0)  # the processor is woken: in its batch (lingering for more)
+    await app.stop(grace=2.0)
+    assert not [r.getMessage() for r in caplog.records if "still running" in r.getMessage()]
