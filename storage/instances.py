@@ -75,15 +75,16 @@ def reserve_group_send(
     connection.execute(
         delete(GROUP_SENDS).where(GROUP_SENDS.c.group_id == group, GROUP_SENDS.c.at <= since)
     )
-    times = connection.scalars(
+    # the limit-th newest send in the period, if there are that many (one index row read)
+    full: datetime | None = connection.scalar(
         select(GROUP_SENDS.c.at)
         .where(GROUP_SENDS.c.group_id == group, GROUP_SENDS.c.at > since)
         .order_by(GROUP_SENDS.c.at.desc())
-        .limit(limit)
-    ).all()
-    if len(times) >= limit:
-        until: datetime = times[limit - 1] + period
-        return until
+        .offset(limit - 1)
+        .limit(1)
+    )
+    if full is not None:
+        return full + period
     connection.execute(insert(GROUP_SENDS).values(group_id=group, at=now))
     return None
 
