@@ -5,6 +5,8 @@ import functools
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,6 +114,17 @@ def pg(postgres_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def fake_bot() -> Iterator[int]:
+    """A live process whose command line looks like the bot's (``... bot``)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "bot"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -37,18 +36,6 @@ from storage import migrate
 from storage.db import Database
 from tests.conftest import POSTGRES_URL, postgres_unreachable
 from tests.test_schedule import Transport
-
-
-@pytest.fixture
-def fake_bot() -> Iterator[int]:
-    """A live process whose command line looks like the bot's (``... bot``)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "bot"])
-    try:
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-
 
 HEAD = migrate.head()
 NOW = dt.datetime(2026, 11, 30, 18, 30, tzinfo=dt.UTC)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,18 +26,6 @@ from handlers.workcal import WorkCalendar
 from storage.db import Database
 from tests.conftest import EXAMPLE_ROSTER
 from tests.test_schedule import Transport
-
-
-@pytest.fixture
-def fake_bot() -> Iterator[int]:
-    """A live process whose command line looks like the bot's (``... bot``)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "bot"])
-    try:
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
-
 
 MISSING_NAME = '[[people]]\nid = "u-x"\n'
 
