@@ -7,9 +7,10 @@ import asyncio
 import datetime as dt
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import taskbook_cli
 from bot.logs import install as install_log_filters
@@ -19,6 +20,9 @@ from config.notice import NoticeError, parse_notice
 from config.roster import Roster, RosterError, load_roster
 from config.settings import Settings, SettingsError, load_settings
 from handlers.workcal import DayInfo, WorkCalendar, load_calendar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 EXAMPLE_ROSTER = Path(__file__).resolve().parent.parent / "config" / "examples" / "org.toml"
 
@@ -140,10 +144,9 @@ def cmd_stats_export(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     """Write a report's Word document and workbook into --out (made as in the chat)."""
-    from bot.startup import open_database, settings_clock
+    from bot.startup import settings_clock
     from handlers.office_reports import periods
     from handlers.office_reports.make import make
-    from storage.migrate import MigrationError
 
     roster = load_roster(settings.bot_org_file)
     cal = load_calendar(settings)
@@ -155,23 +158,12 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
             raise UsageError(f"--period {args.period!r} is not a {args.kind} period (see README)")
     else:
         period = periods.latest(rules, args.kind, now.astimezone(cal.tz).date())
-    out = Path(args.out)
-    db = open_database(settings.database_url)
-    try:
-        db.migrate()
-        with db.sessions() as session:
-            made = make(session, roster, cal, period, now)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, content in ((made.word_name, made.word), (made.workbook_name, made.workbook)):
-            (out / name).write_bytes(content)
-            print(out / name)
-    except MigrationError as exc:
-        raise UsageError(str(exc)) from None
-    except OSError as exc:
-        raise UsageError(f"cannot write into {out}: {exc}") from None
-    finally:
-        db.dispose()
-    return 0
+
+    def files(session: Session) -> list[tuple[str, bytes]]:
+        made = make(session, roster, cal, period, now)
+        return [(made.word_name, made.word), (made.workbook_name, made.workbook)]
+
+    return _write_files(settings, Path(args.out), files)
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> int:
@@ -179,9 +171,8 @@ def cmd_score(settings: Settings, args: argparse.Namespace) -> int:
     (frozen), else the draft as the data say now."""
     from sqlalchemy import select
 
-    from bot.startup import open_database, settings_clock
+    from bot.startup import settings_clock
     from handlers.score import export, sheet
-    from storage.migrate import MigrationError
     from storage.models import ScoreSheet
 
     roster = load_roster(settings.bot_org_file)
@@ -189,19 +180,34 @@ def cmd_score(settings: Settings, args: argparse.Namespace) -> int:
     now = settings_clock(settings.bot_clock_file)()
     if not 2000 <= args.year <= now.astimezone(cal.tz).year:
         raise UsageError(f"year {args.year}: give a year from 2000 to this year")
-    out = Path(args.out)
+
+    def files(session: Session) -> list[tuple[str, bytes]]:
+        row = session.scalars(select(ScoreSheet).where(ScoreSheet.year == args.year)).first()
+        if row is not None and row.snapshot is not None:
+            data = dict(row.snapshot)
+        else:
+            data = sheet.build(session, roster, cal, args.year, now, row)
+        word_name, book_name = export.names(data)
+        return [(word_name, export.word(data)), (book_name, export.excel(data))]
+
+    return _write_files(settings, Path(args.out), files)
+
+
+def _write_files(
+    settings: Settings, out: Path, make: Callable[[Session], list[tuple[str, bytes]]]
+) -> int:
+    """Migrate the database, make (name, content) files in one session and write them into
+    ``out`` (made if missing), printing each path; what goes wrong is a UsageError."""
+    from bot.startup import open_database
+    from storage.migrate import MigrationError
+
     db = open_database(settings.database_url)
     try:
         db.migrate()
         with db.sessions() as session:
-            row = session.scalars(select(ScoreSheet).where(ScoreSheet.year == args.year)).first()
-            if row is not None and row.snapshot is not None:
-                data = dict(row.snapshot)
-            else:
-                data = sheet.build(session, roster, cal, args.year, now, row)
+            files = make(session)
         out.mkdir(parents=True, exist_ok=True)
-        word_name, book_name = export.names(data)
-        for name, content in ((word_name, export.word(data)), (book_name, export.excel(data))):
+        for name, content in files:
             (out / name).write_bytes(content)
             print(out / name)
     except MigrationError as exc:
