@@ -508,7 +508,8 @@ class App:
                     .limit(limit)
                 ).all()
                 for one in unprocessed:
-                    self._process_one(session, one, now, roster, cal)
+                    with log_context(msg=one.msg_id):
+                        self._process_one(session, one, now, roster, cal)
                 return len(unprocessed)
             rows = session.connection().execute(UNPROCESSED, {"limit": limit}).all()
             # No handler reads pending outbox rows (重发 reads failed ones only): the batch's
@@ -534,17 +535,6 @@ class App:
             return len(done)
 
     def _process_one(
-        self,
-        session: Session,
-        row: InboxMessage,
-        now: dt.datetime,
-        roster: Roster,
-        cal: WorkCalendar,
-    ) -> None:
-        with log_context(msg=row.msg_id):
-            self._process_one_in_context(session, row, now, roster, cal)
-
-    def _process_one_in_context(
         self,
         session: Session,
         row: InboxMessage,
