@@ -70,6 +70,20 @@ def bot_env(
     return env
 
 
+async def town_asks(dingtalk: FakeDingTalk, count: int, timeout: float = 10) -> None:
+    """The town's group @s the bot ``count`` times (第1件咨询, ...; msgId town-msg-0, ...), each
+    pushed once its predecessor was acknowledged."""
+    for n in range(count):
+        message_id = await dingtalk.push_bot_message(
+            f"第{n + 1}件咨询",
+            sender_staff_id=None,
+            sender_nick="李娜",
+            conversation_id=TOWN_CID,
+            msg_id=f"town-msg-{n}",
+        )
+        await dingtalk.wait_ack(message_id, timeout=timeout)
+
+
 def spawn_bot(cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``python -m bot run`` in ``cwd`` with ``env``, its output appended to ``log``."""
     with log.open("ab") as out:  # the child keeps its own descriptor

@@ -16,7 +16,7 @@ import pytest
 
 from bot.main import FileClock
 from tests.fake_dingtalk import FakeDingTalk
-from tests.procs import bot_env, spawn_bot
+from tests.procs import bot_env, spawn_bot, town_asks
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "config" / "examples" / "org.toml"
@@ -78,15 +78,7 @@ async def test_sigkill_then_restart_sends_each_missed_message_once(
     bot = start_bot(tmp_path, dingtalk.endpoint)
     try:
         await dingtalk.wait_connected(timeout=30)
-        for n in range(3):
-            message_id = await dingtalk.push_bot_message(
-                f"第{n + 1}件咨询",
-                sender_staff_id=None,
-                sender_nick="李娜",
-                conversation_id=TOWN_CID,
-                msg_id=f"town-msg-{n}",
-            )
-            await dingtalk.wait_ack(message_id, timeout=10)
+        await town_asks(dingtalk, 3)
         # Killed between sends, with its deadlines pending. (A message DingTalk received
         # just before a crash, but not yet marked sent, would go again after restart.)
         await wait_until(lambda: settled(tmp_path / "bot.db", "2026-11-16 01:30:00"))

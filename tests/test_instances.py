@@ -19,7 +19,7 @@ from conftest import POSTGRES_URL, postgres_unreachable
 from bot.startup import FileClock
 from storage.leader import leader_pid
 from tests.fake_dingtalk import FakeDingTalk
-from tests.procs import bot_env, scratch_database, spawn_bot
+from tests.procs import bot_env, scratch_database, spawn_bot, town_asks
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "config" / "examples" / "org.toml"
@@ -118,15 +118,7 @@ async def test_kill_the_leader_another_leads_within_30s_and_nothing_is_doubled(
     bots = [start_bot(tmp_path, dingtalk.endpoint, url, f"bot{n}") for n in range(3)]
     try:
         await dingtalk.wait_connected(timeout=120, total=3)  # a loaded machine: slow starts
-        for n in range(3):  # dealt to the instances in turn
-            message_id = await dingtalk.push_bot_message(
-                f"第{n + 1}件咨询",
-                sender_staff_id=None,
-                sender_nick="李娜",
-                conversation_id=TOWN_CID,
-                msg_id=f"town-msg-{n}",
-            )
-            await dingtalk.wait_ack(message_id, timeout=10)
+        await town_asks(dingtalk, 3)  # dealt to the instances in turn
         await wait_until(lambda: settled(url, "2026-11-16 01:30:00"))
         # the half-way reminders (11:45) fall due: the leader sends them
         (tmp_path / "clock.txt").write_text("2026-11-16T11:50:00+08:00", encoding="utf-8")

@@ -26,7 +26,7 @@ from handlers import texts
 from handlers.workcal import WorkCalendar
 from storage.db import Database
 from tests.fake_dingtalk import FakeDingTalk
-from tests.procs import bot_env, spawn_bot
+from tests.procs import bot_env, spawn_bot, town_asks
 from tests.test_durability import CLIENT_ID, CLIENT_SECRET, EXAMPLE, TOWN_CID, wait_until
 
 SENDS = ("/robot/sendBySession", "/v1.0/robot/groupMessages/send", "/v1.0/robot/oToMessages")
@@ -103,15 +103,7 @@ async def test_sigterm_finishes_in_hand_and_leaves_the_outbox_for_the_next_start
         assert await asyncio.to_thread(systemd.recv, 100) == b"READY=1"
         assert (tmp_path / "run" / "bot.pid").read_text().strip() == str(bot.pid)
         dingtalk.delay = 0.4  # the town's replies go one after another, slowly
-        for n in range(8):
-            message_id = await dingtalk.push_bot_message(
-                f"第{n + 1}件咨询",
-                sender_staff_id=None,
-                sender_nick="李娜",
-                conversation_id=TOWN_CID,
-                msg_id=f"town-msg-{n}",
-            )
-            await dingtalk.wait_ack(message_id, timeout=10)
+        await town_asks(dingtalk, 8)
         await wait_until(lambda: len(dingtalk.sent_to_conversation(TOWN_CID)) >= 2)
         code, took = await asyncio.to_thread(stop_bot, bot)
     finally:
